@@ -1,0 +1,68 @@
+/* A snapshot of the Go scheduler's state: every g in allgs, every m on allm,
+ * and which M each OS thread is. Read in bulk while the target is stopped. */
+#ifndef FPI_GORUNTIME_H
+#define FPI_GORUNTIME_H
+
+#include "golayout.h"
+#include "target.h"
+
+/* Tri-state for fields a Go version may lack: -1 means n/a. */
+#define GO_NA (-1)
+
+struct go_g {
+	uint64_t addr;
+	uint64_t goid;
+	uint32_t status;        /* with the scan bit */
+	int waitreason;         /* GO_NA when the field is absent */
+	uint64_t m;             /* address of its M, 0 if none */
+	int64_t mid;            /* that M's id, -1 if none */
+	uint64_t sched_sp, sched_pc, sched_bp;
+	uint64_t syscallsp, syscallpc, syscallbp;
+	uint64_t stack_lo, stack_hi;
+	uint64_t gopc, startpc, lockedm;
+	int64_t parentgoid;     /* GO_NA when absent (before 1.21) */
+};
+
+enum go_stack_kind { GO_STACK_G0, GO_STACK_GSIGNAL, GO_STACK_CURG, GO_STACK_OTHER };
+
+struct go_m {
+	uint64_t addr;
+	int64_t id;
+	uint64_t procid;
+	uint64_t g0, gsignal, curg, lockedg;
+	uint64_t g0_lo, g0_hi, gsignal_lo, gsignal_hi;
+	int64_t curg_goid, lockedg_goid;   /* -1 none */
+	int incgo, isextra, isextrainc;     /* GO_NA when absent */
+	int64_t ncgo;
+	int thread;                         /* index into snapshot threads, -1: no thread */
+};
+
+struct go_thread {
+	int tid;
+	struct fpi_regs regs;
+	int m;                  /* index into ms, -1 if no M claims it */
+	enum go_stack_kind stack;
+	uint64_t tls_g;         /* the g in TLS (fs_base-8), 0 if unreadable */
+};
+
+struct go_snapshot {
+	struct go_g *gs;        /* all gs from allgs, dead ones included */
+	size_t ngs;
+	struct go_m *ms;
+	size_t nms;
+	struct go_thread *threads;
+	size_t nthreads;
+	size_t ndead;
+};
+
+struct fpi_error *go_snapshot_read(const struct go_layout *l, struct fpi_target *t, struct go_snapshot **ret);
+void go_snapshot_destroy(struct go_snapshot *s);
+
+bool go_g_is_dead(const struct go_layout *l, const struct go_g *g);
+const struct go_g *go_find_g(const struct go_snapshot *s, uint64_t goid);
+const struct go_g *go_find_g_addr(const struct go_snapshot *s, uint64_t addr);
+const char *go_stack_kind_name(enum go_stack_kind k);
+/* The has-C-on-stack predicate the runtime uses (ncgo > 0 || isextra). */
+int go_m_has_cgo_on_stack(const struct go_m *m);
+
+#endif

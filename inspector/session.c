@@ -1,0 +1,347 @@
+/* The public API: sessions over the three kinds of target, and the command
+ * table every front door (CLI, prompt, GDB plugin) dispatches through. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fpinspect.h"
+#include "session.h"
+
+static const struct fpi_command commands[] = {
+	{ "summary", "summary",
+	  "Executable, Go version, architecture, threads, Ms, goroutines by status, and how long the process was stopped.",
+	  cmd_summary },
+	{ "threads", "threads",
+	  "One row per OS thread: TID, M id, the stack its SP is on (g0, gsignal, curg, other), curg and lockedg goids,\n"
+	  "isextra, isExtraInC, ncgo, incgo, hasCgoOnStack (ncgo > 0 || isextra). Ms without a thread follow.\n"
+	  "Fields the program's Go version lacks show as n/a.",
+	  cmd_threads },
+	{ "goroutines", "goroutines",
+	  "One row per goroutine that is not dead: goid, status (+scan when the scan bit is held), wait reason, M id,\n"
+	  "sched pc/sp/bp, stack bounds, the function at sched.pc and the creation site.",
+	  cmd_goroutines },
+	{ "bt", "bt TARGET [--unwinder fp|dwarf|both]",
+	  "Backtrace of TARGET: a thread id, gGOID (g42), or all. Default unwinder fp (frame pointers);\n"
+	  "dwarf uses DWARF CFI; both shows the two side by side and marks the first frame where they part.",
+	  cmd_bt },
+	{ "check", "check",
+	  "Every check over every thread and goroutine: frame-pointer chains (fp-cycle, fp-out-of-bounds,\n"
+	  "fp-not-increasing, fp-misaligned), cgo state (cgo-fp-unsafe, extra-in-c-with-go-frames),\n"
+	  "fp-dwarf-mismatch, stack-not-owned. Exit status 1 when an error is found.",
+	  cmd_check },
+	{ "help", "help [COMMAND]", "List the commands, or explain one.", NULL },
+	{ "quit", "quit", "Leave the prompt and let the process go on.", NULL },
+};
+
+static const char *const command_names[] = { "summary", "threads", "goroutines", "bt", "check", "help", "quit", NULL };
+
+const char *const *fpi_command_names(void)
+{
+	return command_names;
+}
+
+static const struct fpi_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+const char *fpi_command_help(const char *name)
+{
+	const struct fpi_command *c = find_command(name);
+
+	return c ? c->help : NULL;
+}
+
+void fpi_free(void *p)
+{
+	free(p);
+}
+
+void fpi_install_signal_handlers(void)
+{
+	fpi_ptrace_install_signal_handlers();
+}
+
+static int fail(struct fpi_error *err, char **errmsg)
+{
+	if (errmsg)
+		*errmsg = strdup(err->message ? err->message : "unknown error");
+	fpi_error_destroy(err);
+	return 2;
+}
+
+static bool mem_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	struct fpi_session *s = arg;
+	struct fpi_read r = { addr, buf, len, false };
+
+	if (s->target->ops->readv(s->target, &r, 1))
+		return false;
+	return r.ok;
+}
+
+static struct fpi_session *session_new(void)
+{
+	struct fpi_session *s = calloc(1, sizeof(*s));
+
+	if (s) {
+		s->mem.read = mem_read;
+		s->mem.arg = s;
+	}
+	return s;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Everything after the target is open: wait reasons, the snapshot. */
+static struct fpi_error *session_finish(struct fpi_session *s)
+{
+	struct fpi_error *err = go_layout_read_target(s->layout, s->target);
+
+	if (err)
+		return err;
+	return go_snapshot_read(s->layout, s->target, &s->snap);
+}
+
+int fpi_session_attach(int pid, struct fpi_session **ret, char **errmsg)
+{
+	struct fpi_session *s = session_new();
+	struct fpi_error *err;
+	char exe[64];
+	double t0 = now();
+
+	if (!s)
+		return fail(&fpi_enomem, errmsg);
+	/* DWARF first: nothing of that needs the process stopped. */
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	err = go_layout_load(exe, &s->layout);
+	if (err && err->code == FPI_ERR_NOTGO && access(exe, F_OK) != 0) {
+		fpi_error_destroy(err);
+		err = fpi_target_attach(pid, &s->target); /* names the real problem */
+		if (!err)
+			err = fpi_error_create(FPI_ERR_NOPROC, "cannot open the executable of process %d", pid);
+	}
+	if (err) {
+		if (err->code == FPI_ERR_NOTGO || err->code == FPI_ERR_NODWARF)
+			err = fpi_error_wrap(err, "process %d", pid);
+		fpi_session_destroy(s);
+		return fail(err, errmsg);
+	}
+	s->load_seconds = now() - t0;
+	err = fpi_target_attach(pid, &s->target);
+	if (!err)
+		err = session_finish(s);
+	if (err) {
+		fpi_session_destroy(s);
+		return fail(err, errmsg);
+	}
+	*ret = s;
+	return 0;
+}
+
+int fpi_session_open_core(const char *core, const char *exe, struct fpi_session **ret, char **errmsg)
+{
+	struct fpi_session *s = session_new();
+	struct fpi_error *err;
+
+	if (!s)
+		return fail(&fpi_enomem, errmsg);
+	err = fpi_target_open_core(core, exe, &s->target);
+	if (!err)
+		err = go_layout_load(s->target->exe_path, &s->layout);
+	if (!err)
+		err = session_finish(s);
+	if (err) {
+		fpi_session_destroy(s);
+		return fail(err, errmsg);
+	}
+	*ret = s;
+	return 0;
+}
+
+struct custom_reader {
+	fpi_read_cb read;
+	void *arg;
+};
+
+static bool custom_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	struct custom_reader *c = arg;
+
+	return c->read(c->arg, addr, buf, len) == 1;
+}
+
+int fpi_session_create_custom(const char *exe, int pid, fpi_read_cb read, void *arg,
+			      struct fpi_session **ret, char **errmsg)
+{
+	struct fpi_session *s = session_new();
+	struct custom_reader *c = malloc(sizeof(*c));
+	struct fpi_error *err;
+
+	if (!s || !c || !exe || !read) {
+		free(s);
+		free(c);
+		return fail(exe && read ? &fpi_enomem :
+			    fpi_error_create(FPI_ERR_USAGE, "an executable and a read callback are required"), errmsg);
+	}
+	err = go_layout_load(exe, &s->layout);
+	if (err) {
+		free(c);
+		fpi_session_destroy(s);
+		return fail(err, errmsg);
+	}
+	s->target = fpi_target_image_create(exe);
+	if (!s->target) {
+		free(c);
+		fpi_session_destroy(s);
+		return fail(&fpi_enomem, errmsg);
+	}
+	c->read = read;
+	c->arg = arg;
+	s->custom = c;
+	fpi_target_image_set_reader(s->target, custom_read, c);
+	s->target->pid = pid;
+	*ret = s;
+	return 0;
+}
+
+int fpi_session_add_thread(struct fpi_session *s, int tid, const uint64_t *regs)
+{
+	struct fpi_regs r;
+
+	memcpy(r.r, regs, sizeof(r.r));
+	r.fs_base = regs[FPI_NREGS];
+	return fpi_target_add_thread(s->target, tid, &r) ? 2 : 0;
+}
+
+int fpi_session_add_mapping(struct fpi_session *s, uint64_t start, uint64_t end, uint64_t offset,
+			    const char *path)
+{
+	return fpi_target_add_mapping(s->target, start, end, offset, path) ? 2 : 0;
+}
+
+int fpi_session_load(struct fpi_session *s, char **errmsg)
+{
+	struct fpi_error *err = session_finish(s);
+
+	return err ? fail(err, errmsg) : 0;
+}
+
+struct fpi_error *session_modules(struct fpi_session *s, struct fpi_modules **ret)
+{
+	if (!s->mods) {
+		struct fpi_error *err = fpi_modules_create(s->target->maps, s->target->nmaps,
+							   s->target->exe_path, &s->mods);
+		if (err)
+			return err;
+	}
+	*ret = s->mods;
+	return NULL;
+}
+
+const char *session_symbol(struct fpi_session *s, uint64_t pc, bool is_return_address)
+{
+	struct fpi_modules *mods;
+	const struct fpi_symbol *sym;
+	struct fpi_error *err;
+
+	if (!pc)
+		return NULL;
+	err = session_modules(s, &mods);
+	if (err) {
+		fpi_error_destroy(err);
+		return NULL;
+	}
+	sym = fpi_symbolize(mods, is_return_address ? pc - 1 : pc);
+	return sym ? sym->function : NULL;
+}
+
+static void print_help(FILE *out, const char *name)
+{
+	const struct fpi_command *c = name ? find_command(name) : NULL;
+
+	if (c) {
+		fprintf(out, "usage: %s\n%s\n", c->usage, c->help);
+		return;
+	}
+	fprintf(out, "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-38s %.*s\n", commands[i].usage,
+			(int)strcspn(commands[i].help, ".\n"), commands[i].help);
+	fprintf(out, "help COMMAND explains one. Output is JSON with --json.\n");
+}
+
+int fpi_session_run(struct fpi_session *s, int argc, char **argv, int json, FILE *out, char **errmsg)
+{
+	const struct fpi_command *c;
+	struct fpi_cmd_ctx ctx = { s, out, json != 0, argc, argv };
+	struct fpi_error *err;
+	int status = 0;
+
+	if (argc < 1)
+		return fail(fpi_error_create(FPI_ERR_USAGE, "no command given (try help)"), errmsg);
+	c = find_command(argv[0]);
+	if (!c)
+		return fail(fpi_error_create(FPI_ERR_USAGE, "unknown command '%s' (commands: summary threads goroutines bt check help)",
+					     argv[0]), errmsg);
+	if (strcmp(c->name, "help") == 0) {
+		if (argc > 1 && !find_command(argv[1]))
+			return fail(fpi_error_create(FPI_ERR_USAGE, "no command '%s'", argv[1]), errmsg);
+		print_help(out, argc > 1 ? argv[1] : NULL);
+		return 0;
+	}
+	if (!c->fn)
+		return 0;
+	err = c->fn(&ctx, &status);
+	if (err)
+		return fail(err, errmsg);
+	fflush(out);
+	return status;
+}
+
+int fpi_session_run_str(struct fpi_session *s, int argc, char **argv, int json, char **out, char **errmsg)
+{
+	size_t len;
+	FILE *f = open_memstream(out, &len);
+	int status;
+
+	if (!f)
+		return fail(&fpi_enomem, errmsg);
+	status = fpi_session_run(s, argc, argv, json, f, errmsg);
+	fclose(f);
+	return status;
+}
+
+void fpi_session_release(struct fpi_session *s)
+{
+	if (s && s->target)
+		fpi_target_release(s->target);
+}
+
+double fpi_session_pause_seconds(const struct fpi_session *s)
+{
+	return s && s->target ? s->target->pause_seconds : 0;
+}
+
+void fpi_session_destroy(struct fpi_session *s)
+{
+	if (!s)
+		return;
+	fpi_target_destroy(s->target);
+	go_snapshot_destroy(s->snap);
+	go_layout_destroy(s->layout);
+	fpi_modules_destroy(s->mods);
+	free(s->custom);
+	free(s->rt);
+	free(s);
+}

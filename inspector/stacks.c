@@ -1,0 +1,681 @@
+/* Unwinding on owned stacks. The frame-pointer walker and the CFI stepper
+ * know stacks; this file knows Go's scheduler: where a goroutine's walk
+ * starts, where a thread's walk leaves the system stack for its goroutine
+ * (systemstack, mcall, morestack, asmcgocall, as the runtime's own unwinder
+ * does), where a goroutine's walk leaves for C (cgocallback), and which
+ * frames are the top of a stack (goexit, mstart, rt0_go). */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "stacks.h"
+
+enum rt_fn {
+	RT_GOEXIT, RT_MSTART, RT_RT0_GO, RT_SYSTEMSTACK, RT_MCALL, RT_MORESTACK, RT_ASMCGOCALL,
+	RT_CGOCALLBACK, RT_SIGTRAMP, RT_NFUNCS
+};
+
+static const char *const rt_names[RT_NFUNCS] = {
+	"runtime.goexit", "runtime.mstart", "runtime.rt0_go", "runtime.systemstack", "runtime.mcall",
+	"runtime.morestack", "runtime.asmcgocall", "runtime.cgocallback", "runtime.sigtramp",
+};
+
+struct rt_ranges {
+	uint64_t start[RT_NFUNCS], end[RT_NFUNCS];
+};
+
+static struct rt_ranges *rt_ranges(struct fpi_session *s)
+{
+	struct fpi_modules *mods;
+	struct fpi_error *err;
+
+	if (s->rt)
+		return s->rt;
+	s->rt = calloc(1, sizeof(*s->rt));
+	if (!s->rt)
+		return NULL;
+	err = session_modules(s, &mods);
+	if (err) {
+		fpi_error_destroy(err);
+		return s->rt;
+	}
+	for (int i = 0; i < RT_NFUNCS; i++) {
+		uint64_t size = 0, a = fpi_modules_lookup(mods, rt_names[i], &size);
+
+		s->rt->start[i] = a;
+		s->rt->end[i] = a + (size ? size : 1);
+	}
+	return s->rt;
+}
+
+/* Which runtime function pc is in (a return address: pc-1 is the call). */
+static int rt_fn_of(struct fpi_session *s, uint64_t pc, bool retaddr)
+{
+	struct rt_ranges *r = rt_ranges(s);
+	uint64_t p = retaddr && pc ? pc - 1 : pc;
+
+	if (!r)
+		return -1;
+	for (int i = 0; i < RT_NFUNCS; i++)
+		if (r->start[i] && p >= r->start[i] && p < r->end[i])
+			return i;
+	return -1;
+}
+
+const char *fr_stack_name(enum fr_stack k)
+{
+	switch (k) {
+	case FR_GOROUTINE: return "goroutine";
+	case FR_G0: return "g0";
+	case FR_GSIGNAL: return "gsignal";
+	case FR_C: return "C";
+	default: return "other";
+	}
+}
+
+static const struct go_m *m_of(struct fpi_session *s, uint64_t maddr)
+{
+	for (size_t i = 0; i < s->snap->nms; i++)
+		if (s->snap->ms[i].addr == maddr)
+			return &s->snap->ms[i];
+	return NULL;
+}
+
+static bool status_is(struct fpi_session *s, const struct go_g *g, const char *name)
+{
+	const char *n = go_status_name(s->layout, g->status & ~s->layout->gscan);
+
+	return strcmp(n, name) == 0;
+}
+
+bool goroutine_not_owned(struct fpi_session *s, const struct go_g *g, const char **why)
+{
+	if (s->layout->gscan && (g->status & s->layout->gscan)) {
+		*why = "the _Gscan bit is held: the GC (or a stack scan) owns this stack right now";
+		return true;
+	}
+	if (status_is(s, g, "copystack")) {
+		*why = "_Gcopystack: the stack is being moved";
+		return true;
+	}
+	return false;
+}
+
+/* The thread that runs g on its own stack right now, if any. */
+static const struct go_thread *running_thread(struct fpi_session *s, const struct go_g *g)
+{
+	const struct go_m *m = g->m ? m_of(s, g->m) : NULL;
+
+	if (!m || m->thread < 0 || m->curg != g->addr)
+		return NULL;
+	return &s->snap->threads[m->thread];
+}
+
+void goroutine_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
+{
+	const struct go_thread *th = status_is(s, g, "running") ? running_thread(s, g) : NULL;
+
+	if (th && th->stack == GO_STACK_CURG) {
+		*pc = th->regs.r[FPI_REG_RIP];
+		*sp = th->regs.r[FPI_REG_RSP];
+		*bp = th->regs.r[FPI_REG_RBP];
+	} else if (status_is(s, g, "syscall") && g->syscallsp) {
+		/* entersyscall saved pc/sp/bp; syscallbp exists from Go 1.23, before
+		 * that the same bp is in sched.bp */
+		*pc = g->syscallpc;
+		*sp = g->syscallsp;
+		*bp = go_has(s->layout->g_syscallbp) ? g->syscallbp : g->sched_bp;
+	} else {
+		*pc = g->sched_pc;
+		*sp = g->sched_sp;
+		*bp = g->sched_bp;
+	}
+}
+
+static bool from_registers(struct fpi_session *s, const struct go_g *g)
+{
+	const struct go_thread *th = status_is(s, g, "running") ? running_thread(s, g) : NULL;
+
+	return th && th->stack == GO_STACK_CURG;
+}
+
+bool thread_stack_bounds(struct fpi_session *s, const struct go_thread *th, uint64_t *lo, uint64_t *hi,
+			 enum fr_stack *kind)
+{
+	const struct go_m *m = th->m >= 0 ? &s->snap->ms[th->m] : NULL;
+	const struct go_g *cg;
+
+	*kind = FR_OTHER;
+	if (!m)
+		return false;
+	switch (th->stack) {
+	case GO_STACK_G0:
+		*lo = m->g0_lo, *hi = m->g0_hi, *kind = FR_G0;
+		return true;
+	case GO_STACK_GSIGNAL:
+		*lo = m->gsignal_lo, *hi = m->gsignal_hi, *kind = FR_GSIGNAL;
+		return true;
+	case GO_STACK_CURG:
+		cg = go_find_g_addr(s->snap, m->curg);
+		if (!cg)
+			return false;
+		*lo = cg->stack_lo, *hi = cg->stack_hi, *kind = FR_GOROUTINE;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool is_c_frame(struct fpi_session *s, uint64_t pc, bool retaddr)
+{
+	struct fpi_modules *mods;
+	const struct fpi_symbol *sym;
+	struct fpi_error *err = session_modules(s, &mods);
+
+	if (err) {
+		fpi_error_destroy(err);
+		return false;
+	}
+	sym = fpi_symbolize(mods, retaddr ? pc - 1 : pc);
+	/* Go functions are always package-qualified (pkg.Func); C ones are not */
+	return !sym || !sym->function || !strchr(sym->function, '.');
+}
+
+static void push(struct walk *w, uint64_t pc, uint64_t sp, uint64_t fp, enum fr_stack st)
+{
+	if (w->n < WALK_MAX_FRAMES)
+		w->frames[w->n++] = (struct frame){ pc, sp, fp, st };
+}
+
+/* Frame-pointer segment on one stack. Stops early (without a finding) at a
+ * frame where the runtime's unwinder would switch stacks or stop. Returns the
+ * index of the switch frame's function (RT_*) or -1. */
+static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64_t sp, uint64_t bp,
+		      uint64_t lo, uint64_t hi, enum fr_stack st, bool first_is_regs)
+{
+	struct fpi_fp_frame fr[WALK_MAX_FRAMES];
+	struct fpi_fp_result res;
+	size_t base = w->n, room = WALK_MAX_FRAMES - w->n;
+
+	if (room == 0)
+		return -1;
+	fpi_fp_walk(&s->mem, pc, bp, lo, hi, room, fr, &res);
+	for (size_t i = 0; i < res.nframes; i++) {
+		int fn = rt_fn_of(s, fr[i].pc, i > 0 || !first_is_regs);
+
+		push(w, fr[i].pc, i == 0 ? sp : 0, fr[i].fp, st);
+		if (fn == RT_CGOCALLBACK)
+			w->saw_cgocallback = true;
+		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
+			return fn;
+		if (st != FR_GOROUTINE &&
+		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL))
+			return fn;
+		if (st == FR_GOROUTINE && fn == RT_CGOCALLBACK) {
+			/* Below cgocallback come the C frames the callback came from:
+			 * the chain runs into whatever C left in RBP. A link that breaks
+			 * here is judged by the checks against the M's cgo state. */
+			if (res.stop != FPI_FP_END && res.bad_frame <= i + 1) {
+				w->fp_broken = true;
+				w->fp_bad = res;
+				w->fp_bad_base = base;
+				w->seg_lo = lo, w->seg_hi = hi, w->seg_stack = st;
+			}
+			snprintf(w->end, sizeof(w->end), "cgocallback: C frames below are not on the goroutine's stack");
+			return fn;
+		}
+	}
+	if (res.stop != FPI_FP_END && !w->fp_broken) {
+		w->fp_broken = true;
+		w->fp_bad = res;
+		w->fp_bad_base = base;
+		w->seg_lo = lo, w->seg_hi = hi, w->seg_stack = st;
+		snprintf(w->end, sizeof(w->end), "%s", res.why);
+	}
+	return -1;
+}
+
+/* The goroutine to switch to from a thread's system stack. */
+static const struct go_g *switch_target(struct fpi_session *s, const struct go_m *m)
+{
+	return m && m->curg ? go_find_g_addr(s->snap, m->curg) : NULL;
+}
+
+static void switch_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
+{
+	if (status_is(s, g, "syscall") && g->syscallsp) {
+		*pc = g->syscallpc;
+		*sp = g->syscallsp;
+		*bp = go_has(s->layout->g_syscallbp) ? g->syscallbp : g->sched_bp;
+	} else {
+		*pc = g->sched_pc;
+		*sp = g->sched_sp;
+		*bp = g->sched_bp;
+	}
+}
+
+/* ---- DWARF ---- */
+
+static uint64_t g0_sched_sp(struct fpi_session *s, const struct go_m *m)
+{
+	uint64_t v = 0;
+
+	if (m && m->g0)
+		fpi_target_read_u64(s->target, m->g0 + s->layout->g_sched_sp.off, &v);
+	return v;
+}
+
+static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs regs, bool first_is_regs,
+		       enum fr_stack st, uint64_t lo, uint64_t hi, const struct go_m *m)
+{
+	struct fpi_modules *mods;
+	struct fpi_error *err = session_modules(s, &mods);
+	bool first = first_is_regs;
+	int switches = 0;
+
+	if (err) {
+		snprintf(w->end, sizeof(w->end), "%s", err->message);
+		fpi_error_destroy(err);
+		return;
+	}
+	while (w->n < WALK_MAX_FRAMES) {
+		uint64_t pc = regs.r[FPI_REG_RIP], sp = regs.r[FPI_REG_RSP];
+		int fn = rt_fn_of(s, pc, !first);
+		enum fr_stack fst = st;
+		struct fpi_regs next;
+		char why[160] = "";
+		int r;
+
+		if (st != FR_GOROUTINE && is_c_frame(s, pc, !first))
+			fst = FR_C;
+		if (fst == FR_C)
+			w->saw_c = true;
+		push(w, pc, sp, regs.r[FPI_REG_RBP], fst);
+		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
+			return;
+		if (st != FR_GOROUTINE && switches < 4 &&
+		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) {
+			const struct go_g *g = switch_target(s, m);
+			uint64_t bp;
+
+			if (!g) {
+				snprintf(w->end, sizeof(w->end), "stack switch at %s but the M has no curg", rt_names[fn]);
+				return;
+			}
+			switch_start(s, g, &regs.r[FPI_REG_RIP], &regs.r[FPI_REG_RSP], &bp);
+			regs.r[FPI_REG_RBP] = bp;
+			st = FR_GOROUTINE;
+			lo = g->stack_lo, hi = g->stack_hi;
+			first = false;
+			switches++;
+			continue;
+		}
+		if (st == FR_GOROUTINE && fn == RT_CGOCALLBACK) {
+			/* Go on into the C frames the callback came from: cgocallback
+			 * left the system stack's SP in m.g0.sched.sp. */
+			uint64_t csp = g0_sched_sp(s, m);
+
+			w->saw_cgocallback = true;
+			if (!csp || switches >= 4) {
+				snprintf(w->end, sizeof(w->end), "cgocallback: no saved C stack pointer (m.g0.sched.sp)");
+				return;
+			}
+			regs.r[FPI_REG_RSP] = csp;
+			st = FR_G0;
+			lo = m->g0_lo, hi = m->g0_hi;
+			switches++;
+			if (lo >= hi || csp < lo || csp >= hi)
+				lo = csp, hi = csp + (8u << 20);
+		}
+		r = fpi_cfi_step(mods, &s->mem, &regs, first, &next, why, sizeof(why));
+		if (r == 1)
+			return;
+		if (r < 0) {
+			snprintf(w->end, sizeof(w->end), "%s", why[0] ? why : "no CFI for this pc");
+			return;
+		}
+		if (next.r[FPI_REG_RIP] == 0)
+			return;
+		if (next.r[FPI_REG_RSP] <= regs.r[FPI_REG_RSP] && st != FR_C) {
+			snprintf(w->end, sizeof(w->end), "CFI gave a caller SP 0x%" PRIx64 " not above 0x%" PRIx64,
+				 next.r[FPI_REG_RSP], regs.r[FPI_REG_RSP]);
+			return;
+		}
+		if (hi > lo && (next.r[FPI_REG_RSP] < lo || next.r[FPI_REG_RSP] > hi) && st == FR_GOROUTINE) {
+			snprintf(w->end, sizeof(w->end), "CFI gave a caller SP 0x%" PRIx64 " outside the stack", next.r[FPI_REG_RSP]);
+			return;
+		}
+		regs = next;
+		first = false;
+	}
+	snprintf(w->end, sizeof(w->end), "depth cap %d reached", WALK_MAX_FRAMES);
+}
+
+struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bool dwarf, struct walk *w)
+{
+	uint64_t pc, sp, bp;
+	bool regs = from_registers(s, g);
+	const struct go_m *m = g->lockedm ? m_of(s, g->lockedm) : NULL;
+
+	if (!m && g->m)
+		m = m_of(s, g->m);
+	memset(w, 0, offsetof(struct walk, frames));
+	w->n = 0;
+	w->dwarf = dwarf;
+	goroutine_start(s, g, &pc, &sp, &bp);
+	if (!pc || !sp)
+		return NULL;
+	if (!dwarf) {
+		fp_segment(s, w, pc, sp, bp, g->stack_lo, g->stack_hi, FR_GOROUTINE, regs);
+	} else {
+		struct fpi_regs r;
+
+		if (regs)
+			r = running_thread(s, g)->regs;
+		else {
+			memset(&r, 0, sizeof(r));
+			r.r[FPI_REG_RIP] = pc, r.r[FPI_REG_RSP] = sp, r.r[FPI_REG_RBP] = bp;
+		}
+		dwarf_walk(s, w, r, regs, FR_GOROUTINE, g->stack_lo, g->stack_hi, m);
+	}
+	return NULL;
+}
+
+struct fpi_error *walk_thread(struct fpi_session *s, const struct go_thread *th, bool dwarf, struct walk *w)
+{
+	uint64_t lo = 0, hi = 0;
+	enum fr_stack kind;
+	const struct go_m *m = th->m >= 0 ? &s->snap->ms[th->m] : NULL;
+	uint64_t sp = th->regs.r[FPI_REG_RSP];
+
+	memset(w, 0, offsetof(struct walk, frames));
+	w->n = 0;
+	w->dwarf = dwarf;
+	if (!thread_stack_bounds(s, th, &lo, &hi, &kind)) {
+		/* unknown stack (a C thread, or bounds not yet set): allow 8 MiB up */
+		lo = sp;
+		hi = sp + (8u << 20);
+		kind = FR_OTHER;
+	}
+	if (dwarf) {
+		dwarf_walk(s, w, th->regs, true, kind, lo, hi, m);
+		return NULL;
+	}
+	{
+		int fn = fp_segment(s, w, th->regs.r[FPI_REG_RIP], sp, th->regs.r[FPI_REG_RBP], lo, hi, kind, true);
+
+		if (kind != FR_GOROUTINE &&
+		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) {
+			const struct go_g *g = switch_target(s, m);
+			uint64_t pc, gsp, bp;
+
+			if (g) {
+				switch_start(s, g, &pc, &gsp, &bp);
+				fp_segment(s, w, pc, gsp, bp, g->stack_lo, g->stack_hi, FR_GOROUTINE, false);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ---- the bt command ---- */
+
+enum unwinder { UW_FP, UW_DWARF, UW_BOTH };
+
+static void print_frame_text(struct fpi_session *s, FILE *out, size_t idx, const struct frame *f, bool retaddr,
+			     const char *mark)
+{
+	struct fpi_modules *mods;
+	const struct fpi_symbol *sym = NULL;
+	struct fpi_error *err = session_modules(s, &mods);
+
+	if (!err)
+		sym = fpi_symbolize(mods, retaddr ? f->pc - 1 : f->pc);
+	fpi_error_destroy(err);
+	if (sym && sym->ninlined > 1) {
+		for (size_t k = 0; k + 1 < sym->ninlined; k++)
+			fprintf(out, "#%-3zu %-9s 0x%016" PRIx64 " %s (inlined) %s:%d%s\n", idx, fr_stack_name(f->stack),
+				f->pc, sym->inlined[k].function ? sym->inlined[k].function : "?",
+				sym->inlined[k].file ? sym->inlined[k].file : "?", sym->inlined[k].line, mark);
+		fprintf(out, "#%-3zu %-9s 0x%016" PRIx64 " %s %s:%d%s\n", idx, fr_stack_name(f->stack), f->pc,
+			sym->inlined[sym->ninlined - 1].function ? sym->inlined[sym->ninlined - 1].function : "?",
+			sym->inlined[sym->ninlined - 1].file ? sym->inlined[sym->ninlined - 1].file : "?",
+			sym->inlined[sym->ninlined - 1].line, mark);
+		return;
+	}
+	fprintf(out, "#%-3zu %-9s 0x%016" PRIx64 " %s", idx, fr_stack_name(f->stack), f->pc,
+		sym && sym->function ? sym->function : "?");
+	if (sym && sym->file)
+		fprintf(out, " %s:%d", sym->file, sym->line);
+	else if (sym && sym->module)
+		fprintf(out, " (%s)", sym->module);
+	fprintf(out, "%s\n", mark);
+}
+
+static void json_frames(struct fpi_session *s, struct jw *w, const struct walk *wk, bool first_is_regs)
+{
+	struct fpi_modules *mods = NULL;
+	struct fpi_error *err = session_modules(s, &mods);
+
+	fpi_error_destroy(err);
+	jw_arr(w);
+	for (size_t i = 0; i < wk->n; i++) {
+		const struct frame *f = &wk->frames[i];
+		bool ret = i > 0 || !first_is_regs;
+		const struct fpi_symbol *sym = mods ? fpi_symbolize(mods, ret ? f->pc - 1 : f->pc) : NULL;
+		size_t ninl = sym && sym->ninlined > 1 ? sym->ninlined : 1;
+
+		for (size_t k = 0; k < ninl; k++) {
+			bool inl = ninl > 1 && k + 1 < ninl;
+			const char *fn = ninl > 1 ? sym->inlined[k].function : sym ? sym->function : NULL;
+			const char *file = ninl > 1 ? sym->inlined[k].file : sym ? sym->file : NULL;
+			int line = ninl > 1 ? sym->inlined[k].line : sym ? sym->line : 0;
+
+			jw_obj(w);
+			jw_key(w, "index"); jw_uint(w, i);
+			jw_key(w, "pc"); jw_hex(w, f->pc);
+			jw_key(w, "sp"); if (f->sp) jw_hex(w, f->sp); else jw_null(w);
+			jw_key(w, "fp"); jw_hex(w, f->fp);
+			jw_key(w, "function"); jw_str(w, fn);
+			jw_key(w, "file"); jw_str(w, file);
+			jw_key(w, "line"); if (file) jw_int(w, line); else jw_null(w);
+			jw_key(w, "inlined"); jw_bool(w, inl);
+			jw_key(w, "stack"); jw_str(w, fr_stack_name(f->stack));
+			jw_end_obj(w);
+		}
+	}
+	jw_end_arr(w);
+}
+
+/* First index where the two walks name different pcs, or -1. */
+static long first_mismatch(const struct walk *a, const struct walk *b)
+{
+	size_t n = a->n < b->n ? a->n : b->n;
+
+	for (size_t i = 0; i < n; i++)
+		if (a->frames[i].pc != b->frames[i].pc)
+			return i;
+	if (a->n != b->n)
+		return n;
+	return -1;
+}
+
+struct bt_item {
+	bool is_thread;
+	const struct go_thread *th;
+	const struct go_g *g;
+};
+
+static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const struct bt_item *it, enum unwinder uw)
+{
+	struct fpi_session *s = c->s;
+	struct walk *w[2] = { NULL, NULL };
+	bool first_regs = it->is_thread || from_registers(s, it->g);
+	const char *why = NULL;
+	int nw = uw == UW_BOTH ? 2 : 1;
+
+	for (int k = 0; k < nw; k++) {
+		bool dwarf = uw == UW_DWARF || k == 1;
+
+		w[k] = malloc(sizeof(struct walk));
+		if (!w[k]) {
+			free(w[0]);
+			return &fpi_enomem;
+		}
+		if (!it->is_thread && goroutine_not_owned(s, it->g, &why)) {
+			memset(w[k], 0, offsetof(struct walk, frames));
+			w[k]->n = 0;
+			snprintf(w[k]->end, sizeof(w[k]->end), "not walked: %s", why);
+		} else if (it->is_thread) {
+			walk_thread(s, it->th, dwarf, w[k]);
+		} else {
+			walk_goroutine(s, it->g, dwarf, w[k]);
+		}
+	}
+	if (c->json) {
+		jw_obj(jw);
+		if (it->is_thread) {
+			jw_key(jw, "tid"); jw_int(jw, it->th->tid);
+		} else {
+			jw_key(jw, "goid"); jw_uint(jw, it->g->goid);
+		}
+		for (int k = 0; k < nw; k++) {
+			bool dwarf = uw == UW_DWARF || k == 1;
+
+			jw_key(jw, nw == 1 ? "frames" : dwarf ? "dwarf_frames" : "fp_frames");
+			json_frames(s, jw, w[k], first_regs);
+			jw_key(jw, nw == 1 ? "end" : dwarf ? "dwarf_end" : "fp_end");
+			jw_str(jw, w[k]->end[0] ? w[k]->end : NULL);
+		}
+		if (nw == 2) {
+			long mm = first_mismatch(w[0], w[1]);
+
+			jw_key(jw, "mismatch");
+			if (mm >= 0) jw_int(jw, mm); else jw_null(jw);
+		}
+		jw_end_obj(jw);
+	} else {
+		if (it->is_thread)
+			fprintf(c->out, "thread %d:\n", it->th->tid);
+		else
+			fprintf(c->out, "goroutine %" PRIu64 " [%s]:\n", it->g->goid,
+				go_status_name(s->layout, it->g->status & ~s->layout->gscan));
+		if (nw == 1) {
+			for (size_t i = 0; i < w[0]->n; i++)
+				print_frame_text(s, c->out, i, &w[0]->frames[i], i > 0 || !first_regs, "");
+			if (w[0]->end[0])
+				fprintf(c->out, "     (%s)\n", w[0]->end);
+		} else {
+			long mm = first_mismatch(w[0], w[1]);
+
+			for (int k = 0; k < 2; k++) {
+				fprintf(c->out, "  %s:\n", k ? "dwarf" : "fp");
+				for (size_t i = 0; i < w[k]->n; i++)
+					print_frame_text(s, c->out, i, &w[k]->frames[i], i > 0 || !first_regs,
+							 (long)i == mm ? "   <- mismatch" : "");
+				if (w[k]->end[0])
+					fprintf(c->out, "     (%s)\n", w[k]->end);
+			}
+			if (mm < 0)
+				fprintf(c->out, "  fp and dwarf agree (%zu frames)\n", w[0]->n);
+			else
+				fprintf(c->out, "  fp and dwarf part at frame %ld\n", mm);
+		}
+		fprintf(c->out, "\n");
+	}
+	free(w[0]);
+	free(w[1]);
+	return NULL;
+}
+
+struct fpi_error *cmd_bt(struct fpi_cmd_ctx *c, int *status)
+{
+	struct fpi_session *s = c->s;
+	enum unwinder uw = UW_FP;
+	const char *target = NULL;
+	struct jw jw;
+	struct fpi_error *err = NULL;
+
+	for (int i = 1; i < c->argc; i++) {
+		if (!strcmp(c->argv[i], "--unwinder") && i + 1 < c->argc) {
+			const char *u = c->argv[++i];
+
+			if (!strcmp(u, "fp"))
+				uw = UW_FP;
+			else if (!strcmp(u, "dwarf"))
+				uw = UW_DWARF;
+			else if (!strcmp(u, "both"))
+				uw = UW_BOTH;
+			else
+				return fpi_error_create(FPI_ERR_USAGE, "bt: unknown unwinder '%s' (fp, dwarf or both)", u);
+		} else if (!strncmp(c->argv[i], "--unwinder=", 11)) {
+			const char *u = c->argv[i] + 11;
+
+			uw = !strcmp(u, "dwarf") ? UW_DWARF : !strcmp(u, "both") ? UW_BOTH : UW_FP;
+			if (strcmp(u, "fp") && strcmp(u, "dwarf") && strcmp(u, "both"))
+				return fpi_error_create(FPI_ERR_USAGE, "bt: unknown unwinder '%s' (fp, dwarf or both)", u);
+		} else if (!target) {
+			target = c->argv[i];
+		} else {
+			return fpi_error_create(FPI_ERR_USAGE, "bt: unexpected argument '%s'", c->argv[i]);
+		}
+	}
+	if (!target)
+		return fpi_error_create(FPI_ERR_USAGE, "usage: bt TARGET [--unwinder fp|dwarf|both] (TARGET: a TID, gGOID or all)");
+	if (c->json) {
+		jw_init(&jw, c->out);
+		jw_obj(&jw);
+		jw_key(&jw, "unwinder"); jw_str(&jw, uw == UW_FP ? "fp" : uw == UW_DWARF ? "dwarf" : "both");
+		jw_key(&jw, "stacks");
+		jw_arr(&jw);
+	}
+	if (!strcmp(target, "all")) {
+		for (size_t i = 0; i < s->snap->nthreads && !err; i++) {
+			struct bt_item it = { true, &s->snap->threads[i], NULL };
+
+			err = bt_one(c, &jw, &it, uw);
+		}
+		for (size_t i = 0; i < s->snap->ngs && !err; i++) {
+			struct bt_item it = { false, NULL, &s->snap->gs[i] };
+
+			if (go_g_is_dead(s->layout, &s->snap->gs[i]))
+				continue;
+			err = bt_one(c, &jw, &it, uw);
+		}
+	} else {
+		struct bt_item it = { 0 };
+		char *end;
+
+		if (target[0] == 'g') {
+			unsigned long long goid = strtoull(target + 1, &end, 10);
+
+			if (!target[1] || *end)
+				return fpi_error_create(FPI_ERR_USAGE, "bt: '%s' is not a goroutine (gGOID, e.g. g42)", target);
+			it.g = go_find_g(s->snap, goid);
+			if (!it.g || go_g_is_dead(s->layout, it.g))
+				return fpi_error_create(FPI_ERR_NOTFOUND, "bt: no goroutine %llu (see goroutines)", goid);
+		} else {
+			long tid = strtol(target, &end, 10);
+
+			if (!target[0] || *end || tid <= 0)
+				return fpi_error_create(FPI_ERR_USAGE, "bt: '%s' is not a thread id, gGOID or all", target);
+			for (size_t i = 0; i < s->snap->nthreads; i++)
+				if (s->snap->threads[i].tid == tid)
+					it.th = &s->snap->threads[i];
+			if (!it.th)
+				return fpi_error_create(FPI_ERR_NOTFOUND, "bt: no thread %ld in this process (see threads)", tid);
+			it.is_thread = true;
+		}
+		err = bt_one(c, &jw, &it, uw);
+	}
+	if (err)
+		return err;
+	if (c->json) {
+		jw_end_arr(&jw);
+		jw_end_obj(&jw);
+	}
+	*status = 0;
+	return NULL;
+}

@@ -1,0 +1,46 @@
+/* Unwinding threads and goroutines on the stacks they own, across Go's stack
+ * switches, by frame pointers or by DWARF CFI. */
+#ifndef FPI_STACKS_H
+#define FPI_STACKS_H
+
+#include "session.h"
+
+enum fr_stack { FR_GOROUTINE, FR_G0, FR_GSIGNAL, FR_C, FR_OTHER };
+
+struct frame {
+	uint64_t pc, sp, fp;
+	enum fr_stack stack;
+};
+
+#define WALK_MAX_FRAMES 1024
+
+struct walk {
+	size_t n;
+	bool dwarf;
+	/* frame-pointer walks: the first segment that broke before its natural end */
+	bool fp_broken;
+	struct fpi_fp_result fp_bad;
+	size_t fp_bad_base;            /* index in frames of that segment's frame 0 */
+	uint64_t seg_lo, seg_hi;       /* its bounds */
+	enum fr_stack seg_stack;
+	/* what the walk saw */
+	bool saw_c;                    /* C frames (not Go code) */
+	bool saw_cgocallback;          /* a runtime.cgocallback frame */
+	char end[200];                 /* why the walk stopped, "" when it reached a top frame */
+	struct frame frames[WALK_MAX_FRAMES]; /* last: resets clear only what precedes it */
+};
+
+/* Where the runtime's own unwinder would start for g: its thread's registers
+ * when it runs on its own stack, syscallpc/sp/bp in a syscall or cgo call,
+ * g.sched otherwise. */
+void goroutine_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp);
+struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bool dwarf, struct walk *w);
+struct fpi_error *walk_thread(struct fpi_session *s, const struct go_thread *th, bool dwarf, struct walk *w);
+/* Stack bounds of a thread's current stack; false when unknown. */
+bool thread_stack_bounds(struct fpi_session *s, const struct go_thread *th, uint64_t *lo, uint64_t *hi,
+			 enum fr_stack *kind);
+const char *fr_stack_name(enum fr_stack k);
+/* True for goroutines whose stack nobody can walk consistently now. */
+bool goroutine_not_owned(struct fpi_session *s, const struct go_g *g, const char **why);
+
+#endif

@@ -1,0 +1,121 @@
+/* The target interface: threads, registers, memory. Every front door (ptrace,
+ * core file, GDB, a test's memory image) fills the same table; everything
+ * above it is oblivious to which one it talks to. */
+#ifndef FPI_TARGET_H
+#define FPI_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* amd64 registers in DWARF numbering (0 rax, 1 rdx, 2 rcx, 3 rbx, 4 rsi,
+ * 5 rdi, 6 rbp, 7 rsp, 8..15 r8..r15, 16 rip), plus fs_base for Go's TLS g. */
+enum {
+	FPI_REG_RAX = 0, FPI_REG_RDX, FPI_REG_RCX, FPI_REG_RBX, FPI_REG_RSI,
+	FPI_REG_RDI, FPI_REG_RBP, FPI_REG_RSP, FPI_REG_R8, FPI_REG_R9,
+	FPI_REG_R10, FPI_REG_R11, FPI_REG_R12, FPI_REG_R13, FPI_REG_R14,
+	FPI_REG_R15, FPI_REG_RIP, FPI_NREGS
+};
+
+struct fpi_regs {
+	uint64_t r[FPI_NREGS];
+	uint64_t fs_base;
+};
+
+struct fpi_thread {
+	int tid;
+	struct fpi_regs regs;
+};
+
+/* A file mapped into the target's address space (for modules: the
+ * executable, libc, ld.so). */
+struct fpi_mapping {
+	uint64_t start, end, offset;
+	char *path;
+};
+
+/* One range to read. The target sets ok when all len bytes were read. */
+struct fpi_read {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+	bool ok;
+};
+
+struct fpi_target;
+
+struct fpi_target_ops {
+	const char *kind; /* "live", "core", "gdb", "image" */
+	/* Read many ranges. A range that cannot be read gets ok = false; an
+	 * error return is for failures of the target itself. Required. */
+	struct fpi_error *(*readv)(struct fpi_target *t, struct fpi_read *reads, size_t n);
+	/* Let the process go on (live targets). NULL: nothing to do. */
+	void (*release)(struct fpi_target *t);
+	/* Free the private part. NULL-safe on t->priv. */
+	void (*destroy)(struct fpi_target *t);
+};
+
+struct fpi_target {
+	const struct fpi_target_ops *ops;
+	void *priv;
+	char *exe_path;            /* the executable to load DWARF from */
+	int pid;                   /* 0 when unknown */
+	struct fpi_thread *threads;
+	size_t nthreads;
+	struct fpi_mapping *maps;  /* file-backed mappings, sorted by start */
+	size_t nmaps;
+	double pause_seconds;      /* live: first thread stopped to last released */
+	bool released;
+};
+
+/* Read exactly len bytes at addr, or fail with FPI_ERR_FAULT naming addr. */
+struct fpi_error *fpi_target_read(struct fpi_target *t, uint64_t addr, void *buf, size_t len);
+/* Read many ranges, batched; sets each ok. */
+struct fpi_error *fpi_target_readv(struct fpi_target *t, struct fpi_read *reads, size_t n);
+/* Convenience: read a uint64 (0 and false when unreadable). */
+bool fpi_target_read_u64(struct fpi_target *t, uint64_t addr, uint64_t *ret);
+void fpi_target_release(struct fpi_target *t);
+void fpi_target_destroy(struct fpi_target *t);
+
+/* Common helpers for target implementations. */
+struct fpi_target *fpi_target_alloc(const struct fpi_target_ops *ops);
+struct fpi_error *fpi_target_add_mapping(struct fpi_target *t, uint64_t start, uint64_t end,
+					 uint64_t offset, const char *path);
+struct fpi_error *fpi_target_add_thread(struct fpi_target *t, int tid, const struct fpi_regs *regs);
+const struct fpi_thread *fpi_target_find_thread(const struct fpi_target *t, int tid);
+
+/* Live process through ptrace (target_ptrace.c). Stops every thread. */
+struct fpi_error *fpi_target_attach(pid_t pid, struct fpi_target **ret);
+/* Install SIGINT/SIGTERM/SIGHUP handlers that detach the attached target. */
+void fpi_ptrace_install_signal_handlers(void);
+
+/* Core file (target_core.c). exe may be NULL: taken from the core. */
+struct fpi_error *fpi_target_open_core(const char *core, const char *exe, struct fpi_target **ret);
+
+/* A memory image laid out by the caller (target_image.c): unit tests, and
+ * the GDB plugin, whose reads go through a callback. */
+typedef bool (*fpi_image_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
+struct fpi_target *fpi_target_image_create(const char *exe_path);
+/* Add a segment the image owns a copy of. */
+struct fpi_error *fpi_target_image_add(struct fpi_target *t, uint64_t addr, const void *data, size_t len);
+/* Route reads not covered by segments to a callback. */
+void fpi_target_image_set_reader(struct fpi_target *t, fpi_image_read_fn fn, void *arg);
+
+
+/* Bulk reads: many ranges, sorted and merged into runs (ranges closer than
+ * max_gap are read as one), each run read once. After the call every
+ * request's data points into an arena (NULL when unreadable). Few large
+ * reads instead of many small ones: the pause is set by the number of
+ * distinct reads, not by bytes. */
+struct fpi_bulk {
+	uint64_t addr;
+	size_t len;
+	const unsigned char *data;
+};
+void fpi_bulk_free(void *arena);
+struct fpi_error *fpi_bulk_read(struct fpi_target *t, struct fpi_bulk *reqs, size_t n,
+				size_t max_gap, void **arena_ret);
+#endif

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Set up fpinspect on a fresh Debian machine: install what is missing, then
+# configure and build. Quick when everything is there already.
+#   ./setup.sh            install dependencies, build ./fpinspect
+#   ./setup.sh --deps     only install dependencies
+set -e
+cd "$(dirname "$0")"
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+pkgs="libelf-dev libdw-dev libreadline-dev autoconf automake libtool pkg-config gdb make gcc"
+# Debian's Go 1.19 is the second toolchain the tests build targets with
+# (older runtime layout: no isextra/isExtraInC).
+pkgs="$pkgs golang-1.19-go"
+# A Go toolchain for the demo and the tests, only when none is in PATH.
+command -v go >/dev/null 2>&1 || pkgs="$pkgs golang-go"
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "setup: installing$missing"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+[ "$1" = "--deps" ] && exit 0
+
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+	autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+fi
+if [ ! -f Makefile ] || [ configure -nt config.status ]; then
+	./configure -q
+fi
+make -s -j"$(nproc)" >/dev/null
+# the program lives at ./fpinspect (libtool wrapper) after this
+echo "setup: built ./fpinspect"

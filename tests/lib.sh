@@ -1,0 +1,154 @@
+# Shared helpers for the shell tests (sourced). Exit codes follow automake:
+# 0 pass, 1 fail, 77 skip, 99 hard error. Under CI=true a test that lacks
+# ptrace, Go or GDB fails instead of skipping: CI must run them all.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+FPI="$top_builddir/fpinspect"
+TDIR=$(mktemp -d "${TMPDIR:-/tmp}/fpi-test.XXXXXX")
+NFAIL=0
+NCHECK=0
+_PIDS=""
+
+cleanup() {
+	for p in $_PIDS; do
+		kill -CONT "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$TDIR"
+}
+trap cleanup EXIT
+
+skip_or_fail() {
+	if [ "${CI:-}" = "true" ]; then
+		echo "FAIL (CI=true forbids skipping): $*"
+		exit 99
+	fi
+	echo "SKIP: $*"
+	exit 77
+}
+
+need_go() { command -v go >/dev/null 2>&1 || skip_or_fail "no Go toolchain in PATH"; }
+need_gdb() { command -v gdb >/dev/null 2>&1 || skip_or_fail "gdb not installed"; }
+need_python() { command -v python3 >/dev/null 2>&1 || skip_or_fail "python3 not installed"; }
+need_ptrace() {
+	# a throwaway child of our own: can we seize it?
+	sleep 30 &
+	_p=$!
+	if ! "$FPI" attach "$_p" summary >/dev/null 2>"$TDIR/ptrace.err"; then
+		if grep -q "not permitted" "$TDIR/ptrace.err"; then
+			kill "$_p"; wait "$_p" 2>/dev/null
+			skip_or_fail "ptrace not permitted here: $(cat "$TDIR/ptrace.err")"
+		fi
+	fi
+	kill "$_p"; wait "$_p" 2>/dev/null
+	return 0
+}
+
+# Every Go toolchain on the machine: the one in PATH and Debian's Go 1.19.
+go_toolchains() {
+	command -v go
+	if [ -x /usr/lib/go-1.19/bin/go ]; then
+		echo /usr/lib/go-1.19/bin/go
+	elif [ "${CI:-}" = "true" ]; then
+		echo "FAIL: /usr/lib/go-1.19/bin/go missing (setup.sh installs golang-1.19-go)" >&2
+		exit 99
+	fi
+}
+
+go_version_of() { "$1" env GOVERSION; }
+
+# build_target NAME GO [CGO]: build tests/targets/NAME with toolchain GO,
+# cached under tests/build/<goversion>/NAME. Prints the binary's path.
+build_target() {
+	_name=$1 _go=$2
+	_ver=$(go_version_of "$_go")
+	_out="$top_builddir/tests/build/$_ver/$_name"
+	_src="$top_srcdir/tests/targets/$_name"
+	mkdir -p "$(dirname "$_out")"
+	if [ ! -x "$_out" ] || [ -n "$(find "$_src" -newer "$_out" -type f 2>/dev/null | head -1)" ]; then
+		(cd "$_src" && GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=1 "$_go" build -o "$_out" .) >&2 || {
+			echo "FAIL: building $_name with $_ver" >&2
+			exit 99
+		}
+	fi
+	echo "$_out"
+}
+
+# start_target BIN [ARGS...]: run BIN with stdin on a fifo we hold open and
+# stdout in $TDIR; wait for READY. Sets TPID, TOUT, TIN (fd 8 writes stdin).
+start_target() {
+	TOUT="$TDIR/out.$$.$RANDOM"
+	TIN="$TDIR/in.$$.$RANDOM"
+	mkfifo "$TIN"
+	"$@" <"$TIN" >"$TOUT" 2>"$TOUT.err" &
+	TPID=$!
+	_PIDS="$_PIDS $TPID"
+	exec 8>"$TIN"
+	_i=0
+	while ! grep -q '^READY' "$TOUT" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ $_i -gt 600 ] || ! kill -0 "$TPID" 2>/dev/null; then
+			echo "FAIL: target $* did not get ready"; cat "$TOUT" "$TOUT.err" | tail -20
+			exit 99
+		fi
+		sleep 0.1
+	done
+}
+
+# ping_target: the target answers "pong N" to "ping": it still works.
+ping_target() {
+	_before=$(grep -c '^pong' "$TOUT")
+	echo ping >&8
+	_i=0
+	while [ "$(grep -c '^pong' "$TOUT")" -le "$_before" ]; do
+		_i=$((_i + 1))
+		[ $_i -gt 100 ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+stop_target() {
+	exec 8>&-
+	wait "$TPID" 2>/dev/null
+}
+
+# Threads of PID in a ptrace or job-control stop ("t" or "T")
+stopped_threads() {
+	for _s in /proc/$1/task/*/stat; do
+		sed 's/.*) //' "$_s" 2>/dev/null | cut -d' ' -f1
+	done | grep -c '[tT]' || true
+}
+
+check() {
+	# check DESCRIPTION COMMAND...: count and report
+	_desc=$1; shift
+	NCHECK=$((NCHECK + 1))
+	if "$@"; then
+		:
+	else
+		NFAIL=$((NFAIL + 1))
+		echo "FAIL: $_desc"
+	fi
+}
+
+check_eq() {
+	NCHECK=$((NCHECK + 1))
+	if [ "$2" != "$3" ]; then
+		NFAIL=$((NFAIL + 1))
+		echo "FAIL: $1: got '$2', want '$3'"
+	fi
+}
+
+finish() {
+	echo "$(basename "$0"): $NCHECK checks, $NFAIL failed"
+	[ $NFAIL -eq 0 ]
+	exit $?
+}
+
+# py EXPR-SCRIPT FILE: run python3 with the JSON document in FILE as `d`
+jq_py() {
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $2" "$1"
+}

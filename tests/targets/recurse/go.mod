@@ -1,0 +1,3 @@
+module recurse
+
+go 1.19

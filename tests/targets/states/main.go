@@ -1,0 +1,283 @@
+// Command states is an fpinspect test target: it parks many goroutines in
+// every common blocking state and then waits to be inspected.
+//
+// Flags:
+//
+//	-n N         number of blocked goroutines (default 300), spread evenly
+//	             (goroutine i gets kind i%7) over the kinds
+//	             chanrecv  (receive on a channel nobody sends on)
+//	             chansend  (send on an unbuffered channel nobody receives on)
+//	             select    (select on two channels that never become ready)
+//	             sleep     (time.Sleep(time.Hour))
+//	             mutex     (sync.Mutex.Lock on a mutex main holds forever)
+//	             cond      (sync.Cond.Wait, never signalled)
+//	             wg        (sync.WaitGroup.Wait on a group that never reaches 0)
+//	-running K   goroutines spinning in a loop that never blocks (default 1),
+//	             kind running; they may be seen running or runnable
+//	-syscall K   goroutines blocked in a raw read(2) on a pipe nobody writes
+//	             to, via syscall.Syscall, so they sit in _Gsyscall rather
+//	             than in the netpoller (default 1), kind syscall
+//	-depth D     when > 0 every goroutine above first recurses through the
+//	             non-inlined function main.recurse so that exactly D frames of
+//	             main.recurse are on its stack below the blocking call
+//	             (default 0)
+//	-gc          keep the garbage collector on after setup. By default it is
+//	             off from start to exit: setup of a million goroutines is
+//	             faster, and no GC cycle (the runtime forces one every two
+//	             minutes) changes goroutine states while being inspected.
+//
+// Output protocol (stdout, one fact per line):
+//
+//	M pid <pid>, M gomaxprocs <n>, M maingoid <goid>, M n <N>, M depth <D>,
+//	M running <K>, M syscall <K>
+//	G <goid> <kind>     one per goroutine: all running and syscall ones, and
+//	                    the first 1000 blocked ones (by index, so every kind
+//	                    is represented); M glines_truncated <count> tells how
+//	                    many blocked goroutines got no G line
+//	M numgoroutine <n>  runtime.NumGoroutine() with everything in place
+//	                    (= 1 + N + running + syscall)
+//	READY
+//
+// Then every stdin line "ping" is answered "pong <count>"; EOF on stdin
+// exits 0.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+const maxGLines = 1000
+
+var kinds = []string{"chanrecv", "chansend", "select", "sleep", "mutex", "cond", "wg"}
+
+// What the blocked goroutines block on. Nothing ever makes them ready.
+var (
+	recvCh   = make(chan int)
+	sendCh   = make(chan int)
+	selA     = make(chan int)
+	selB     = make(chan int)
+	heldMu   sync.Mutex     // locked by main forever
+	neverWG  sync.WaitGroup // Add(1), never Done
+	pipeR    int            // read end: syscall goroutines block reading it
+	pipeW    int            // write end: kept open, never written
+	spinSink [64]uint64     // spinners write here so the loop is not dead code
+)
+
+type report struct {
+	goid int64
+	kind string
+}
+
+// goid returns the current goroutine's id, parsed from the
+// "goroutine N [" header that runtime.Stack writes.
+func goid() int64 {
+	var buf [64]byte
+	n := runtime.Stack(buf[:], false)
+	s := strings.TrimPrefix(string(buf[:n]), "goroutine ")
+	if i := strings.IndexByte(s, ' '); i > 0 {
+		s = s[:i]
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return -1
+	}
+	return id
+}
+
+// recurse puts exactly d frames of main.recurse on the stack, then calls
+// block from the deepest one. block never returns.
+//
+//go:noinline
+func recurse(d int, block func()) {
+	if d <= 1 {
+		block()
+		return
+	}
+	recurse(d-1, block)
+}
+
+// withDepth runs block below depth frames of main.recurse (or directly).
+func withDepth(depth int, block func()) {
+	if depth > 0 {
+		recurse(depth, block)
+	} else {
+		block()
+	}
+}
+
+// blockAs blocks the calling goroutine forever in the given kind of wait.
+// announce is called immediately before the blocking operation.
+func blockAs(kind int, announce func()) {
+	switch kinds[kind] {
+	case "chanrecv":
+		announce()
+		<-recvCh
+	case "chansend":
+		announce()
+		sendCh <- 1
+	case "select":
+		announce()
+		select {
+		case <-selA:
+		case selB <- 1:
+		}
+	case "sleep":
+		announce()
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "mutex":
+		announce()
+		heldMu.Lock()
+	case "cond":
+		// One Cond per goroutine: a shared one would serialize a million
+		// goroutines on its mutex before they reach Wait.
+		var mu sync.Mutex
+		c := sync.NewCond(&mu)
+		mu.Lock()
+		announce()
+		for {
+			c.Wait()
+		}
+	case "wg":
+		announce()
+		neverWG.Wait()
+	}
+	select {} // not reached
+}
+
+//go:noinline
+func spin(slot int) {
+	p := &spinSink[slot%len(spinSink)]
+	for {
+		*p++
+	}
+}
+
+//go:noinline
+func syscallRead() {
+	buf := make([]byte, 1)
+	for {
+		// A raw blocking read(2): the goroutine sits in _Gsyscall.
+		_, _, errno := syscall.Syscall(syscall.SYS_READ, uintptr(pipeR),
+			uintptr(unsafe.Pointer(&buf[0])), 1)
+		if errno != 0 && errno != syscall.EINTR {
+			select {}
+		}
+	}
+}
+
+func main() {
+	n := flag.Int("n", 300, "number of blocked goroutines")
+	nrun := flag.Int("running", 1, "number of spinning goroutines")
+	nsys := flag.Int("syscall", 1, "number of goroutines blocked in read(2)")
+	depth := flag.Int("depth", 0, "frames of main.recurse below each blocking call")
+	gc := flag.Bool("gc", false, "keep the garbage collector on after setup")
+	flag.Parse()
+
+	debug.SetGCPercent(-1)
+
+	fmt.Println("M pid", os.Getpid())
+	fmt.Println("M gomaxprocs", runtime.GOMAXPROCS(0))
+	fmt.Println("M maingoid", goid())
+	fmt.Println("M n", *n)
+	fmt.Println("M depth", *depth)
+	fmt.Println("M running", *nrun)
+	fmt.Println("M syscall", *nsys)
+
+	heldMu.Lock()
+	neverWG.Add(1)
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		fmt.Fprintln(os.Stderr, "pipe:", err)
+		os.Exit(1)
+	}
+	pipeR, pipeW = p[0], p[1]
+
+	reports := make(chan report, maxGLines+*nrun+*nsys)
+	nreports := 0
+	var ready sync.WaitGroup
+
+	// Blocked goroutines first, spinners last: a spinner started early
+	// would take a P away from goroutine creation.
+	ready.Add(*n)
+	for i := 0; i < *n; i++ {
+		k := i % len(kinds)
+		if i < maxGLines {
+			nreports++
+			go func() {
+				reports <- report{goid(), kinds[k]}
+				withDepth(*depth, func() { blockAs(k, ready.Done) })
+			}()
+		} else {
+			go func() {
+				withDepth(*depth, func() { blockAs(k, ready.Done) })
+			}()
+		}
+	}
+	ready.Wait()
+
+	ready.Add(*nsys + *nrun)
+	for i := 0; i < *nsys; i++ {
+		nreports++
+		go func() {
+			reports <- report{goid(), "syscall"}
+			withDepth(*depth, func() { ready.Done(); syscallRead() })
+		}()
+	}
+	for i := 0; i < *nrun; i++ {
+		nreports++
+		go func(i int) {
+			reports <- report{goid(), "running"}
+			withDepth(*depth, func() { ready.Done(); spin(i) })
+		}(i)
+	}
+
+	for i := 0; i < nreports; i++ {
+		r := <-reports
+		fmt.Println("G", r.goid, r.kind)
+	}
+	if *n > maxGLines {
+		fmt.Println("M glines_truncated", *n-maxGLines)
+	}
+
+	// Everyone has announced; give the last ones time to actually block.
+	ready.Wait()
+	want := 1 + *n + *nsys + *nrun
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() != want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200*time.Millisecond + time.Duration(*n/1000)*time.Millisecond)
+	fmt.Println("M numgoroutine", runtime.NumGoroutine())
+	if *gc {
+		debug.SetGCPercent(100)
+	}
+	fmt.Println("READY")
+
+	serve()
+}
+
+// serve answers "ping" with "pong <count>" until stdin reaches EOF.
+func serve() {
+	sc := bufio.NewScanner(os.Stdin)
+	count := 0
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "ping" {
+			count++
+			fmt.Println("pong", count)
+		}
+	}
+	os.Exit(0)
+}

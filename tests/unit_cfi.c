@@ -1,0 +1,473 @@
+/* Modules, symbols and CFI steps against a real Go binary (argv[1], built by
+ * the harness with `go build`), plus, where ptrace is allowed, a live C
+ * process (/bin/sleep) unwound through libc's .eh_frame. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../unwind/unwind.h"
+#include "unit.h"
+
+/* ---------------- fake memory: one buffer at a fake address ---------------- */
+
+struct fake_mem {
+	uint64_t base;
+	unsigned char *buf;
+	size_t len;
+};
+
+static bool fake_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	struct fake_mem *fm = arg;
+
+	if (addr < fm->base || addr - fm->base > fm->len || len > fm->len - (addr - fm->base))
+		return false;
+	memcpy(buf, fm->buf + (addr - fm->base), len);
+	return true;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = s ? strlen(s) : 0, k = strlen(suffix);
+
+	return s && n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+static void print_symbol(const char *what, uint64_t pc, const struct fpi_symbol *s)
+{
+	printf("  %s 0x%" PRIx64 ": %s %s:%d [%s] start 0x%" PRIx64 "\n", what, pc,
+	       s->function ? s->function : "?", s->file ? s->file : "?", s->line,
+	       s->module ? s->module : "?", s->func_start);
+	for (size_t i = 0; i < s->ninlined; i++)
+		printf("    #%zu %s %s:%d\n", i, s->inlined[i].function ? s->inlined[i].function : "?",
+		       s->inlined[i].file ? s->inlined[i].file : "?", s->inlined[i].line);
+}
+
+/* The CFA offset (rsp+N) readelf gives for pc in the FDE starting at
+ * func; -1 when readelf is missing or says something else. An independent
+ * reading of the same .debug_frame. */
+static long readelf_cfa_offset(const char *exe, uint64_t func, uint64_t pc)
+{
+	char cmd[4096], line[512], fde[64];
+	long off = -1;
+	bool in_fde = false;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "readelf --debug-dump=frames-interp '%s' 2>/dev/null", exe);
+	snprintf(fde, sizeof(fde), "pc=%016" PRIx64 "..", func);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long loc;
+		long n;
+
+		if (strstr(line, " FDE ")) {
+			if (in_fde)
+				break;
+			in_fde = strstr(line, fde) != NULL;
+			continue;
+		}
+		if (!in_fde)
+			continue;
+		if (sscanf(line, "%llx rsp+%ld", &loc, &n) == 2 && loc <= pc)
+			off = n;
+	}
+	pclose(f);
+	return off;
+}
+
+/* ---------------- the Go binary ---------------- */
+
+static void check_lookups(struct fpi_modules *mods, uint64_t *main_main, uint64_t *main_size)
+{
+	static const char *const names[] = {
+		"runtime.goexit", "runtime.systemstack_switch", "runtime.mstart",
+		"runtime.asmcgocall", "runtime.morestack",
+		"runtime.mcall", "main.main",
+	};
+	uint64_t size;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint64_t a = fpi_modules_lookup(mods, names[i], &size);
+
+		CHECK(a != 0, "lookup %s", names[i]);
+		CHECK(size != 0, "size of %s", names[i]);
+	}
+	CHECK_EQ(fpi_modules_lookup(mods, "no.such.function", &size), 0, "absent name");
+	CHECK_EQ(size, 0, "absent name's size");
+	*main_main = fpi_modules_lookup(mods, "main.main", main_size);
+}
+
+static void check_symbolize(struct fpi_modules *mods, const char *exe, uint64_t main_main)
+{
+	const struct fpi_symbol *s = fpi_symbolize(mods, main_main + 1);
+	const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+
+	print_symbol("main.main+1", main_main + 1, s);
+	CHECK(str_eq(s->function, "main.main"), "function %s", s->function ? s->function : "NULL");
+	CHECK(ends_with(s->file, ".go"), "file %s", s->file ? s->file : "NULL");
+	CHECK(s->line > 0, "line %d", s->line);
+	CHECK_EQ(s->func_start, main_main, "func_start");
+	CHECK(str_eq(s->module, base), "module %s", s->module ? s->module : "NULL");
+	CHECK(s->ninlined >= 1 && str_eq(s->inlined[s->ninlined - 1].function, "main.main"),
+	      "physical function last in inlined[]");
+	CHECK(fpi_symbolize(mods, main_main + 1) == s, "second call served from the cache");
+
+	/* An ABI0 assembly function: DWARF's name, without ".abi0". */
+	{
+		uint64_t goexit = fpi_modules_lookup(mods, "runtime.goexit", NULL);
+		const struct fpi_symbol *g = fpi_symbolize(mods, goexit + 1);
+
+		print_symbol("runtime.goexit+1", goexit + 1, g);
+		CHECK(str_eq(g->function, "runtime.goexit"), "goexit: %s", g->function ? g->function : "NULL");
+		CHECK(ends_with(g->file, ".s"), "goexit file %s", g->file ? g->file : "NULL");
+	}
+
+	s = fpi_symbolize(mods, 0x10);
+	CHECK(s && !s->function && !s->file && s->ninlined == 0, "pc outside every module");
+}
+
+/* Runtime functions with inlined calls in every Go from 1.19 to 1.26: scan
+ * their pcs for inlined frames. */
+static void check_inlined(struct fpi_modules *mods)
+{
+	static const char *const funcs[] = {
+		"runtime.mallocgc", "runtime.schedule", "runtime.newproc1", "runtime.main",
+		"runtime.gopark", "runtime.chansend", "runtime.findRunnable", "runtime.findrunnable",
+	};
+	bool found = false;
+
+	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]) && !found; i++) {
+		uint64_t size, a = fpi_modules_lookup(mods, funcs[i], &size);
+
+		for (uint64_t pc = a; a && pc < a + size && !found; pc++) {
+			const struct fpi_symbol *s = fpi_symbolize(mods, pc);
+
+			if (s->ninlined < 2)
+				continue;
+			found = true;
+			print_symbol("inlined", pc, s);
+			CHECK(str_eq(s->inlined[s->ninlined - 1].function, funcs[i]),
+			      "outermost is %s", funcs[i]);
+			CHECK(str_eq(s->inlined[0].function, s->function), "innermost is the function");
+			CHECK(!str_eq(s->inlined[0].function, funcs[i]), "innermost is not %s", funcs[i]);
+			for (size_t k = 0; k < s->ninlined; k++) {
+				CHECK(s->inlined[k].function && s->inlined[k].line > 0,
+				      "inlined[%zu] named with a line", k);
+				CHECK(ends_with(s->inlined[k].file, ".go"), "inlined[%zu] file", k);
+			}
+		}
+	}
+	CHECK(found, "a pc with inlined frames in the runtime");
+
+	/* The test program of this directory's README (main.worker inlines
+	 * twice, which inlines add): the exact chain, when present. */
+	{
+		uint64_t size, w = fpi_modules_lookup(mods, "main.worker", &size);
+
+		found = false;
+		for (uint64_t pc = w; w && pc < w + size && !found; pc++) {
+			const struct fpi_symbol *s = fpi_symbolize(mods, pc);
+
+			if (s->ninlined != 3)
+				continue;
+			found = true;
+			print_symbol("worker", pc, s);
+			CHECK(str_eq(s->inlined[0].function, "main.add"), "add innermost");
+			CHECK(str_eq(s->inlined[1].function, "main.twice"), "twice calls add");
+			CHECK(str_eq(s->inlined[2].function, "main.worker"), "worker outermost");
+			CHECK(s->inlined[1].line != s->inlined[0].line, "call line of add in twice");
+		}
+		if (w && !fpi_modules_lookup(mods, "main.twice", NULL))
+			CHECK(found, "main.worker: add inlined through twice");
+	}
+}
+
+static void check_cfi(struct fpi_modules *mods, const char *exe, uint64_t main_main, uint64_t main_size)
+{
+	static uint64_t stack[512];
+	struct fake_mem fm = { 0xc000100000ull, (unsigned char *)stack, sizeof(stack) };
+	struct fpi_mem mem = { fake_read, &fm };
+	struct fpi_regs regs, out;
+	char why[256];
+	uint64_t rsp = fm.base + 64 * 8;
+	int r;
+
+	/* Every slot holds a value naming its own address. */
+	for (size_t i = 0; i < 512; i++)
+		stack[i] = 0x1000000 + fm.base + i * 8;
+
+	/* At the entry: CFA = rsp + 8, return address at [rsp]. */
+	memset(&regs, 0, sizeof(regs));
+	regs.r[FPI_REG_RIP] = main_main;
+	regs.r[FPI_REG_RSP] = rsp;
+	regs.r[FPI_REG_RBP] = 0xbbbb;
+	regs.r[FPI_REG_RBX] = 0x3333;
+	stack[64] = 0x401234;
+	r = fpi_cfi_step(mods, &mem, &regs, true, &out, why, sizeof(why));
+	CHECK(r == 0, "step at main.main entry: %d %s", r, why);
+	CHECK_EQ(out.r[FPI_REG_RIP], 0x401234, "return address from [rsp]");
+	CHECK_EQ(out.r[FPI_REG_RSP], rsp + 8, "caller's rsp = CFA = rsp + 8");
+	/* Go's .debug_frame has no rbp rule: carried over (same value). */
+	CHECK_EQ(out.r[FPI_REG_RBP], 0xbbbb, "rbp same value");
+	CHECK_EQ(out.r[FPI_REG_RBX], 0x3333, "rbx same value");
+	CHECK_EQ(out.r[FPI_REG_RAX], 0, "rax undefined");
+
+	/* Past the prologue: CFA = rsp + framesize + 8. */
+	{
+		uint64_t pc = main_main + main_size / 2;
+		long want = readelf_cfa_offset(exe, main_main, pc);
+		uint64_t d;
+
+		regs.r[FPI_REG_RIP] = pc;
+		r = fpi_cfi_step(mods, &mem, &regs, false, &out, why, sizeof(why));
+		CHECK(r == 0, "step in main.main's body: %d %s", r, why);
+		d = out.r[FPI_REG_RSP] - rsp;
+		printf("  main.main+0x%" PRIx64 ": CFA = rsp+%" PRIu64 " (readelf: %ld)\n",
+		       main_size / 2, d, want);
+		CHECK(d > 8 && d < 64 * 1024 && d % 8 == 0, "CFA beyond the return address: rsp+%" PRIu64, d);
+		CHECK_EQ(out.r[FPI_REG_RIP], 0x1000000 + out.r[FPI_REG_RSP] - 8, "rip read from [CFA-8]");
+		if (want > 0)
+			CHECK_EQ(d, want, "CFA offset as readelf reads .debug_frame");
+	}
+
+	/* Unreadable memory: the return address slot is outside the buffer. */
+	regs.r[FPI_REG_RIP] = main_main;
+	regs.r[FPI_REG_RSP] = fm.base - 4096;
+	r = fpi_cfi_step(mods, &mem, &regs, true, &out, why, sizeof(why));
+	CHECK(r == -1 && why[0], "unreadable stack: %d \"%s\"", r, why);
+
+	/* No module. */
+	regs.r[FPI_REG_RIP] = 0x10;
+	regs.r[FPI_REG_RSP] = rsp;
+	r = fpi_cfi_step(mods, &mem, &regs, true, &out, why, sizeof(why));
+	CHECK(r == -1 && why[0], "no module: %d \"%s\"", r, why);
+	regs.r[FPI_REG_RIP] = 0;
+	r = fpi_cfi_step(mods, &mem, &regs, true, &out, why, sizeof(why));
+	CHECK(r == -1 && why[0], "pc 0: %d \"%s\"", r, why);
+}
+
+static void check_go(const char *exe)
+{
+	struct fpi_modules *mods;
+	struct fpi_error *err = fpi_modules_create(NULL, 0, exe, &mods);
+	uint64_t main_main = 0, main_size = 0;
+
+	CHECK(!err, "fpi_modules_create %s: %s", exe, err ? err->message : "");
+	if (err) {
+		fpi_error_destroy(err);
+		return;
+	}
+	check_lookups(mods, &main_main, &main_size);
+	if (main_main) {
+		check_symbolize(mods, exe, main_main);
+		check_inlined(mods);
+		check_cfi(mods, exe, main_main, main_size);
+	}
+	fpi_modules_destroy(mods);
+}
+
+/* The same executable at a load bias, through a mapping: a PIE goes where
+ * the mapping says; an ET_EXEC stays at its link address. */
+static void check_mapped(const char *exe)
+{
+	struct fpi_modules *mods0, *mods;
+	struct fpi_mapping map = { 0x555555400000ull, 0x555555500000ull, 0, (char *)exe };
+	struct fpi_error *err;
+	uint64_t link, mapped, bias;
+	unsigned char ident[EI_NIDENT + 2];
+	uint16_t type = 0;
+	FILE *f = fopen(exe, "rb");
+
+	if (f) {
+		if (fread(ident, 1, sizeof(ident), f) == sizeof(ident))
+			memcpy(&type, ident + EI_NIDENT, 2);
+		fclose(f);
+	}
+	err = fpi_modules_create(NULL, 0, exe, &mods0);
+	CHECK(!err, "fpi_modules_create: %s", err ? err->message : "");
+	if (err)
+		return;
+	link = fpi_modules_lookup(mods0, "main.main", NULL);
+	fpi_modules_destroy(mods0);
+	err = fpi_modules_create(&map, 1, exe, &mods);
+	CHECK(!err, "fpi_modules_create with a mapping: %s", err ? err->message : "");
+	if (err)
+		return;
+	mapped = fpi_modules_lookup(mods, "main.main", NULL);
+	/* Go's PIE is linked at 0x400000: the bias is not map.start. */
+	bias = type == ET_DYN ? map.start - 0x400000 : 0;
+	printf("  %s: e_type %u, main.main 0x%" PRIx64 " -> 0x%" PRIx64 "\n", exe, type, link, mapped);
+	if (type == ET_DYN) {
+		CHECK(mapped != link, "PIE relocated");
+		/* The first PT_LOAD is at 0x400000 in Go's PIEs, 0 in C's. */
+		CHECK(mapped == link + bias || mapped == link + map.start, "PIE at its bias");
+	} else {
+		CHECK_EQ(mapped, link, "ET_EXEC stays put");
+	}
+	{
+		const struct fpi_symbol *s = fpi_symbolize(mods, mapped + 1);
+
+		CHECK(str_eq(s->function, "main.main") && s->line > 0, "symbolize at the bias: %s:%d",
+		      s->function ? s->function : "NULL", s->line);
+	}
+	fpi_modules_destroy(mods);
+}
+
+/* ---------------- a live C process ---------------- */
+
+struct live_mem {
+	pid_t pid;
+};
+
+static bool live_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	struct live_mem *lm = arg;
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+
+	return process_vm_readv(lm->pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+static size_t read_maps(pid_t pid, struct fpi_mapping *maps, size_t max)
+{
+	char path[64], line[4096];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off;
+		int pos = 0;
+
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &start, &end, &off, &pos) < 3 || !pos)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (line[pos] != '/')
+			continue;
+		maps[n] = (struct fpi_mapping){ start, end, off, strdup(line + pos) };
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static void check_live_c(void)
+{
+	struct fpi_mapping maps[256];
+	struct user_regs_struct ur;
+	struct fpi_modules *mods = NULL;
+	struct fpi_error *err;
+	struct fpi_regs regs;
+	struct live_mem lm;
+	struct fpi_mem mem = { live_read, &lm };
+	size_t nmaps = 0;
+	bool in_libc = false, outermost = false;
+	const char *last_libc = NULL;
+	int status;
+	pid_t pid;
+
+	if (access("/bin/sleep", X_OK) != 0) {
+		printf("  live C process: skipped (no /bin/sleep)\n");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		execl("/bin/sleep", "sleep", "100", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0)
+		return;
+	/* Let it reach its nanosleep. */
+	nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+	if (ptrace(PTRACE_ATTACH, pid, NULL, NULL) != 0 || waitpid(pid, &status, 0) != pid ||
+	    ptrace(PTRACE_GETREGS, pid, NULL, &ur) != 0) {
+		printf("  live C process: skipped (ptrace: %s)\n", strerror(errno));
+		goto out;
+	}
+	lm.pid = pid;
+	nmaps = read_maps(pid, maps, 256);
+	err = fpi_modules_create(maps, nmaps, "/bin/sleep", &mods);
+	CHECK(!err, "fpi_modules_create for sleep: %s", err ? err->message : "");
+	if (err) {
+		fpi_error_destroy(err);
+		goto out;
+	}
+	CHECK(fpi_modules_lookup(mods, "clock_nanosleep", NULL) != 0, "clock_nanosleep in libc");
+	memset(&regs, 0, sizeof(regs));
+	regs.r[FPI_REG_RIP] = ur.rip;
+	regs.r[FPI_REG_RSP] = ur.rsp;
+	regs.r[FPI_REG_RBP] = ur.rbp;
+	regs.r[FPI_REG_RBX] = ur.rbx;
+	regs.r[FPI_REG_R12] = ur.r12;
+	regs.r[FPI_REG_R13] = ur.r13;
+	regs.r[FPI_REG_R14] = ur.r14;
+	regs.r[FPI_REG_R15] = ur.r15;
+	regs.fs_base = ur.fs_base;
+	for (int depth = 0; depth < 32; depth++) {
+		uint64_t pc = regs.r[FPI_REG_RIP];
+		const struct fpi_symbol *s = fpi_symbolize(mods, depth ? pc - 1 : pc);
+		struct fpi_regs next;
+		char why[256];
+		int r;
+
+		printf("  #%d 0x%" PRIx64 " %s [%s]\n", depth, pc, s->function ? s->function : "?",
+		       s->module ? s->module : "?");
+		if (str_eq(s->module, "libc.so.6")) {
+			in_libc = true;
+			last_libc = s->function;
+		}
+		r = fpi_cfi_step(mods, &mem, &regs, depth == 0, &next, why, sizeof(why));
+		if (r == 1) {
+			outermost = true;
+			break;
+		}
+		if (r < 0) {
+			printf("  step: %s\n", why);
+			break;
+		}
+		regs = next;
+	}
+	CHECK(in_libc, "a frame in libc.so.6");
+	CHECK(outermost, "unwound to the outermost frame");
+	/* sleep is stripped: its _start has no name; the frame above it is
+	 * libc's. */
+	CHECK(last_libc && strstr(last_libc, "__libc_start_main"), "__libc_start_main called _start: %s",
+	      last_libc ? last_libc : "NULL");
+out:
+	fpi_modules_destroy(mods);
+	for (size_t i = 0; i < nmaps; i++)
+		free(maps[i].path);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s GO-BINARY\n", argv[0]);
+		return 2;
+	}
+	check_go(argv[1]);
+	check_mapped(argv[1]);
+	check_live_c();
+	return unit_done("unit_cfi");
+}

@@ -1,0 +1,592 @@
+/* The target's ELF files as one Dwfl, each at its load bias; symbol tables
+ * and CU indexes built lazily on top of it. */
+#include <dwarf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "modules_internal.h"
+
+static char *debuginfo_path;
+
+static const Dwfl_Callbacks fpi_dwfl_callbacks = {
+	/* Files are reported with an fd, so find_elf is only a fallback. */
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &debuginfo_path,
+};
+
+struct elf_file_info {
+	GElf_Half type;
+	bool have_bias;
+	uint64_t bias;
+};
+
+/* Inspect path: is it an ELF file, of which type, and at which bias does a
+ * mapping of file offset `offset` at `start` put it. Returns false (quietly)
+ * for anything that is not a loadable ELF file. */
+static bool elf_file_info(const char *path, uint64_t start, uint64_t offset,
+			  struct elf_file_info *ret)
+{
+	GElf_Ehdr ehdr;
+	size_t phnum;
+	bool ok = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+
+	if (fd < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr) ||
+	    (ehdr.e_type != ET_EXEC && ehdr.e_type != ET_DYN) ||
+	    elf_getphdrnum(elf, &phnum) != 0)
+		goto out;
+	ret->type = ehdr.e_type;
+	ret->have_bias = false;
+	ret->bias = 0;
+	if (ehdr.e_type == ET_EXEC) {
+		ret->have_bias = true;
+		ok = true;
+		goto out;
+	}
+	/* The mapping of `offset` comes from the PT_LOAD holding that file
+	 * offset; its vaddr there, against start, is the bias. This is
+	 * start - offset for an ordinary PIE or library (first PT_LOAD at
+	 * vaddr 0), but not for Go's -buildmode=pie, linked at 0x400000. */
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		uint64_t align, off0;
+
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		align = ph.p_align > 1 ? ph.p_align : 1;
+		off0 = ph.p_offset & ~(align - 1);
+		if (offset < off0 || offset >= ph.p_offset + (ph.p_filesz ? ph.p_filesz : 1))
+			continue;
+		ret->bias = start - (ph.p_vaddr - ph.p_offset + offset);
+		ret->have_bias = true;
+		break;
+	}
+	ok = ret->have_bias;
+out:
+	elf_end(elf);
+	close(fd);
+	return ok;
+}
+
+static bool same_file(const char *a, const struct stat *sb)
+{
+	struct stat sa;
+
+	return stat(a, &sa) == 0 && sa.st_dev == sb->st_dev && sa.st_ino == sb->st_ino;
+}
+
+static struct fpi_error *add_module(struct fpi_modules *mods, Dwfl_Module *dm, bool is_exe)
+{
+	struct fpi_module *m, **v;
+	Dwarf_Addr low, high;
+	const char *name;
+	void **userdata;
+
+	v = realloc(mods->mods, (mods->nmods + 1) * sizeof(*v));
+	if (!v)
+		return &fpi_enomem;
+	mods->mods = v;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return &fpi_enomem;
+	name = dwfl_module_info(dm, &userdata, &low, &high, NULL, NULL, NULL, NULL);
+	m->dwfl_mod = dm;
+	m->path = name;
+	m->basename = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	m->low = low;
+	m->high = high;
+	m->is_exe = is_exe;
+	*userdata = m;
+	/* Keep the executable first: name lookups prefer it. */
+	if (is_exe) {
+		memmove(mods->mods + 1, mods->mods, mods->nmods * sizeof(*v));
+		mods->mods[0] = m;
+	} else {
+		mods->mods[mods->nmods] = m;
+	}
+	mods->nmods++;
+	for (size_t i = 0; i < mods->nmods; i++)
+		mods->mods[i]->index = i;
+	return NULL;
+}
+
+static struct fpi_error *report(struct fpi_modules *mods, const char *path,
+				const struct elf_file_info *info, bool is_exe)
+{
+	Dwfl_Module *dm;
+
+	dm = dwfl_report_elf(mods->dwfl, path, path, -1, info->bias, true);
+	if (!dm)
+		return fpi_error_create(FPI_ERR_FORMAT, "dwfl_report_elf %s: %s", path, dwfl_errmsg(-1));
+	return add_module(mods, dm, is_exe);
+}
+
+struct fpi_error *fpi_modules_create(const struct fpi_mapping *maps, size_t nmaps,
+				     const char *exe_path, struct fpi_modules **ret)
+{
+	struct fpi_modules *mods;
+	struct fpi_error *err = NULL;
+	struct stat exe_st;
+	bool have_exe_st = false, exe_reported = false;
+	bool *done = NULL;
+
+	*ret = NULL;
+	elf_version(EV_CURRENT);
+	mods = calloc(1, sizeof(*mods));
+	if (!mods)
+		return &fpi_enomem;
+	mods->dwfl = dwfl_begin(&fpi_dwfl_callbacks);
+	if (!mods->dwfl) {
+		free(mods);
+		return fpi_error_create(FPI_ERR_OTHER, "dwfl_begin: %s", dwfl_errmsg(-1));
+	}
+	dwfl_report_begin(mods->dwfl);
+	if (exe_path && stat(exe_path, &exe_st) == 0)
+		have_exe_st = true;
+
+	done = calloc(nmaps ? nmaps : 1, sizeof(*done));
+	if (!done) {
+		err = &fpi_enomem;
+		goto out;
+	}
+	for (size_t i = 0; i < nmaps; i++) {
+		const struct fpi_mapping *lowest = &maps[i];
+		struct elf_file_info info;
+		bool is_exe;
+
+		if (done[i])
+			continue;
+		/* Each file once, from its lowest-offset mapping. */
+		for (size_t j = i; j < nmaps; j++) {
+			if (done[j] || !maps[j].path || !maps[i].path ||
+			    strcmp(maps[j].path, maps[i].path) != 0)
+				continue;
+			done[j] = true;
+			if (maps[j].offset < lowest->offset)
+				lowest = &maps[j];
+		}
+		/* [vdso], [heap], "(deleted)" files, files gone: not ours. */
+		if (!lowest->path || lowest->path[0] != '/' ||
+		    !elf_file_info(lowest->path, lowest->start, lowest->offset, &info))
+			continue;
+		is_exe = !exe_reported && have_exe_st && same_file(lowest->path, &exe_st);
+		err = report(mods, lowest->path, &info, is_exe);
+		if (err && !is_exe) {
+			/* A library we cannot place (say, an ELF file the
+			 * program mmaps as data, overlapping a real module)
+			 * must not cost us the whole process. */
+			fpi_error_destroy(err);
+			err = NULL;
+			continue;
+		}
+		if (err)
+			goto out;
+		exe_reported |= is_exe;
+	}
+	if (!exe_reported && exe_path) {
+		/* No mappings (a test image, a core without file notes), or the
+		 * exe not among them: its link-time addresses. */
+		struct elf_file_info info;
+
+		if (!elf_file_info(exe_path, 0, 0, &info)) {
+			err = fpi_error_create(FPI_ERR_FORMAT, "%s: not an ELF executable", exe_path);
+			goto out;
+		}
+		info.bias = 0;
+		err = report(mods, exe_path, &info, true);
+		if (err)
+			goto out;
+	}
+	if (dwfl_report_end(mods->dwfl, NULL, NULL) != 0) {
+		err = fpi_error_create(FPI_ERR_OTHER, "dwfl_report_end: %s", dwfl_errmsg(-1));
+		goto out;
+	}
+out:
+	free(done);
+	if (err) {
+		fpi_modules_destroy(mods);
+		return err;
+	}
+	*ret = mods;
+	return NULL;
+}
+
+void fpi_modules_destroy(struct fpi_modules *mods)
+{
+	if (!mods)
+		return;
+	fpi_symcache_destroy(mods);
+	for (size_t i = 0; i < mods->nmods; i++) {
+		free(mods->mods[i]->syms);
+		for (size_t j = 0; j < mods->mods[i]->nowned_names; j++)
+			free(mods->mods[i]->owned_names[j]);
+		free(mods->mods[i]->owned_names);
+		for (size_t j = 0; j < mods->mods[i]->ncus; j++)
+			free(mods->mods[i]->cus[j].funcs);
+		free(mods->mods[i]->cus);
+		free(mods->mods[i]->cu_ranges);
+		free(mods->mods[i]);
+	}
+	free(mods->mods);
+	free(mods->by_name);
+	if (mods->dwfl)
+		dwfl_end(mods->dwfl);
+	free(mods);
+}
+
+struct fpi_module *fpi_module_at(struct fpi_modules *mods, uint64_t addr)
+{
+	Dwfl_Module *dm = dwfl_addrmodule(mods->dwfl, addr);
+	void **userdata;
+
+	if (!dm)
+		return NULL;
+	dwfl_module_info(dm, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+	return *userdata;
+}
+
+/* ---------------- symbol tables ---------------- */
+
+static int sym_rank(const GElf_Sym *s, const char *name)
+{
+	int bind = GELF_ST_BIND(s->st_info);
+	const char *at = strchr(name, '@');
+	int r = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
+
+	/* An old version (name@V) after the default one (name@@V). */
+	r = r * 2 + (at && at[1] != '@');
+	return r * 2 + (GELF_ST_TYPE(s->st_info) == STT_FUNC ? 0 : 1);
+}
+
+/* glibc's full symbol table names versioned symbols name@VERSION or
+ * name@@VERSION: look them up, and show them, as name. */
+static const char *unversioned(struct fpi_module *m, const char *name, size_t *cap)
+{
+	const char *at = strchr(name, '@');
+	char *copy;
+
+	if (!at || at == name)
+		return name;
+	if (m->nowned_names == *cap) {
+		char **v = realloc(m->owned_names, (*cap ? *cap * 2 : 64) * sizeof(*v));
+
+		if (!v)
+			return name;
+		m->owned_names = v;
+		*cap = *cap ? *cap * 2 : 64;
+	}
+	copy = strndup(name, at - name);
+	if (!copy)
+		return name;
+	m->owned_names[m->nowned_names++] = copy;
+	return copy;
+}
+
+static int sym_addr_cmp(const void *a, const void *b)
+{
+	const struct fpi_sym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
+	/* Among aliases, the shorter name is usually the public one
+	 * (read over __libc_read). */
+	return (int)strlen(x->name) - (int)strlen(y->name);
+}
+
+static void load_syms(struct fpi_module *m)
+{
+	int n;
+	size_t k = 0, cap = 0;
+
+	m->syms_loaded = true;
+	n = dwfl_module_getsymtab(m->dwfl_mod);
+	if (n <= 0)
+		return;
+	m->syms = malloc(n * sizeof(*m->syms));
+	if (!m->syms)
+		return;
+	for (int i = 0; i < n; i++) {
+		GElf_Sym s;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(m->dwfl_mod, i, &s, &addr, NULL, NULL, NULL);
+
+		if (!name || !name[0] || s.st_shndx == SHN_UNDEF ||
+		    (GELF_ST_TYPE(s.st_info) != STT_FUNC && GELF_ST_TYPE(s.st_info) != STT_OBJECT))
+			continue;
+		m->syms[k++] = (struct fpi_sym){ unversioned(m, name, &cap), addr, s.st_size, m,
+						 sym_rank(&s, name),
+						 GELF_ST_TYPE(s.st_info) == STT_FUNC };
+	}
+	m->nsyms = k;
+	qsort(m->syms, m->nsyms, sizeof(*m->syms), sym_addr_cmp);
+}
+
+const struct fpi_sym *fpi_module_sym_at(struct fpi_module *m, uint64_t addr)
+{
+	size_t lo = 0, hi, i;
+
+	if (!m->syms_loaded)
+		load_syms(m);
+	hi = m->nsyms;
+	while (lo < hi) {  /* lo: the number of symbols at or below addr */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Walk back a few address groups: a nested or sizeless symbol, or a
+	 * data object, may sit between addr and its function. */
+	i = lo;
+	for (int groups = 0; i > 0 && groups < 8; groups++) {
+		size_t first = i - 1;
+
+		while (first > 0 && m->syms[first - 1].addr == m->syms[i - 1].addr)
+			first--;
+		/* Aliases sort best first. */
+		for (size_t j = first; j < i; j++) {
+			const struct fpi_sym *s = &m->syms[j];
+
+			if (!s->func)
+				continue;
+			if (addr < s->addr + s->size || (s->size == 0 && groups == 0))
+				return s;
+		}
+		i = first;
+	}
+	return NULL;
+}
+
+static int sym_name_cmp(const void *a, const void *b)
+{
+	const struct fpi_sym *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if (x->mod->index != y->mod->index)
+		return x->mod->index < y->mod->index ? -1 : 1;
+	return x->rank - y->rank;
+}
+
+static void load_names(struct fpi_modules *mods)
+{
+	size_t n = 0, k = 0;
+
+	mods->names_loaded = true;
+	for (size_t i = 0; i < mods->nmods; i++) {
+		if (!mods->mods[i]->syms_loaded)
+			load_syms(mods->mods[i]);
+		n += mods->mods[i]->nsyms;
+	}
+	if (!n || !(mods->by_name = malloc(n * sizeof(*mods->by_name))))
+		return;
+	for (size_t i = 0; i < mods->nmods; i++)
+		for (size_t j = 0; j < mods->mods[i]->nsyms; j++)
+			mods->by_name[k++] = mods->mods[i]->syms[j];
+	mods->nby_name = k;
+	qsort(mods->by_name, k, sizeof(*mods->by_name), sym_name_cmp);
+}
+
+static const struct fpi_sym *find_name(struct fpi_modules *mods, const char *name)
+{
+	size_t lo = 0, hi = mods->nby_name;
+
+	while (lo < hi) {  /* first entry with entry.name >= name */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(mods->by_name[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < mods->nby_name && strcmp(mods->by_name[lo].name, name) == 0)
+		return &mods->by_name[lo];
+	return NULL;
+}
+
+uint64_t fpi_modules_lookup(struct fpi_modules *mods, const char *name, uint64_t *size)
+{
+	const struct fpi_sym *s;
+
+	if (size)
+		*size = 0;
+	if (!mods || !name)
+		return 0;
+	if (!mods->names_loaded)
+		load_names(mods);
+	s = find_name(mods, name);
+	if (!s) {
+		/* Since Go 1.17 (register ABI) assembly functions such as
+		 * runtime.goexit, mstart, morestack, systemstack_switch carry an
+		 * ABI0 suffix in the ELF symbol table. */
+		char buf[256];
+
+		if ((size_t)snprintf(buf, sizeof(buf), "%s.abi0", name) >= sizeof(buf))
+			return 0;
+		s = find_name(mods, buf);
+	}
+	if (!s)
+		return 0;
+	if (size)
+		*size = s->size;
+	return s->addr;
+}
+
+/* ---------------- DWARF and the CU index ---------------- */
+
+static int range_cmp(const void *a, const void *b)
+{
+	/* fpi_cu_range and fpi_func_range both start with lo, hi. */
+	const uint64_t *x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+static bool grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	void *p;
+
+	if (n < *cap)
+		return true;
+	p = realloc(*v, (*cap ? *cap * 2 : 64) * size);
+	if (!p)
+		return false;
+	*v = p;
+	*cap = *cap ? *cap * 2 : 64;
+	return true;
+}
+
+static void load_dwarf(struct fpi_module *m)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize, cap = 0, rcap = 0;
+
+	m->dwarf_loaded = true;
+	m->dwarf = dwfl_module_getdwarf(m->dwfl_mod, &m->dwarf_bias);
+	if (!m->dwarf)
+		return;
+	while (dwarf_nextcu(m->dwarf, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Addr base, start, end;
+		ptrdiff_t r = 0;
+		Dwarf_Die cudie;
+
+		if (!dwarf_offdie(m->dwarf, off + hsize, &cudie) ||
+		    !grow((void **)&m->cus, &cap, m->ncus, sizeof(*m->cus)))
+			goto next;
+		m->cus[m->ncus] = (struct fpi_cu){ .die = cudie };
+		while ((r = dwarf_ranges(&cudie, r, &base, &start, &end)) > 0) {
+			if (start >= end)
+				continue;
+			if (!grow((void **)&m->cu_ranges, &rcap, m->ncu_ranges, sizeof(*m->cu_ranges)))
+				break;
+			m->cu_ranges[m->ncu_ranges++] = (struct fpi_cu_range){ start, end, m->ncus };
+		}
+		m->ncus++;
+next:
+		off = next;
+	}
+	qsort(m->cu_ranges, m->ncu_ranges, sizeof(*m->cu_ranges), range_cmp);
+}
+
+Dwarf *fpi_module_dwarf(struct fpi_module *m, Dwarf_Addr *bias)
+{
+	if (!m->dwarf_loaded)
+		load_dwarf(m);
+	*bias = m->dwarf_bias;
+	return m->dwarf;
+}
+
+/* Index of the last of n ranges (stride size, sorted by lo) with lo <= addr
+ * and addr < hi, or -1. */
+static ptrdiff_t range_find(const void *v, size_t n, size_t size, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	const uint64_t *r;
+
+	while (lo < hi) {  /* lo: the number of ranges with lo <= addr */
+		size_t mid = lo + (hi - lo) / 2;
+
+		r = (const uint64_t *)((const char *)v + mid * size);
+		if (r[0] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return -1;
+	r = (const uint64_t *)((const char *)v + (lo - 1) * size);
+	return addr < r[1] ? (ptrdiff_t)lo - 1 : -1;
+}
+
+struct fpi_cu *fpi_module_cu_at(struct fpi_module *m, uint64_t addr)
+{
+	ptrdiff_t i;
+
+	if (!m->dwarf_loaded)
+		load_dwarf(m);
+	i = range_find(m->cu_ranges, m->ncu_ranges, sizeof(*m->cu_ranges), addr);
+	return i < 0 ? NULL : &m->cus[m->cu_ranges[i].cu];
+}
+
+static void add_funcs(struct fpi_cu *cu, Dwarf_Die *parent, size_t *cap, int depth)
+{
+	Dwarf_Die die;
+
+	if (dwarf_child(parent, &die) != 0)
+		return;
+	do {
+		Dwarf_Addr base, start, end;
+		ptrdiff_t r = 0;
+
+		switch (dwarf_tag(&die)) {
+		case DW_TAG_subprogram:
+			while ((r = dwarf_ranges(&die, r, &base, &start, &end)) > 0) {
+				if (start >= end)
+					continue;
+				if (!grow((void **)&cu->funcs, cap, cu->nfuncs, sizeof(*cu->funcs)))
+					return;
+				cu->funcs[cu->nfuncs++] = (struct fpi_func_range){ start, end, die };
+			}
+			break;
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+			/* C++ member functions with code live here. */
+			if (depth < 8)
+				add_funcs(cu, &die, cap, depth + 1);
+			break;
+		}
+	} while (dwarf_siblingof(&die, &die) == 0);
+}
+
+Dwarf_Die *fpi_cu_func_at(struct fpi_cu *cu, uint64_t addr)
+{
+	ptrdiff_t i;
+
+	if (!cu->funcs_loaded) {
+		size_t cap = 0;
+
+		cu->funcs_loaded = true;
+		add_funcs(cu, &cu->die, &cap, 0);
+		qsort(cu->funcs, cu->nfuncs, sizeof(*cu->funcs), range_cmp);
+	}
+	i = range_find(cu->funcs, cu->nfuncs, sizeof(*cu->funcs), addr);
+	return i < 0 ? NULL : &cu->funcs[i].die;
+}

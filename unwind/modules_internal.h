@@ -1,0 +1,121 @@
+/* Private to modules.c, cfi.c and symbolize.c: the state behind
+ * struct fpi_modules. Everything here lives until fpi_modules_destroy. */
+#ifndef FPI_MODULES_INTERNAL_H
+#define FPI_MODULES_INTERNAL_H
+
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+
+#include "unwind.h"
+
+/* An ELF symbol; name points into the Dwfl's string tables. */
+struct fpi_sym {
+	const char *name;
+	uint64_t addr;  /* biased: a target address */
+	uint64_t size;
+	struct fpi_module *mod;
+	int rank;       /* lower wins among equal names/addresses */
+	bool func;      /* STT_FUNC (else STT_OBJECT) */
+};
+
+/* A function's address range inside a CU. */
+struct fpi_func_range {
+	uint64_t lo, hi;  /* unbiased (DWARF) addresses */
+	Dwarf_Die die;    /* DW_TAG_subprogram */
+};
+
+struct fpi_cu {
+	Dwarf_Die die;
+	/* Its subprograms sorted by address, loaded on first use:
+	 * dwarf_getscopes walks every top-level DIE of the CU (Go puts a
+	 * whole package in one, the runtime's has thousands). */
+	bool funcs_loaded;
+	struct fpi_func_range *funcs;
+	size_t nfuncs;
+};
+
+/* A range of addresses covered by one CU. */
+struct fpi_cu_range {
+	uint64_t lo, hi;  /* unbiased (DWARF) addresses */
+	size_t cu;        /* index into fpi_module.cus */
+};
+
+struct fpi_module {
+	Dwfl_Module *dwfl_mod;
+	const char *path;      /* as reported */
+	const char *basename;  /* points into path */
+	uint64_t low, high;    /* target addresses */
+	bool is_exe;
+	size_t index;          /* report order: the executable is 0 */
+
+	/* Function and object symbols sorted by address, loaded on first
+	 * use. */
+	bool syms_loaded;
+	struct fpi_sym *syms;
+	size_t nsyms;
+	char **owned_names;    /* names with their @VERSION cut off */
+	size_t nowned_names;
+
+	/* DWARF, loaded on first use. libdwfl finds a CU through
+	 * .debug_aranges, which Go does not emit, so CUs are indexed here from
+	 * their DW_AT_ranges. */
+	bool dwarf_loaded;
+	Dwarf *dwarf;          /* NULL: no DWARF */
+	Dwarf_Addr dwarf_bias;
+	struct fpi_cu *cus;
+	size_t ncus;
+	struct fpi_cu_range *cu_ranges;
+	size_t ncu_ranges;
+};
+
+struct fpi_symcache_slot {
+	uint64_t pc;
+	struct fpi_symbol *sym;  /* NULL: empty slot */
+};
+
+struct fpi_modules {
+	Dwfl *dwfl;
+	struct fpi_module **mods;  /* report order, exe first */
+	size_t nmods;
+
+	/* Name lookups (fpi_modules_lookup): every function and object
+	 * symbol of every module, sorted by name, built on first use. */
+	bool names_loaded;
+	struct fpi_sym *by_name;
+	size_t nby_name;
+
+	/* fpi_symbolize's cache: open addressing keyed by pc. */
+	struct fpi_symcache_slot *cache;
+	size_t cache_cap, cache_count;
+};
+
+/* The module containing a target address, or NULL. */
+struct fpi_module *fpi_module_at(struct fpi_modules *mods, uint64_t addr);
+/* The function symbol containing addr in m, or NULL. */
+const struct fpi_sym *fpi_module_sym_at(struct fpi_module *m, uint64_t addr);
+/* m's DWARF (NULL if none); loads it and the CU index on first use. */
+Dwarf *fpi_module_dwarf(struct fpi_module *m, Dwarf_Addr *bias);
+/* The CU covering unbiased DWARF address addr, or NULL. */
+struct fpi_cu *fpi_module_cu_at(struct fpi_module *m, uint64_t addr);
+/* The DW_TAG_subprogram covering unbiased addr in cu, or NULL. */
+Dwarf_Die *fpi_cu_func_at(struct fpi_cu *cu, uint64_t addr);
+
+/* symbolize.c: free the pc cache. */
+void fpi_symcache_destroy(struct fpi_modules *mods);
+
+/* What fpi_cfi_step knew but unwind.h has no place for yet; the lead may
+ * promote this to unwind.h. */
+struct fpi_cfi_info {
+	bool signal_frame;   /* the FDE's CIE has augmentation 'S': the
+				caller's pc is exact, do not subtract 1 */
+	bool debug_frame;    /* the rules came from .debug_frame (Go code),
+				not .eh_frame */
+	bool rbp_from_rule;  /* caller's rbp came from an explicit rule; false:
+				carried over as "same value" (Go frames) */
+};
+int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
+		      const struct fpi_regs *regs, bool is_first_frame,
+		      struct fpi_regs *ret, struct fpi_cfi_info *info,
+		      char *why, size_t whylen);
+
+#endif

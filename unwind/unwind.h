@@ -1,0 +1,98 @@
+/* unwind/: knows stacks, not Go's scheduler. Frame-pointer walker with
+ * validation, DWARF CFI stepping through libdw, symbolization. */
+#ifndef FPI_UNWIND_H
+#define FPI_UNWIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../inspector/error.h"
+#include "../inspector/target.h"
+
+/* Memory as the unwinders see it. */
+typedef bool (*fpi_mem_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
+struct fpi_mem {
+	fpi_mem_read_fn read;
+	void *arg;
+};
+
+/* ---------------- frame-pointer walker (fpwalk.c) ---------------- */
+
+enum fpi_fp_stop {
+	FPI_FP_END = 0,         /* natural end: saved BP 0 (or return PC 0) */
+	FPI_FP_CYCLE,           /* a saved BP revisits a frame already walked */
+	FPI_FP_OUT_OF_BOUNDS,   /* a saved BP leaves [lo, hi) */
+	FPI_FP_NOT_INCREASING,  /* a saved BP goes down (without revisiting) */
+	FPI_FP_MISALIGNED,      /* a saved BP not 8-byte aligned */
+	FPI_FP_UNREADABLE,      /* [bp] or [bp+8] could not be read */
+	FPI_FP_DEPTH,           /* depth cap reached */
+};
+
+struct fpi_fp_frame {
+	uint64_t pc;  /* frame 0: the start pc; frame i>0: [fp(i-1)+8] */
+	uint64_t fp;  /* the frame pointer value of this frame (0 at the end) */
+};
+
+struct fpi_fp_result {
+	size_t nframes;        /* frames filled in */
+	enum fpi_fp_stop stop;
+	/* When stop != END: the link that broke. */
+	size_t bad_frame;      /* index of the frame whose saved BP is bad */
+	uint64_t bad_addr;     /* address the bad value was read from (its fp) */
+	uint64_t bad_value;    /* the value read there */
+	char why[160];         /* human explanation */
+};
+
+/* Walk pc = [bp+8]; bp = [bp] starting at (pc, bp), validating every link
+ * against the owning stack [lo, hi): inside, aligned, strictly increasing,
+ * acyclic (constant memory), at most max_frames frames. Always terminates.
+ * frames may be NULL (count only). */
+void fpi_fp_walk(const struct fpi_mem *mem, uint64_t pc, uint64_t bp,
+		 uint64_t lo, uint64_t hi, size_t max_frames,
+		 struct fpi_fp_frame *frames, struct fpi_fp_result *ret);
+const char *fpi_fp_stop_name(enum fpi_fp_stop stop);
+
+/* ---------------- modules, CFI and symbols (modules.c, cfi.c, symbolize.c) ---------------- */
+
+struct fpi_modules; /* opaque: a Dwfl with every ELF mapped in the target */
+
+/* Build from the target's file mappings (exe, libc, ld.so, ...). */
+struct fpi_error *fpi_modules_create(const struct fpi_mapping *maps, size_t nmaps,
+				     const char *exe_path, struct fpi_modules **ret);
+void fpi_modules_destroy(struct fpi_modules *mods);
+
+/* One DWARF CFI step on amd64: given the registers of a frame, compute the
+ * caller's registers (rip, rsp, rbp, rbx, r12-r15 as far as rules exist).
+ * Go code: .debug_frame; C code: .eh_frame (then .debug_frame).
+ * Returns 0 on success, -1 when there is no CFI for regs->r[RIP] or a rule
+ * could not be evaluated (why filled), 1 at the outermost frame
+ * (return address undefined). is_signal_frame: CIE says so. */
+int fpi_cfi_step(struct fpi_modules *mods, const struct fpi_mem *mem,
+		 const struct fpi_regs *regs, bool is_first_frame,
+		 struct fpi_regs *ret, char *why, size_t whylen);
+
+struct fpi_symbol {
+	const char *function;  /* NULL if unknown */
+	const char *file;      /* NULL if unknown */
+	int line;
+	uint64_t func_start;
+	const char *module;    /* basename of the ELF */
+	/* Inlined frames at this pc, innermost first; the last entry is the
+	 * physical function (same as function/file/line above is the innermost). */
+	size_t ninlined;
+	struct fpi_inline {
+		const char *function;
+		const char *file;
+		int line;
+	} *inlined;
+};
+
+/* Symbolize pc (a return address should be passed as pc - 1 by the caller
+ * when it is not the innermost frame). Results are cached per pc and owned
+ * by mods. Never fails: unknown parts are NULL. */
+const struct fpi_symbol *fpi_symbolize(struct fpi_modules *mods, uint64_t pc);
+/* Address of a function symbol by name (0 if absent). */
+uint64_t fpi_modules_lookup(struct fpi_modules *mods, const char *name, uint64_t *size);
+
+#endif
