@@ -1,6 +1,310 @@
-#include "session.h"
+/* check: the invariants whose breakage crashed the Go runtime's frame-pointer
+ * unwinding or gave wrong stacks (see ../shared/go-runtime.md and the seed
+ * changes). Each finding names the thread or goroutine, the frame, what broke
+ * and why it matters. Kinds are stable names; tests and users match on them. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "stacks.h"
+
+enum severity { SEV_ERROR, SEV_WARNING, SEV_INFO };
+
+static const char *const sev_names[] = { "error", "warning", "info" };
+
+struct finding {
+	enum severity sev;
+	const char *kind;
+	int64_t goid;   /* -1: none */
+	int tid;        /* -1: none */
+	long frame;     /* -1: none */
+	char *msg;
+};
+
+struct findings {
+	struct finding *v;
+	size_t n, cap;
+	size_t count[3];
+};
+
+static void add(struct findings *f, enum severity sev, const char *kind, int64_t goid, int tid, long frame,
+		const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static void add(struct findings *f, enum severity sev, const char *kind, int64_t goid, int tid, long frame,
+		const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 64;
+		struct finding *v = realloc(f->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		f->v = v;
+		f->cap = cap;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	f->v[f->n++] = (struct finding){ sev, kind, goid, tid, frame, msg };
+	f->count[sev]++;
+}
+
+static const char *fp_kind(enum fpi_fp_stop stop)
+{
+	switch (stop) {
+	case FPI_FP_CYCLE: return "fp-cycle";
+	case FPI_FP_NOT_INCREASING: return "fp-not-increasing";
+	case FPI_FP_MISALIGNED: return "fp-misaligned";
+	default: return "fp-out-of-bounds";
+	}
+}
+
+static const struct go_m *m_by_addr(struct fpi_session *s, uint64_t addr)
+{
+	for (size_t i = 0; addr && i < s->snap->nms; i++)
+		if (s->snap->ms[i].addr == addr)
+			return &s->snap->ms[i];
+	return NULL;
+}
+
+/* The M whose account of C frames the runtime would trust for g. */
+static const struct go_m *m_for_g(struct fpi_session *s, const struct go_g *g)
+{
+	const struct go_m *m = m_by_addr(s, g->lockedm);
+
+	return m ? m : m_by_addr(s, g->m);
+}
+
+/* Does the M say C may be on its stack? -1 when it cannot say (Go 1.19 has no
+ * isextra and the M has ncgo == 0). */
+static int m_claims_c(const struct go_m *m)
+{
+	if (!m)
+		return 0;
+	if (m->ncgo > 0 || m->isextra == 1)
+		return 1;
+	return m->isextra < 0 ? -1 : 0;
+}
+
+/* Report a broken FP chain of one walk. */
+static void judge_fp(struct fpi_session *s, struct findings *f, const struct walk *w, const struct go_m *m,
+		     int64_t goid, int tid)
+{
+	const struct fpi_fp_result *r = &w->fp_bad;
+	long frame = (long)(w->fp_bad_base + r->bad_frame);
+	int claims = m_claims_c(m);
+	bool c_known = claims == 1 || w->saw_cgocallback;
+	const char *kind = fp_kind(r->stop);
+	enum severity sev;
+	const char *why;
+
+	if (r->stop == FPI_FP_DEPTH)
+		return;
+	if (r->stop == FPI_FP_CYCLE) {
+		sev = SEV_ERROR;
+		why = "a frame-pointer walk would loop (the runtime's fpTracebackPCs has no cycle check; the mcall bug "
+		      "behind CL 476235 produced exactly this)";
+	} else if (c_known) {
+		sev = SEV_INFO;
+		why = claims == 1 ? "C frames are on this stack by the M's own account (ncgo > 0 or isextra): the runtime "
+				    "uses its regular unwinder here, not frame pointers"
+				  : "the chain runs into the C frames below cgocallback, where RBP may hold anything";
+	} else {
+		sev = SEV_ERROR;
+		why = claims < 0 ? "the runtime would follow this chain (Go version without isextra: C on the stack cannot be ruled out)"
+				 : "the runtime would follow this chain: its M has no C frames by its own account "
+				   "(ncgo == 0, isextra == 0), so the tracer walks frame pointers here (golang/go#59830)";
+	}
+	add(f, sev, kind, goid, tid, frame, "%s stack [0x%" PRIx64 ", 0x%" PRIx64 "): %s; %s",
+	    fr_stack_name(w->seg_stack), w->seg_lo, w->seg_hi, r->why, why);
+}
+
+/* cgo-fp-unsafe: C frames really on a stack whose M claims none. */
+static void judge_cgo(struct fpi_session *s, struct findings *f, const struct walk *dw, const struct go_m *m,
+		      int64_t goid, int tid)
+{
+	if (!m || !(dw->saw_c || dw->saw_cgocallback) || m_claims_c(m) != 0)
+		return;
+	for (size_t i = 0; i < dw->n; i++) {
+		if (dw->frames[i].stack != FR_C && !(dw->saw_cgocallback && i + 1 == dw->n))
+			continue;
+		add(f, SEV_ERROR, "cgo-fp-unsafe", goid, tid, (long)i,
+		    "C frames are on this stack (frame %zu) but M%" PRId64 " claims none (ncgo == 0, isextra == 0): the "
+		    "execution tracer would walk frame pointers through C code, whose RBP may hold garbage (golang/go#59830)",
+		    i, m->id);
+		return;
+	}
+}
+
+static void judge_mismatch(struct findings *f, const struct walk *fp, const struct walk *dw, int64_t goid, int tid,
+			   struct fpi_session *s)
+{
+	size_t nfp = fp->n, ndw = 0;
+
+	/* compare where both unwinders are meant to agree: Go frames before the
+	 * FP chain's first bad link, on the stacks the FP walk visited */
+	if (fp->fp_broken)
+		nfp = fp->fp_bad_base + fp->fp_bad.bad_frame + 1;
+	if (nfp > fp->n)
+		nfp = fp->n;
+	while (ndw < dw->n && dw->frames[ndw].stack != FR_C)
+		ndw++;
+	for (size_t i = 0; i < nfp && i < ndw; i++) {
+		if (fp->frames[i].pc == dw->frames[i].pc)
+			continue;
+		{
+			const char *a = session_symbol(s, fp->frames[i].pc, i > 0);
+			const char *b = session_symbol(s, dw->frames[i].pc, i > 0);
+
+			add(f, SEV_WARNING, "fp-dwarf-mismatch", goid, tid, (long)i,
+			    "frame pointers and DWARF CFI part at frame %zu: fp says 0x%" PRIx64 " (%s), dwarf says 0x%" PRIx64
+			    " (%s)", i, fp->frames[i].pc, a ? a : "?", dw->frames[i].pc, b ? b : "?");
+		}
+		return;
+	}
+	/* a natural FP end earlier than DWARF's on the same Go stack */
+	if (!fp->fp_broken && !fp->end[0] && nfp < ndw && nfp > 0 &&
+	    dw->frames[nfp].stack == fp->frames[nfp - 1].stack) {
+		const char *b = session_symbol(s, dw->frames[nfp].pc, true);
+
+		add(f, SEV_WARNING, "fp-dwarf-mismatch", goid, tid, (long)nfp,
+		    "the frame-pointer chain ends after %zu frames but DWARF CFI goes on to 0x%" PRIx64 " (%s)", nfp,
+		    dw->frames[nfp].pc, b ? b : "?");
+	}
+}
+
+static bool status_is(struct fpi_session *s, const struct go_g *g, const char *name)
+{
+	return !strcmp(go_status_name(s->layout, g->status & ~s->layout->gscan), name);
+}
+
+static bool running_without_registers(struct fpi_session *s, const struct go_g *g)
+{
+	const struct go_m *m = m_by_addr(s, g->m);
+
+	if (!status_is(s, g, "running"))
+		return false;
+	return !m || m->thread < 0 || m->curg != g->addr;
+}
 
 struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
 {
-	return fpi_error_create(FPI_ERR_USAGE, "check: not implemented yet");
+	struct fpi_session *s = c->s;
+	struct findings f = { 0 };
+	struct walk *fp = malloc(sizeof(*fp)), *dw = malloc(sizeof(*dw));
+	size_t ngs = 0, frames = 0;
+
+	if (!fp || !dw) {
+		free(fp);
+		free(dw);
+		return &fpi_enomem;
+	}
+	/* threads: their own stacks (g0, gsignal, a running goroutine's) */
+	for (size_t i = 0; i < s->snap->nthreads; i++) {
+		const struct go_thread *th = &s->snap->threads[i];
+		const struct go_m *m = th->m >= 0 ? &s->snap->ms[th->m] : NULL;
+		uint64_t lo, hi;
+		enum fr_stack kind;
+
+		if (!m)
+			continue; /* not a Go thread (yet): nothing the runtime walks */
+		if (m->isextrainc == 1) {
+			const struct go_g *lg = go_find_g_addr(s->snap, m->lockedg ? m->lockedg : m->curg);
+
+			if (lg && !go_g_is_dead(s->layout, lg))
+				add(&f, SEV_ERROR, "extra-in-c-with-go-frames", (int64_t)lg->goid, th->tid, -1,
+				    "M%" PRId64 " has isExtraInC set while goroutine %" PRIu64 " has live Go frames on it: "
+				    "the runtime believes this extra M is back in C (golang/go#72870, fixed in Go 1.25)",
+				    m->id, lg->goid);
+		}
+		if (!thread_stack_bounds(s, th, &lo, &hi, &kind))
+			continue;
+		walk_thread(s, th, false, fp);
+		walk_thread(s, th, true, dw);
+		frames += fp->n;
+		if (fp->fp_broken && fp->seg_stack != FR_GOROUTINE)
+			judge_fp(s, &f, fp, m, -1, th->tid);
+		judge_cgo(s, &f, dw, m, -1, th->tid);
+		judge_mismatch(&f, fp, dw, -1, th->tid, s);
+	}
+	/* goroutines: each on its own stack, from where the runtime would start */
+	for (size_t i = 0; i < s->snap->ngs; i++) {
+		const struct go_g *g = &s->snap->gs[i];
+		const char *why;
+
+		if (go_g_is_dead(s->layout, g))
+			continue;
+		ngs++;
+		if (goroutine_not_owned(s, g, &why)) {
+			add(&f, SEV_INFO, "stack-not-owned", (int64_t)g->goid, -1, -1, "not walked: %s", why);
+			continue;
+		}
+		if (running_without_registers(s, g)) {
+			add(&f, SEV_INFO, "stack-not-owned", (int64_t)g->goid, -1, -1,
+			    "not walked: running, but no thread's registers show its M running it");
+			continue;
+		}
+		walk_goroutine(s, g, false, fp);
+		walk_goroutine(s, g, true, dw);
+		frames += fp->n;
+		if (fp->fp_broken)
+			judge_fp(s, &f, fp, m_for_g(s, g), (int64_t)g->goid, -1);
+		judge_cgo(s, &f, dw, m_for_g(s, g), (int64_t)g->goid, -1);
+		judge_mismatch(&f, fp, dw, (int64_t)g->goid, -1, s);
+	}
+	free(fp);
+	free(dw);
+	if (c->json) {
+		struct jw w;
+
+		jw_init(&w, c->out);
+		jw_obj(&w);
+		jw_key(&w, "findings");
+		jw_arr(&w);
+		for (size_t i = 0; i < f.n; i++) {
+			jw_obj(&w);
+			jw_key(&w, "kind"); jw_str(&w, f.v[i].kind);
+			jw_key(&w, "severity"); jw_str(&w, sev_names[f.v[i].sev]);
+			jw_key(&w, "goid"); jw_tri_int(&w, f.v[i].goid, f.v[i].goid < 0);
+			jw_key(&w, "tid"); jw_tri_int(&w, f.v[i].tid, f.v[i].tid < 0);
+			jw_key(&w, "frame"); jw_tri_int(&w, f.v[i].frame, f.v[i].frame < 0);
+			jw_key(&w, "message"); jw_str(&w, f.v[i].msg);
+			jw_end_obj(&w);
+		}
+		jw_end_arr(&w);
+		jw_key(&w, "threads"); jw_uint(&w, s->snap->nthreads);
+		jw_key(&w, "goroutines"); jw_uint(&w, ngs);
+		jw_key(&w, "frames"); jw_uint(&w, frames);
+		jw_key(&w, "errors"); jw_uint(&w, f.count[SEV_ERROR]);
+		jw_key(&w, "warnings"); jw_uint(&w, f.count[SEV_WARNING]);
+		jw_key(&w, "info"); jw_uint(&w, f.count[SEV_INFO]);
+		jw_end_obj(&w);
+	} else {
+		for (size_t i = 0; i < f.n; i++) {
+			char who[64] = "", fr[32] = "";
+
+			if (f.v[i].goid >= 0)
+				snprintf(who, sizeof(who), "g%" PRId64, f.v[i].goid);
+			else
+				snprintf(who, sizeof(who), "thread %d", f.v[i].tid);
+			if (f.v[i].frame >= 0)
+				snprintf(fr, sizeof(fr), " frame %ld", f.v[i].frame);
+			fprintf(c->out, "%-7s %-26s %s%s: %s\n", sev_names[f.v[i].sev], f.v[i].kind, who, fr,
+				f.v[i].msg ? f.v[i].msg : "");
+		}
+		fprintf(c->out, "check: %zu threads, %zu goroutines, %zu frames walked: %zu errors, %zu warnings, %zu info\n",
+			s->snap->nthreads, ngs, frames, f.count[SEV_ERROR], f.count[SEV_WARNING], f.count[SEV_INFO]);
+	}
+	*status = f.count[SEV_ERROR] ? 1 : 0;
+	for (size_t i = 0; i < f.n; i++)
+		free(f.v[i].msg);
+	free(f.v);
+	return NULL;
 }

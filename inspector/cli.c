@@ -158,6 +158,9 @@ static int prompt(struct fpi_session *s, const char *what)
 	if (home)
 		snprintf(histfile, sizeof(histfile), "%s/.fpinspect_history", home);
 	rl_readline_name = "fpinspect";
+	/* our SIGINT/SIGTERM/SIGHUP handlers detach the target; readline must
+	 * not take them over */
+	rl_catch_signals = 0;
 	rl_attempted_completion_function = complete;
 	using_history();
 	if (*histfile)
@@ -220,8 +223,9 @@ static int inspect(struct fpi_session *s, struct opts *o, int first_cmd, const c
 		st = prompt(s, what);
 		fpi_session_release(s);
 	} else {
-		st = run_one(s, o->argc - first_cmd, o->argv + first_cmd, o->json);
+		/* copy what the command needs, let the process go, then compute */
 		fpi_session_release(s);
+		st = run_one(s, o->argc - first_cmd, o->argv + first_cmd, o->json);
 	}
 	if (o->stats)
 		print_stats(s, t0);

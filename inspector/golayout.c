@@ -231,7 +231,9 @@ static void scan_die(struct go_layout *l, struct layout_scan *s, Dwarf_Die *die)
 			s->waitreasons = *die;
 			s->have_waitreasons = true;
 		}
-	} else if (tag == DW_TAG_constant && strncmp(name, "runtime._G", 10) == 0) {
+	} else if (tag == DW_TAG_constant && strncmp(name, "runtime._G", 10) == 0 &&
+		   islower((unsigned char)name[10])) {
+		/* statuses are _Gidle, _Gwaiting, ...; _GCoff and friends are GC phases */
 		Dwarf_Attribute attr;
 		Dwarf_Sword v;
 

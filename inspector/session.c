@@ -74,11 +74,40 @@ static int fail(struct fpi_error *err, char **errmsg)
 	return 2;
 }
 
+static bool copy_read(struct fpi_session *s, uint64_t addr, void *buf, size_t len)
+{
+	size_t lo = 0, hi = s->ncopy;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->copy[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ranges may overlap (a running goroutine's stack is also its thread's):
+	 * look back a few */
+	for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++) {
+		const struct fpi_bulk *c = &s->copy[i - 1];
+
+		if (addr - c->addr <= c->len && len <= c->len - (addr - c->addr)) {
+			memcpy(buf, c->data + (addr - c->addr), len);
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool mem_read(void *arg, uint64_t addr, void *buf, size_t len)
 {
 	struct fpi_session *s = arg;
 	struct fpi_read r = { addr, buf, len, false };
 
+	if (s->copy && copy_read(s, addr, buf, len))
+		return true;
+	if (s->target->released && !strcmp(s->target->ops->kind, "live"))
+		return false;
 	if (s->target->ops->readv(s->target, &r, 1))
 		return false;
 	return r.ok;
@@ -322,10 +351,79 @@ int fpi_session_run_str(struct fpi_session *s, int argc, char **argv, int json, 
 	return status;
 }
 
+static int bulk_addr_cmp(const void *a, const void *b)
+{
+	const struct fpi_bulk *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void want(struct fpi_bulk *v, size_t *n, uint64_t lo, uint64_t hi)
+{
+	if (hi > lo && hi - lo <= (64u << 20))
+		v[(*n)++] = (struct fpi_bulk){ lo, hi - lo, NULL };
+}
+
+/* What commands read after release: every goroutine's used stack (from its
+ * SP up; a few KiB each, sitting together in stack spans), every thread's
+ * stack from its SP up, and each M's g0 struct (cgocallback's saved C SP). */
+static struct fpi_error *copy_stacks(struct fpi_session *s)
+{
+	const struct go_snapshot *sn = s->snap;
+	size_t cap = sn->ngs + 80 * sn->nthreads + sn->nms + 1, n = 0, k = 0;
+	struct fpi_bulk *v = calloc(cap, sizeof(*v));
+	struct fpi_error *err;
+
+	if (!v)
+		return &fpi_enomem;
+	for (size_t i = 0; i < sn->ngs; i++) {
+		const struct go_g *g = &sn->gs[i];
+		uint64_t sp = g->sched_sp;
+
+		if (go_g_is_dead(s->layout, g))
+			continue;
+		if (g->syscallsp && g->syscallsp < sp)
+			sp = g->syscallsp;
+		if (sp < g->stack_lo || sp > g->stack_hi)
+			sp = g->stack_lo;
+		want(v, &n, sp > g->stack_lo + 256 ? sp - 256 : g->stack_lo, g->stack_hi);
+	}
+	for (size_t i = 0; i < sn->nthreads; i++) {
+		const struct go_thread *th = &sn->threads[i];
+		uint64_t sp = th->regs.r[FPI_REG_RSP] & ~(uint64_t)4095;
+
+		/* 4 KiB pieces so that one unmapped page loses only itself */
+		for (int p = 0; p < 64; p++)
+			want(v, &n, sp + p * 4096ull, sp + (p + 1) * 4096ull);
+	}
+	for (size_t i = 0; i < sn->nms; i++)
+		if (sn->ms[i].g0)
+			want(v, &n, sn->ms[i].g0, sn->ms[i].g0 + s->layout->g_size);
+	(void)cap;
+	err = fpi_bulk_read(s->target, v, n, 512, &s->copy_arena);
+	if (err) {
+		free(v);
+		return err;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i].data)
+			v[k++] = v[i];
+	qsort(v, k, sizeof(*v), bulk_addr_cmp);
+	s->copy = v;
+	s->ncopy = k;
+	return NULL;
+}
+
 void fpi_session_release(struct fpi_session *s)
 {
-	if (s && s->target)
-		fpi_target_release(s->target);
+	if (!s || !s->target || s->target->released)
+		return;
+	if (!strcmp(s->target->ops->kind, "live") && s->snap && !s->copy) {
+		struct fpi_error *err = copy_stacks(s);
+
+		fpi_error_destroy(err); /* without the copy, bt/check say what they cannot read */
+	}
+	fpi_target_release(s->target);
 }
 
 double fpi_session_pause_seconds(const struct fpi_session *s)
@@ -343,5 +441,7 @@ void fpi_session_destroy(struct fpi_session *s)
 	fpi_modules_destroy(s->mods);
 	free(s->custom);
 	free(s->rt);
+	free(s->copy);
+	fpi_bulk_free(s->copy_arena);
 	free(s);
 }

@@ -21,6 +21,11 @@ struct fpi_session {
 	struct fpi_mem mem;        /* the target's memory as the unwinders see it */
 	void *custom;              /* reader of a caller-provided target */
 	struct rt_ranges *rt;      /* pc ranges of the runtime's switch and top functions */
+	/* Copy of the stacks taken before a live target is released: later
+	 * reads are served from it. Sorted by address. */
+	struct fpi_bulk *copy;
+	size_t ncopy;
+	void *copy_arena;
 	double load_seconds;       /* DWARF load, before stopping anything */
 };
 

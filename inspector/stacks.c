@@ -237,6 +237,32 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 	return -1;
 }
 
+/* A thread stopped in a function that has not pushed a frame record (a
+ * frameless leaf such as runtime.futex, or a prologue) has RBP still pointing
+ * at its caller's record: a plain FP walk would skip the caller. Its return
+ * address is at [RSP] then; CFI tells which case we are in. The runtime never
+ * meets this (it walks from its own frame), so it is no finding. */
+static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct fpi_regs *regs,
+			     uint64_t lo, uint64_t hi, enum fr_stack st)
+{
+	struct fpi_modules *mods;
+	struct fpi_regs next;
+	struct fpi_error *err = session_modules(s, &mods);
+	uint64_t pc = regs->r[FPI_REG_RIP], sp = regs->r[FPI_REG_RSP], bp = regs->r[FPI_REG_RBP];
+	char why[160];
+	int fn = rt_fn_of(s, pc, false);
+
+	if (!err && fn != RT_GOEXIT && fn != RT_MSTART && fn != RT_RT0_GO && fn != RT_SYSTEMSTACK &&
+	    fn != RT_MCALL && fn != RT_MORESTACK && fn != RT_ASMCGOCALL &&
+	    fpi_cfi_step(mods, &s->mem, regs, true, &next, why, sizeof(why)) == 0 &&
+	    next.r[FPI_REG_RSP] == sp + 8 && next.r[FPI_REG_RIP]) {
+		push(w, pc, sp, bp, st);
+		return fp_segment(s, w, next.r[FPI_REG_RIP], sp + 8, bp, lo, hi, st, false);
+	}
+	fpi_error_destroy(err);
+	return fp_segment(s, w, pc, sp, bp, lo, hi, st, true);
+}
+
 /* The goroutine to switch to from a thread's system stack. */
 static const struct go_g *switch_target(struct fpi_session *s, const struct go_m *m)
 {
@@ -262,8 +288,8 @@ static uint64_t g0_sched_sp(struct fpi_session *s, const struct go_m *m)
 {
 	uint64_t v = 0;
 
-	if (m && m->g0)
-		fpi_target_read_u64(s->target, m->g0 + s->layout->g_sched_sp.off, &v);
+	if (m && m->g0 && !s->mem.read(s->mem.arg, m->g0 + s->layout->g_sched_sp.off, &v, 8))
+		v = 0;
 	return v;
 }
 
@@ -300,10 +326,8 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 			const struct go_g *g = switch_target(s, m);
 			uint64_t bp;
 
-			if (!g) {
-				snprintf(w->end, sizeof(w->end), "stack switch at %s but the M has no curg", rt_names[fn]);
-				return;
-			}
+			if (!g)
+				return; /* an idle M: the system stack is all there is */
 			switch_start(s, g, &regs.r[FPI_REG_RIP], &regs.r[FPI_REG_RSP], &bp);
 			regs.r[FPI_REG_RBP] = bp;
 			st = FR_GOROUTINE;
@@ -367,8 +391,10 @@ struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bo
 	goroutine_start(s, g, &pc, &sp, &bp);
 	if (!pc || !sp)
 		return NULL;
-	if (!dwarf) {
-		fp_segment(s, w, pc, sp, bp, g->stack_lo, g->stack_hi, FR_GOROUTINE, regs);
+	if (!dwarf && regs) {
+		fp_from_registers(s, w, &running_thread(s, g)->regs, g->stack_lo, g->stack_hi, FR_GOROUTINE);
+	} else if (!dwarf) {
+		fp_segment(s, w, pc, sp, bp, g->stack_lo, g->stack_hi, FR_GOROUTINE, false);
 	} else {
 		struct fpi_regs r;
 
@@ -404,7 +430,7 @@ struct fpi_error *walk_thread(struct fpi_session *s, const struct go_thread *th,
 		return NULL;
 	}
 	{
-		int fn = fp_segment(s, w, th->regs.r[FPI_REG_RIP], sp, th->regs.r[FPI_REG_RBP], lo, hi, kind, true);
+		int fn = fp_from_registers(s, w, &th->regs, lo, hi, kind);
 
 		if (kind != FR_GOROUTINE &&
 		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) {

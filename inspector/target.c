@@ -216,6 +216,7 @@ struct fpi_error *fpi_bulk_read(struct fpi_target *t, struct fpi_bulk *reqs, siz
 	err = fpi_target_readv(t, rd, a->nruns);
 	if (err)
 		goto fail;
+
 	/* Hand out pointers; a request in a failed run is retried alone. */
 	{
 		size_t run = 0;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "target.h"
@@ -55,8 +56,12 @@ static const unsigned char user_regs_index[FPI_NREGS] = {
 #define NT_GO_BUILD_ID 4
 
 /* Notes are metadata: even 10,000 threads with their FP and XSAVE state
- * come to about 40 MiB. A bigger note segment is damage, not a process. */
-#define MAX_NOTE_SEGMENT (256u << 20)
+ * come to about 40 MiB. More is damage, not a process; the bound is on the
+ * sum over note segments, since many headers may name the same bytes. */
+#define MAX_NOTES (128u << 20)
+/* procfs and sysfs magic numbers (linux/magic.h). */
+#define PROC_SUPER_MAGIC 0x9fa0
+#define SYSFS_MAGIC 0x62656572
 /* Longest path we take from the core's memory (AT_EXECFN). */
 #define MAX_PATH_READ 4096
 /* Files NT_FILE names are opened lazily; keep no more than this open. */
@@ -547,7 +552,7 @@ static void check_file(struct core *c, size_t i, Elf *elf, int fd, struct id_res
 				Elf_Data *data;
 
 				if (!gelf_getphdr(elf, (int)k, &ph) || ph.p_type != PT_NOTE ||
-				    ph.p_filesz > MAX_NOTE_SEGMENT)
+				    ph.p_filesz > MAX_NOTES)
 					continue;
 				data = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
 							    ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
@@ -578,6 +583,15 @@ static void id_result_free(struct id_result *r)
 	free(r->file_id);
 }
 
+/* /proc and /sys files pass for regular ones; none is a mapped program
+ * (and /proc/kcore or /proc/self/mem must not stand in for one). */
+static bool pseudo_file(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) != 0 || sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC;
+}
+
 /* Open file i of NT_FILE for reading what the dump left out, checking once
  * that it is still the file the process had mapped. A core names any path
  * it likes: only regular files are opened, and without blocking. */
@@ -596,7 +610,7 @@ static enum file_state open_file(struct core *c, size_t i)
 				c->files[k].state = FILE_CLOSED;
 			}
 	fd = open(f->open_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || pseudo_file(fd)) {
 		if (fd >= 0)
 			close(fd);
 		f->state = FILE_UNUSABLE;
@@ -947,7 +961,7 @@ static struct fpi_error *find_exe(struct fpi_target *t, struct core *c, const ch
 	if (fd < 0)
 		return fpi_error_create(errno == ENOENT ? FPI_ERR_USAGE : FPI_ERR_OTHER, "cannot open %s: %s",
 					path, strerror(errno));
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = pseudo_file(fd) ? NULL : elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
 		err = fpi_error_create(FPI_ERR_FORMAT, "%s: not an ELF file, so not the executable of %s",
 				       path, core);
@@ -1079,6 +1093,7 @@ static struct fpi_error *load_core(struct fpi_target *t, struct core *c, const c
 	struct stat st;
 	GElf_Ehdr eh;
 	size_t phnum, nloads = 0;
+	uint64_t note_bytes = 0;
 	Elf *elf = NULL;
 
 	c->fd = open(core, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -1128,8 +1143,8 @@ static struct fpi_error *load_core(struct fpi_target *t, struct core *c, const c
 		err = format_error(core, "damaged program header count: %s", elf_errmsg(-1));
 		goto out;
 	}
-	if (phnum == 0) {
-		err = format_error(core, "a core without program headers");
+	if (phnum == 0 || phnum > INT_MAX) {
+		err = format_error(core, "a core with %zu program headers", phnum);
 		goto out;
 	}
 	if (eh.e_phoff > c->size || phnum > (c->size - eh.e_phoff) / sizeof(Elf64_Phdr)) {
@@ -1157,11 +1172,12 @@ static struct fpi_error *load_core(struct fpi_target *t, struct core *c, const c
 		if (err)
 			goto out;
 		if (ph.p_type == PT_NOTE) {
-			if (ph.p_filesz > MAX_NOTE_SEGMENT) {
-				err = format_error(core, "note segment %zu is %llu bytes: too big to be notes", i,
-						   (unsigned long long)ph.p_filesz);
+			if (ph.p_filesz > MAX_NOTES - note_bytes) {
+				err = format_error(core, "note segment %zu: more than %u MiB of notes, too many to be a process's",
+						   i, MAX_NOTES >> 20);
 				goto out;
 			}
+			note_bytes += ph.p_filesz;
 			if (ph.p_filesz) {
 				err = parse_note_segment(t, core, elf, i, &ph, &notes);
 				if (err)

@@ -80,7 +80,7 @@ static void on_signal(int sig)
 		ptrace_release(t);
 		t->released = true;
 	}
-	if (write(2, msg, sizeof(msg) - 1) < 0) {
+	if (sig != SIGPIPE && write(2, msg, sizeof(msg) - 1) < 0) {
 		/* nothing to do */
 	}
 	_exit(2);

@@ -79,8 +79,9 @@ build_target() {
 # start_target BIN [ARGS...]: run BIN with stdin on a fifo we hold open and
 # stdout in $TDIR; wait for READY. Sets TPID, TOUT, TIN (fd 8 writes stdin).
 start_target() {
-	TOUT="$TDIR/out.$$.$RANDOM"
-	TIN="$TDIR/in.$$.$RANDOM"
+	_NT=$((${_NT:-0} + 1))
+	TOUT="$TDIR/out.$_NT"
+	TIN="$TDIR/in.$_NT"
 	mkfifo "$TIN"
 	"$@" <"$TIN" >"$TOUT" 2>"$TOUT.err" &
 	TPID=$!

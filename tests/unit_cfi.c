@@ -4,6 +4,10 @@
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <link.h>
+#include <ucontext.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -15,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../unwind/modules_internal.h"
 #include "../unwind/unwind.h"
 #include "unit.h"
 
@@ -429,8 +434,8 @@ static void check_live_c(void)
 		char why[256];
 		int r;
 
-		printf("  #%d 0x%" PRIx64 " %s [%s]\n", depth, pc, s->function ? s->function : "?",
-		       s->module ? s->module : "?");
+		printf("  #%d 0x%" PRIx64 " %s %s:%d [%s]\n", depth, pc, s->function ? s->function : "?",
+		       s->file ? s->file : "?", s->line, s->module ? s->module : "?");
 		if (str_eq(s->module, "libc.so.6")) {
 			in_libc = true;
 			last_libc = s->function;
@@ -460,6 +465,219 @@ out:
 	waitpid(pid, &status, 0);
 }
 
+/* ---------------- this process: a PLT stub and a signal frame ---------------- */
+
+static bool self_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+
+	(void)arg;
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+static int first_phdr(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	*(uint64_t *)arg = info->dlpi_addr;
+	return 1;
+}
+
+/* The .plt of this executable (target address), 0 if none. */
+static uint64_t self_plt(void)
+{
+	uint64_t bias = 0, plt = 0;
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	int fd = open("/proc/self/exe", O_RDONLY);
+	Elf *elf;
+
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+		while ((scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr sh;
+			const char *name;
+
+			if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+			    strcmp(name, ".plt") == 0 && sh.sh_size >= 32)
+				plt = sh.sh_addr;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	dl_iterate_phdr(first_phdr, &bias);
+	return plt ? plt + bias : 0;
+}
+
+static struct fpi_modules *self_modules(struct fpi_mapping *maps, size_t *nmaps)
+{
+	struct fpi_modules *mods = NULL;
+	struct fpi_error *err;
+
+	*nmaps = read_maps(getpid(), maps, 256);
+	err = fpi_modules_create(maps, *nmaps, "/proc/self/exe", &mods);
+	CHECK(!err, "fpi_modules_create for this process: %s", err ? err->message : "");
+	fpi_error_destroy(err);
+	return mods;
+}
+
+/* A lazy-binding PLT entry's CFA is an expression on rip: rsp+8 before its
+ * push, rsp+16 after. */
+static void check_plt(struct fpi_modules *mods)
+{
+	static uint64_t stack[64];
+	struct fake_mem fm = { 0xc000200000ull, (unsigned char *)stack, sizeof(stack) };
+	struct fpi_mem mem = { fake_read, &fm };
+	uint64_t plt = self_plt(), rsp = fm.base + 16 * 8;
+	struct fpi_regs regs, out;
+	char why[256];
+	int r;
+
+	if (!plt) {
+		printf("  PLT: skipped (no .plt)\n");
+		return;
+	}
+	for (size_t i = 0; i < 64; i++)
+		stack[i] = 0x1000000 + fm.base + i * 8;
+	memset(&regs, 0, sizeof(regs));
+	regs.r[FPI_REG_RSP] = rsp;
+	regs.r[FPI_REG_RIP] = plt + 16;  /* the first entry after PLT0 */
+	r = fpi_cfi_step(mods, &mem, &regs, true, &out, why, sizeof(why));
+	CHECK(r == 0, "step at a PLT entry: %d %s", r, why);
+	CHECK_EQ(out.r[FPI_REG_RSP], rsp + 8, "PLT entry before its push: CFA = rsp+8");
+	CHECK_EQ(out.r[FPI_REG_RIP], stack[16], "PLT: return address at [rsp]");
+	regs.r[FPI_REG_RIP] = plt + 16 + 15;
+	r = fpi_cfi_step(mods, &mem, &regs, true, &out, why, sizeof(why));
+	CHECK(r == 0, "step at a PLT entry's jmp: %d %s", r, why);
+	CHECK_EQ(out.r[FPI_REG_RSP], rsp + 16, "PLT entry after its push: CFA = rsp+16");
+	CHECK_EQ(out.r[FPI_REG_RIP], stack[17], "PLT: return address at [rsp+8]");
+}
+
+static void regs_from_context(const ucontext_t *uc, struct fpi_regs *regs)
+{
+	static const int map[FPI_NREGS] = {
+		[FPI_REG_RAX] = REG_RAX, [FPI_REG_RDX] = REG_RDX, [FPI_REG_RCX] = REG_RCX,
+		[FPI_REG_RBX] = REG_RBX, [FPI_REG_RSI] = REG_RSI, [FPI_REG_RDI] = REG_RDI,
+		[FPI_REG_RBP] = REG_RBP, [FPI_REG_RSP] = REG_RSP, [FPI_REG_R8] = REG_R8,
+		[FPI_REG_R9] = REG_R9, [FPI_REG_R10] = REG_R10, [FPI_REG_R11] = REG_R11,
+		[FPI_REG_R12] = REG_R12, [FPI_REG_R13] = REG_R13, [FPI_REG_R14] = REG_R14,
+		[FPI_REG_R15] = REG_R15, [FPI_REG_RIP] = REG_RIP,
+	};
+
+	memset(regs, 0, sizeof(*regs));
+	for (int i = 0; i < FPI_NREGS; i++)
+		regs->r[i] = uc->uc_mcontext.gregs[map[i]];
+}
+
+/* What the walk inside the handler saw; checked outside it. */
+static struct {
+	struct fpi_modules *mods;
+	bool ran, saw_signal, after_ok, saw_self, outermost;
+} sigwalk;
+
+/* Runs inside the handler: the signal frame only exists until it returns.
+ * (Not async-signal-safe, but the signal is raise()d by the same code.) */
+static __attribute__((noinline)) void walk(struct fpi_regs regs, const struct fpi_regs *interrupted)
+{
+	struct fpi_mem mem = { self_read, NULL };
+	bool exact = true;
+
+	sigwalk.ran = true;
+	for (int depth = 0; depth < 64; depth++) {
+		uint64_t pc = regs.r[FPI_REG_RIP];
+		const struct fpi_symbol *s;
+		struct fpi_cfi_info info;
+		struct fpi_regs next;
+		char why[256];
+		int r;
+
+		r = fpi_cfi_step_info(sigwalk.mods, &mem, &regs, exact, &next, &info, why, sizeof(why));
+		/* A signal trampoline's pc is a return address by position
+		 * only: glibc puts a nop before __restore_rt so that pc - 1
+		 * finds its FDE, but pc - 1 is outside its symbol. */
+		s = fpi_symbolize(sigwalk.mods, exact || info.signal_frame ? pc : pc - 1);
+		printf("  #%d 0x%" PRIx64 " sp 0x%" PRIx64 " %s %s:%d [%s]%s\n", depth, pc,
+		       regs.r[FPI_REG_RSP], s->function ? s->function : "?", s->file ? s->file : "?",
+		       s->line, s->module ? s->module : "?", info.signal_frame ? " (signal frame)" : "");
+		sigwalk.saw_self |= str_eq(s->function, "check_signal_frame");
+		if (r == 1) {
+			sigwalk.outermost = true;
+			break;
+		}
+		if (r < 0) {
+			printf("  step: %s\n", why);
+			break;
+		}
+		if (info.signal_frame) {
+			sigwalk.saw_signal = true;
+			sigwalk.after_ok = next.r[FPI_REG_RIP] == interrupted->r[FPI_REG_RIP] &&
+					   next.r[FPI_REG_RSP] == interrupted->r[FPI_REG_RSP] &&
+					   next.r[FPI_REG_RBX] == interrupted->r[FPI_REG_RBX] &&
+					   next.r[FPI_REG_RAX] == interrupted->r[FPI_REG_RAX] &&
+					   next.r[FPI_REG_R12] == interrupted->r[FPI_REG_R12];
+		}
+		/* Past a signal frame the pc is where the signal struck, not a
+		 * return address. */
+		exact = info.signal_frame;
+		regs = next;
+	}
+}
+
+static void sig_handler(int sig, siginfo_t *si, void *uc)
+{
+	struct fpi_regs regs, interrupted;
+	ucontext_t here;
+
+	(void)sig;
+	(void)si;
+	getcontext(&here);
+	regs_from_context(&here, &regs);
+	regs_from_context(uc, &interrupted);
+	printf("  interrupted at 0x%" PRIx64 " sp 0x%" PRIx64 "\n", interrupted.r[FPI_REG_RIP],
+	       interrupted.r[FPI_REG_RSP]);
+	walk(regs, &interrupted);
+}
+
+/* Unwind this process from inside a signal handler, through __restore_rt
+ * (CFA and every register by DW_CFA_expression), back to here and on to
+ * the outermost frame. */
+static __attribute__((noinline)) void check_signal_frame(struct fpi_modules *mods)
+{
+	struct sigaction sa = { .sa_sigaction = sig_handler, .sa_flags = SA_SIGINFO };
+
+	sigwalk.mods = mods;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	signal(SIGUSR1, SIG_DFL);
+	CHECK(sigwalk.ran, "signal handler ran");
+	CHECK(sigwalk.saw_signal, "a signal frame (__restore_rt)");
+	CHECK(sigwalk.after_ok, "registers restored from the signal frame are the interrupted ones");
+	CHECK(sigwalk.saw_self, "unwound back into check_signal_frame");
+	CHECK(sigwalk.outermost, "unwound to the outermost frame");
+}
+
+static void check_self(void)
+{
+	struct fpi_mapping maps[256];
+	struct fpi_modules *mods;
+	size_t nmaps;
+
+	mods = self_modules(maps, &nmaps);
+	if (mods) {
+		/* A PIE (or not) placed by its mappings, as this process sees it. */
+		CHECK_EQ(fpi_modules_lookup(mods, "check_self", NULL), (uintptr_t)check_self, "bias of this executable");
+		CHECK_EQ(fpi_modules_lookup(mods, "getcontext", NULL), (uintptr_t)getcontext, "bias of libc");
+		check_plt(mods);
+		check_signal_frame(mods);
+	}
+	fpi_modules_destroy(mods);
+	for (size_t i = 0; i < nmaps; i++)
+		free(maps[i].path);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -469,5 +687,6 @@ int main(int argc, char **argv)
 	check_go(argv[1]);
 	check_mapped(argv[1]);
 	check_live_c();
+	check_self();
 	return unit_done("unit_cfi");
 }

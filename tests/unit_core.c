@@ -1,11 +1,13 @@
 /* Unit test of the core-file target (inspector/target_core.c).
  *
  *   unit_core                                 synthetic cores only
- *   unit_core CORE [EXE] [--addr HEX] [--threads N] [--other EXE2]
- *                                             also a real core: threads,
- *                                             runtime.buildVersion at HEX
- *                                             (nm EXE | grep buildVersion),
- *                                             refusals of damaged copies
+ *   unit_core CORE [EXE|- [ADDR [THREADS]]] [--other EXE2]
+ *                                             also a real core: threads
+ *                                             (THREADS of them, if given),
+ *                                             runtime.buildVersion at ADDR
+ *                                             (hex, from nm EXE), refusals of
+ *                                             damaged copies and of EXE2
+ *                                             (--addr, --threads: the same)
  *   unit_core --write-seeds DIR               synthetic fuzz seeds
  *   unit_core --shrink CORE OUT               CORE without memory contents:
  *                                             headers and notes only (a seed)
@@ -721,6 +723,7 @@ int main(int argc, char **argv)
 	const char *core = NULL, *exe = NULL, *other = NULL;
 	uint64_t addr = 0;
 	long want_threads = -1;
+	int npos = 0;
 
 	if (argc == 3 && !strcmp(argv[1], "--write-seeds"))
 		return write_seeds(argv[2]);
@@ -733,12 +736,17 @@ int main(int argc, char **argv)
 			want_threads = strtol(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--other") && i + 1 < argc)
 			other = argv[++i];
-		else if (!core)
+		else if (npos == 0 && ++npos)
 			core = argv[i];
-		else if (!exe)
-			exe = argv[i];
+		else if (npos == 1 && ++npos)
+			exe = strcmp(argv[i], "-") ? argv[i] : NULL;
+		else if (npos == 2 && ++npos)
+			addr = strtoull(argv[i], NULL, 16);
+		else if (npos == 3 && ++npos)
+			want_threads = strtol(argv[i], NULL, 10);
 		else {
-			fprintf(stderr, "usage: unit_core [CORE [EXE] [--addr HEX] [--threads N] [--other EXE2]]\n");
+			fprintf(stderr, "usage: unit_core [CORE [EXE|- [ADDR [THREADS]]] [--addr HEX] [--threads N] "
+					"[--other EXE2]]\n");
 			return 2;
 		}
 	}

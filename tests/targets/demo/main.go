@@ -18,9 +18,9 @@ import (
 )
 
 var (
-	jobs    = make(chan int)     // workers wait here for jobs that never come
-	started = make(chan string)  // each goroutine says "<goid> <kind>" here
-	stateMu sync.Mutex           // held by main forever, so the locker waits
+	jobs    = make(chan int)      // workers wait here for jobs that never come
+	started = make(chan string)   // each goroutine says "<goid> <kind>" here
+	stateMu sync.Mutex            // held by main forever, so the locker waits
 	never   = make(chan struct{}) // nothing is ever sent on it
 )
 
@@ -34,8 +34,7 @@ func hello(kind string) {
 
 func worker() {
 	hello("chanrecv")
-	for job := range jobs { // blocks in a channel receive
-		_ = job
+	for range jobs { // blocks in a channel receive
 	}
 }
 
@@ -63,23 +62,30 @@ func fib(n int) int {
 
 func main() {
 	fmt.Println("M pid", os.Getpid())
-	stateMu.Lock()
-	n := 0
-	for i := 0; i < 3; i++ {
+	stateMu.Lock() // and never unlock it
+
+	const workers = 3
+	for i := 0; i < workers; i++ {
 		go worker()
-		n++
 	}
 	go ticker()
-	go func() { hello("sleep"); time.Sleep(24 * time.Hour) }()
+	go func() { // a sleeper
+		hello("sleep")
+		for {
+			time.Sleep(24 * time.Hour)
+		}
+	}()
 	go func() { hello("mutex"); stateMu.Lock() }()
 	go fib(10)
-	for n += 4; n > 0; n-- {
+
+	for i := 0; i < workers+4; i++ {
 		fmt.Println("G", <-started)
 	}
-	time.Sleep(200 * time.Millisecond) // let the last ones block
+	time.Sleep(200 * time.Millisecond) // let the last ones get to their wait
 	fmt.Println("M numgoroutine", runtime.NumGoroutine())
 	fmt.Println("READY")
 
+	// Serve until stdin closes: "ping" -> "pong <n>".
 	in := bufio.NewScanner(os.Stdin)
 	for pongs := 1; in.Scan(); {
 		if strings.TrimSpace(in.Text()) == "ping" {
