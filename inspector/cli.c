@@ -48,6 +48,8 @@ static const char usage_text[] =
 	"\n"
 	"exit status: 0 ok; 1 a check found problems; 2 could not inspect or bad usage\n";
 
+static int usage_error(const char *fmt, const char *arg) __attribute__((format(printf, 1, 0)));
+
 static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "fpinspect: ");

@@ -28,13 +28,6 @@ static void status_string(const struct go_layout *l, uint32_t status, char *buf,
 	snprintf(buf, len, "%s%s", go_status_name(l, base), l->gscan && (status & l->gscan) ? "+scan" : "");
 }
 
-static const char *basename_of(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s ? s + 1 : p;
-}
-
 static char *display_exe(struct fpi_session *s)
 {
 	char buf[4096];
@@ -278,7 +271,7 @@ struct fpi_error *cmd_goroutines(struct fpi_cmd_ctx *c, int *status)
 			fprintf(c->out, "%-7" PRIu64 " %-14s %-22s %-4s 0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-16" PRIx64
 				" %-29s %s  [created by %s]\n",
 				g->goid, st, wr && *wr ? wr : "-", mid, g->sched_pc, g->sched_sp, g->sched_bp, stk,
-				fn ? fn : "?", cb ? cb : "?");
+				fn ? fn : "?", cb ? cb : g->gopc ? "?" : "- (a cgo callback's goroutine)");
 		}
 	}
 	if (c->json) {

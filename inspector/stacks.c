@@ -12,14 +12,16 @@
 #include "jsonw.h"
 #include "stacks.h"
 
+#define G0_HI_SLACK 4096
+
 enum rt_fn {
 	RT_GOEXIT, RT_MSTART, RT_RT0_GO, RT_SYSTEMSTACK, RT_MCALL, RT_MORESTACK, RT_ASMCGOCALL,
-	RT_CGOCALLBACK, RT_SIGTRAMP, RT_NFUNCS
+	RT_CGOCALLBACK, RT_SIGTRAMP, RT_CROSSCALL2, RT_NFUNCS
 };
 
 static const char *const rt_names[RT_NFUNCS] = {
 	"runtime.goexit", "runtime.mstart", "runtime.rt0_go", "runtime.systemstack", "runtime.mcall",
-	"runtime.morestack", "runtime.asmcgocall", "runtime.cgocallback", "runtime.sigtramp",
+	"runtime.morestack", "runtime.asmcgocall", "runtime.cgocallback", "runtime.sigtramp", "crosscall2",
 };
 
 struct rt_ranges {
@@ -42,7 +44,16 @@ static struct rt_ranges *rt_ranges(struct fpi_session *s)
 		return s->rt;
 	}
 	for (int i = 0; i < RT_NFUNCS; i++) {
-		uint64_t size = 0, a = fpi_modules_lookup(mods, rt_names[i], &size);
+		char abi0[64];
+		uint64_t size = 0, a;
+
+		/* assembly functions are ABI0; from Go 1.21 or so their ELF symbol
+		 * carries the suffix, and the plain name may be an ABIInternal
+		 * wrapper that is a different function */
+		snprintf(abi0, sizeof(abi0), "%s.abi0", rt_names[i]);
+		a = fpi_modules_lookup(mods, abi0, &size);
+		if (!a)
+			a = fpi_modules_lookup(mods, rt_names[i], &size);
 
 		s->rt->start[i] = a;
 		s->rt->end[i] = a + (size ? size : 1);
@@ -113,6 +124,36 @@ static const struct go_thread *running_thread(struct fpi_session *s, const struc
 	return &s->snap->threads[m->thread];
 }
 
+/* Before Go 1.23 entersyscall saved no BP (save() set only pc and sp), so a
+ * goroutine in a syscall has no recorded frame pointer. Every Go frame keeps
+ * its caller's BP at CFA-16 once its prologue ran, so CFI gives it back. */
+static uint64_t derive_bp(struct fpi_session *s, uint64_t pc, uint64_t sp)
+{
+	struct fpi_modules *mods;
+	struct fpi_regs r, next;
+	struct fpi_error *err = session_modules(s, &mods);
+	char why[160];
+
+	if (err) {
+		fpi_error_destroy(err);
+		return 0;
+	}
+	memset(&r, 0, sizeof(r));
+	r.r[FPI_REG_RIP] = pc;
+	r.r[FPI_REG_RSP] = sp;
+	if (fpi_cfi_step(mods, &s->mem, &r, false, &next, why, sizeof(why)) != 0 ||
+	    next.r[FPI_REG_RSP] < sp + 24)
+		return 0;
+	return next.r[FPI_REG_RSP] - 16;
+}
+
+static void syscall_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
+{
+	*pc = g->syscallpc;
+	*sp = g->syscallsp;
+	*bp = go_has(s->layout->g_syscallbp) ? g->syscallbp : derive_bp(s, g->syscallpc, g->syscallsp);
+}
+
 void goroutine_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
 {
 	const struct go_thread *th = status_is(s, g, "running") ? running_thread(s, g) : NULL;
@@ -122,11 +163,7 @@ void goroutine_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, 
 		*sp = th->regs.r[FPI_REG_RSP];
 		*bp = th->regs.r[FPI_REG_RBP];
 	} else if (status_is(s, g, "syscall") && g->syscallsp) {
-		/* entersyscall saved pc/sp/bp; syscallbp exists from Go 1.23, before
-		 * that the same bp is in sched.bp */
-		*pc = g->syscallpc;
-		*sp = g->syscallsp;
-		*bp = go_has(s->layout->g_syscallbp) ? g->syscallbp : g->sched_bp;
+		syscall_start(s, g, pc, sp, bp);
 	} else {
 		*pc = g->sched_pc;
 		*sp = g->sched_sp;
@@ -152,7 +189,10 @@ bool thread_stack_bounds(struct fpi_session *s, const struct go_thread *th, uint
 		return false;
 	switch (th->stack) {
 	case GO_STACK_G0:
-		*lo = m->g0_lo, *hi = m->g0_hi, *kind = FR_G0;
+		/* On OS-allocated system stacks (cgo, the main thread) the runtime
+		 * sets g0.stack.hi to an address inside mstart0's own frame, so
+		 * mstart0's and mstart's frame records lie just above it. */
+		*lo = m->g0_lo, *hi = m->g0_hi + G0_HI_SLACK, *kind = FR_G0;
 		return true;
 	case GO_STACK_GSIGNAL:
 		*lo = m->gsignal_lo, *hi = m->gsignal_hi, *kind = FR_GSIGNAL;
@@ -205,7 +245,8 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 	for (size_t i = 0; i < res.nframes; i++) {
 		int fn = rt_fn_of(s, fr[i].pc, i > 0 || !first_is_regs);
 
-		push(w, fr[i].pc, i == 0 ? sp : 0, fr[i].fp, st);
+		push(w, fr[i].pc, i == 0 ? sp : 0, fr[i].fp,
+		     st != FR_GOROUTINE && is_c_frame(s, fr[i].pc, i > 0 || !first_is_regs) ? FR_C : st);
 		if (fn == RT_CGOCALLBACK)
 			w->saw_cgocallback = true;
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
@@ -272,9 +313,7 @@ static const struct go_g *switch_target(struct fpi_session *s, const struct go_m
 static void switch_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
 {
 	if (status_is(s, g, "syscall") && g->syscallsp) {
-		*pc = g->syscallpc;
-		*sp = g->syscallsp;
-		*bp = go_has(s->layout->g_syscallbp) ? g->syscallbp : g->sched_bp;
+		syscall_start(s, g, pc, sp, bp);
 	} else {
 		*pc = g->sched_pc;
 		*sp = g->sched_sp;
@@ -362,6 +401,18 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 		}
 		if (next.r[FPI_REG_RIP] == 0)
 			return;
+		if (fn == RT_CROSSCALL2) {
+			/* crosscall2 (runtime/cgo, PUSH_REGS_HOST_TO_ABI0 on SysV) keeps
+			 * the C caller's callee-saved registers below its CFA, BP in a
+			 * frame record at CFA-16; its .debug_frame does not say so. */
+			static const int regs_at[] = { FPI_REG_RBX, FPI_REG_R12, FPI_REG_R13, FPI_REG_R14,
+						       FPI_REG_R15, FPI_REG_RBP };
+			uint64_t save[6], cfa = next.r[FPI_REG_RSP];
+
+			if (s->mem.read(s->mem.arg, cfa - 8 - sizeof(save), save, sizeof(save)))
+				for (int k = 0; k < 6; k++)
+					next.r[regs_at[k]] = save[k];
+		}
 		if (next.r[FPI_REG_RSP] <= regs.r[FPI_REG_RSP] && st != FR_C) {
 			snprintf(w->end, sizeof(w->end), "CFI gave a caller SP 0x%" PRIx64 " not above 0x%" PRIx64,
 				 next.r[FPI_REG_RSP], regs.r[FPI_REG_RSP]);
