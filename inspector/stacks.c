@@ -255,16 +255,33 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL))
 			return fn;
 		if (st == FR_GOROUTINE && fn == RT_CGOCALLBACK) {
-			/* Below cgocallback come the C frames the callback came from:
-			 * the chain runs into whatever C left in RBP. A link that breaks
-			 * here is judged by the checks against the M's cgo state. */
-			if (res.stop != FPI_FP_END && res.bad_frame <= i + 1) {
+			/* Below cgocallback come the frames the callback came from, on
+			 * the M's system stack: crosscall2, then C, whose RBP may hold
+			 * anything. cgocallback's saved BP leads there: follow it as a
+			 * stack switch, and judge what comes after on that stack. */
+			const struct go_m *m = w->m;
+
+			w->saw_cgocallback = true;
+			/* cgocallback has no frame record of its own: the link into it,
+			 * from the frame above, already holds the system stack's BP */
+			if (m && res.stop == FPI_FP_OUT_OF_BOUNDS && res.bad_frame + 1 == i && i + 1 == res.nframes &&
+			    res.bad_value >= m->g0_lo && res.bad_value < m->g0_hi + G0_HI_SLACK && m->g0_lo < m->g0_hi) {
+				int r;
+
+				w->n--;
+				r = fp_segment(s, w, fr[i].pc, 0, res.bad_value, m->g0_lo, m->g0_hi + G0_HI_SLACK,
+					       FR_G0, false);
+				if (base + i < w->n)
+					w->frames[base + i].stack = FR_GOROUTINE;
+				return r;
+			}
+			if (res.stop != FPI_FP_END && res.bad_frame + 1 >= i) {
 				w->fp_broken = true;
 				w->fp_bad = res;
 				w->fp_bad_base = base;
 				w->seg_lo = lo, w->seg_hi = hi, w->seg_stack = st;
+				snprintf(w->end, sizeof(w->end), "%s", res.why);
 			}
-			snprintf(w->end, sizeof(w->end), "cgocallback: C frames below are not on the goroutine's stack");
 			return fn;
 		}
 	}
@@ -439,6 +456,7 @@ struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bo
 	memset(w, 0, offsetof(struct walk, frames));
 	w->n = 0;
 	w->dwarf = dwarf;
+	w->m = m;
 	goroutine_start(s, g, &pc, &sp, &bp);
 	if (!pc || !sp)
 		return NULL;
@@ -470,6 +488,7 @@ struct fpi_error *walk_thread(struct fpi_session *s, const struct go_thread *th,
 	memset(w, 0, offsetof(struct walk, frames));
 	w->n = 0;
 	w->dwarf = dwarf;
+	w->m = m;
 	if (!thread_stack_bounds(s, th, &lo, &hi, &kind)) {
 		/* unknown stack (a C thread, or bounds not yet set): allow 8 MiB up */
 		lo = sp;

@@ -670,6 +670,17 @@ static void check_self(void)
 		/* A PIE (or not) placed by its mappings, as this process sees it. */
 		CHECK_EQ(fpi_modules_lookup(mods, "check_self", NULL), (uintptr_t)check_self, "bias of this executable");
 		CHECK_EQ(fpi_modules_lookup(mods, "getcontext", NULL), (uintptr_t)getcontext, "bias of libc");
+		{
+			/* Named by its path, not "exe" after /proc/self/exe. */
+			char self[4096];
+			ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+			const struct fpi_symbol *s = fpi_symbolize(mods, (uintptr_t)check_self);
+
+			self[n > 0 ? n : 0] = '\0';
+			CHECK(str_eq(s->module, strrchr(self, '/') ? strrchr(self, '/') + 1 : self),
+			      "module %s", s->module ? s->module : "NULL");
+			CHECK(str_eq(s->function, "check_self"), "function %s", s->function ? s->function : "NULL");
+		}
 		check_plt(mods);
 		check_signal_frame(mods);
 	}

@@ -410,6 +410,13 @@ int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
 	 * another column, its value is still the caller's pc. */
 	if (ra_regno != FPI_REG_RIP)
 		out.r[FPI_REG_RIP] = out.r[ra_regno];
+	/* A return address of 0 ends the chain as well (eu-stack does the
+	 * same): Go's runtime.goexit frames and C threads end so. */
+	if (out.r[FPI_REG_RIP] == 0) {
+		*ret = out;
+		result = 1;
+		goto out;
+	}
 	if (out.r[FPI_REG_RIP] == regs->r[FPI_REG_RIP] && out.r[FPI_REG_RSP] == regs->r[FPI_REG_RSP]) {
 		set_why(why, whylen, "pc 0x%" PRIx64 ": no progress (same pc and sp)", pc);
 		goto out;

@@ -110,11 +110,11 @@ static void bad_link(struct fpi_fp_result *ret, enum fpi_fp_stop stop, size_t i,
 	ret->bad_value = fp;
 
 	if (i)
-		len = snprintf(ret->why, size, "saved BP at 0x%" PRIx64 " (frame %zu) is 0x%" PRIx64 ": ",
-			       prev, i - 1, fp);
+		/* the caller names the frame: it knows where this walk started */
+		len = snprintf(ret->why, size, "saved BP at 0x%" PRIx64 " is 0x%" PRIx64 ": ", prev, fp);
 	else
 		len = snprintf(ret->why, size,
-			       "start BP (frame 0, from registers or g.sched) is 0x%" PRIx64 ": ", fp);
+			       "start BP (from registers or g.sched) is 0x%" PRIx64 ": ", fp);
 	if (len < 0 || (size_t)len >= size)
 		return;
 	va_start(ap, fmt);

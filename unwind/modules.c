@@ -122,14 +122,22 @@ static struct fpi_error *add_module(struct fpi_modules *mods, Dwfl_Module *dm, b
 	return NULL;
 }
 
-static struct fpi_error *report(struct fpi_modules *mods, const char *path,
+/* Report file at info's bias, named name (the path the target knows it
+ * by, which fpi_symbol.module shows: not "exe" for /proc/PID/exe). */
+static struct fpi_error *report(struct fpi_modules *mods, const char *name, const char *file,
 				const struct elf_file_info *info, bool is_exe)
 {
+	static const char deleted[] = " (deleted)";
+	size_t n = strlen(name), k = sizeof(deleted) - 1;
+	char *clean = NULL;
 	Dwfl_Module *dm;
 
-	dm = dwfl_report_elf(mods->dwfl, path, path, -1, info->bias, true);
+	if (n > k && strcmp(name + n - k, deleted) == 0 && (clean = strndup(name, n - k)))
+		name = clean;
+	dm = dwfl_report_elf(mods->dwfl, name, file, -1, info->bias, true);
+	free(clean);
 	if (!dm)
-		return fpi_error_create(FPI_ERR_FORMAT, "dwfl_report_elf %s: %s", path, dwfl_errmsg(-1));
+		return fpi_error_create(FPI_ERR_FORMAT, "dwfl_report_elf %s: %s", file, dwfl_errmsg(-1));
 	return add_module(mods, dm, is_exe);
 }
 
@@ -140,7 +148,9 @@ struct fpi_error *fpi_modules_create(const struct fpi_mapping *maps, size_t nmap
 	struct fpi_error *err = NULL;
 	struct stat exe_st;
 	bool have_exe_st = false, exe_reported = false;
+	char exe_link[4096] = "";
 	bool *done = NULL;
+	int exe_errno = 0;
 
 	*ret = NULL;
 	elf_version(EV_CURRENT);
@@ -153,8 +163,18 @@ struct fpi_error *fpi_modules_create(const struct fpi_mapping *maps, size_t nmap
 		return fpi_error_create(FPI_ERR_OTHER, "dwfl_begin: %s", dwfl_errmsg(-1));
 	}
 	dwfl_report_begin(mods->dwfl);
-	if (exe_path && stat(exe_path, &exe_st) == 0)
-		have_exe_st = true;
+	if (exe_path) {
+		ssize_t n;
+
+		if (stat(exe_path, &exe_st) == 0)
+			have_exe_st = true;
+		else
+			exe_errno = errno;
+		/* /proc/PID/exe of a replaced binary points at "PATH (deleted)",
+		 * as does that binary's line in /proc/PID/maps. */
+		n = readlink(exe_path, exe_link, sizeof(exe_link) - 1);
+		exe_link[n > 0 ? n : 0] = '\0';
+	}
 
 	done = calloc(nmaps ? nmaps : 1, sizeof(*done));
 	if (!done) {
@@ -164,25 +184,30 @@ struct fpi_error *fpi_modules_create(const struct fpi_mapping *maps, size_t nmap
 	for (size_t i = 0; i < nmaps; i++) {
 		const struct fpi_mapping *lowest = &maps[i];
 		struct elf_file_info info;
+		const char *file;
 		bool is_exe;
 
-		if (done[i])
+		if (done[i] || !maps[i].path)
 			continue;
 		/* Each file once, from its lowest-offset mapping. */
 		for (size_t j = i; j < nmaps; j++) {
-			if (done[j] || !maps[j].path || !maps[i].path ||
-			    strcmp(maps[j].path, maps[i].path) != 0)
+			if (done[j] || !maps[j].path || strcmp(maps[j].path, maps[i].path) != 0)
 				continue;
 			done[j] = true;
 			if (maps[j].offset < lowest->offset)
 				lowest = &maps[j];
 		}
-		/* [vdso], [heap], "(deleted)" files, files gone: not ours. */
-		if (!lowest->path || lowest->path[0] != '/' ||
-		    !elf_file_info(lowest->path, lowest->start, lowest->offset, &info))
+		is_exe = !exe_reported && exe_path &&
+			 ((have_exe_st && same_file(lowest->path, &exe_st)) ||
+			  strcmp(lowest->path, exe_path) == 0 || strcmp(lowest->path, exe_link) == 0);
+		/* The exe is read through exe_path, which may outlive its name. */
+		file = is_exe ? exe_path : lowest->path;
+		/* [vdso], [heap], other "(deleted)" files, files gone, data
+		 * files: not modules. */
+		if ((!is_exe && file[0] != '/') ||
+		    !elf_file_info(file, lowest->start, lowest->offset, &info))
 			continue;
-		is_exe = !exe_reported && have_exe_st && same_file(lowest->path, &exe_st);
-		err = report(mods, lowest->path, &info, is_exe);
+		err = report(mods, lowest->path, file, &info, is_exe);
 		if (err && !is_exe) {
 			/* A library we cannot place (say, an ELF file the
 			 * program mmaps as data, overlapping a real module)
@@ -200,12 +225,16 @@ struct fpi_error *fpi_modules_create(const struct fpi_mapping *maps, size_t nmap
 		 * exe not among them: its link-time addresses. */
 		struct elf_file_info info;
 
+		if (!have_exe_st) {
+			err = fpi_error_create(FPI_ERR_OTHER, "%s: %s", exe_path, strerror(exe_errno));
+			goto out;
+		}
 		if (!elf_file_info(exe_path, 0, 0, &info)) {
 			err = fpi_error_create(FPI_ERR_FORMAT, "%s: not an ELF executable", exe_path);
 			goto out;
 		}
 		info.bias = 0;
-		err = report(mods, exe_path, &info, true);
+		err = report(mods, exe_link[0] == '/' ? exe_link : exe_path, exe_path, &info, true);
 		if (err)
 			goto out;
 	}
@@ -265,9 +294,19 @@ static int sym_rank(const GElf_Sym *s, const char *name)
 	const char *at = strchr(name, '@');
 	int r = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
 
+	int type = GELF_ST_TYPE(s->st_info);
+
 	/* An old version (name@V) after the default one (name@@V). */
 	r = r * 2 + (at && at[1] != '@');
-	return r * 2 + (GELF_ST_TYPE(s->st_info) == STT_FUNC ? 0 : 1);
+	return r * 3 + (type == STT_FUNC ? 0 : type == STT_NOTYPE ? 1 : 2);
+}
+
+static bool in_code(Elf *elf, GElf_Word shndx)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = elf ? elf_getscn(elf, shndx) : NULL;
+
+	return scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR);
 }
 
 /* glibc's full symbol table names versioned symbols name@VERSION or
@@ -322,14 +361,21 @@ static void load_syms(struct fpi_module *m)
 	for (int i = 0; i < n; i++) {
 		GElf_Sym s;
 		GElf_Addr addr;
-		const char *name = dwfl_module_getsym_info(m->dwfl_mod, i, &s, &addr, NULL, NULL, NULL);
+		GElf_Word shndx;
+		Elf *elf;
+		const char *name = dwfl_module_getsym_info(m->dwfl_mod, i, &s, &addr, &shndx, &elf, NULL);
+		int type = GELF_ST_TYPE(s.st_info);
 
-		if (!name || !name[0] || s.st_shndx == SHN_UNDEF ||
-		    (GELF_ST_TYPE(s.st_info) != STT_FUNC && GELF_ST_TYPE(s.st_info) != STT_OBJECT))
+		if (!name || !name[0] || shndx == SHN_UNDEF)
+			continue;
+		/* Assembly without .type (crosscall1 in Go's runtime/cgo
+		 * gcc_amd64.S) gives NOTYPE symbols: code if in code. */
+		if (type == STT_NOTYPE && !in_code(elf, shndx))
+			continue;
+		if (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE)
 			continue;
 		m->syms[k++] = (struct fpi_sym){ unversioned(m, name, &cap), addr, s.st_size, m,
-						 sym_rank(&s, name),
-						 GELF_ST_TYPE(s.st_info) == STT_FUNC };
+						 sym_rank(&s, name), type != STT_OBJECT };
 	}
 	m->nsyms = k;
 	qsort(m->syms, m->nsyms, sizeof(*m->syms), sym_addr_cmp);

@@ -15,7 +15,7 @@ struct fpi_sym {
 	uint64_t size;
 	struct fpi_module *mod;
 	int rank;       /* lower wins among equal names/addresses */
-	bool func;      /* STT_FUNC (else STT_OBJECT) */
+	bool func;      /* STT_FUNC, or STT_NOTYPE in code (not STT_OBJECT) */
 };
 
 /* A function's address range inside a CU. */
