@@ -181,26 +181,51 @@ static void check_inlined(struct fpi_modules *mods)
 	}
 	CHECK(found, "a pc with inlined frames in the runtime");
 
-	/* The test program of this directory's README (main.worker inlines
-	 * twice, which inlines add): the exact chain, when present. */
+	/* Nested inlining: Go's ranges of an inlined subroutine leave out the
+	 * calls inlined into it, so the chain must come from the DIE nesting. */
+	found = false;
+	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]) && !found; i++) {
+		uint64_t size, a = fpi_modules_lookup(mods, funcs[i], &size);
+
+		for (uint64_t pc = a; a && pc < a + size && !found; pc++) {
+			const struct fpi_symbol *s = fpi_symbolize(mods, pc);
+
+			if (s->ninlined < 3)
+				continue;
+			found = true;
+			print_symbol("nested", pc, s);
+			CHECK(str_eq(s->inlined[s->ninlined - 1].function, funcs[i]),
+			      "outermost is %s", funcs[i]);
+			for (size_t k = 0; k + 1 < s->ninlined; k++)
+				CHECK(!str_eq(s->inlined[k].function, s->inlined[k + 1].function),
+				      "inlined[%zu] differs from its caller", k);
+		}
+	}
+	CHECK(found, "a pc with two levels of inlining in the runtime");
+
+	/* When argv[1] is this program, the exact chain:
+	 *	func add(a, b int) int { return a*3 + b }
+	 *	func twice(x int) int { return add(x, x) + 1 }
+	 *	//go:noinline
+	 *	func worker(n int, ch chan int) { ... s += twice(i) ... }
+	 * (the harness's targets have no main.add: skipped). */
 	{
 		uint64_t size, w = fpi_modules_lookup(mods, "main.worker", &size);
 
-		found = false;
-		for (uint64_t pc = w; w && pc < w + size && !found; pc++) {
+		for (uint64_t pc = w; w && pc < w + size; pc++) {
 			const struct fpi_symbol *s = fpi_symbolize(mods, pc);
 
-			if (s->ninlined != 3)
+			if (!str_eq(s->function, "main.add"))
 				continue;
-			found = true;
 			print_symbol("worker", pc, s);
-			CHECK(str_eq(s->inlined[0].function, "main.add"), "add innermost");
-			CHECK(str_eq(s->inlined[1].function, "main.twice"), "twice calls add");
-			CHECK(str_eq(s->inlined[2].function, "main.worker"), "worker outermost");
-			CHECK(s->inlined[1].line != s->inlined[0].line, "call line of add in twice");
+			CHECK(s->ninlined == 3, "add, twice, worker: %zu", s->ninlined);
+			if (s->ninlined == 3) {
+				CHECK(str_eq(s->inlined[1].function, "main.twice"), "twice calls add");
+				CHECK(str_eq(s->inlined[2].function, "main.worker"), "worker calls twice");
+				CHECK(s->inlined[1].line != s->inlined[0].line, "call line of add in twice");
+			}
+			break;
 		}
-		if (w && !fpi_modules_lookup(mods, "main.twice", NULL))
-			CHECK(found, "main.worker: add inlined through twice");
 	}
 }
 
@@ -209,7 +234,7 @@ static void check_cfi(struct fpi_modules *mods, const char *exe, uint64_t main_m
 	static uint64_t stack[512];
 	struct fake_mem fm = { 0xc000100000ull, (unsigned char *)stack, sizeof(stack) };
 	struct fpi_mem mem = { fake_read, &fm };
-	struct fpi_regs regs, out;
+	struct fpi_regs regs, out = { { 0 } };
 	char why[256];
 	uint64_t rsp = fm.base + 64 * 8;
 	int r;
@@ -375,6 +400,23 @@ static size_t read_maps(pid_t pid, struct fpi_mapping *maps, size_t max)
 	return n;
 }
 
+static bool is_sleeping(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'S';
+}
+
 static void check_live_c(void)
 {
 	struct fpi_mapping maps[256];
@@ -402,7 +444,8 @@ static void check_live_c(void)
 	if (pid < 0)
 		return;
 	/* Let it reach its nanosleep. */
-	nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+	for (int i = 0; i < 100 && !is_sleeping(pid); i++)
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
 	if (ptrace(PTRACE_ATTACH, pid, NULL, NULL) != 0 || waitpid(pid, &status, 0) != pid ||
 	    ptrace(PTRACE_GETREGS, pid, NULL, &ur) != 0) {
 		printf("  live C process: skipped (ptrace: %s)\n", strerror(errno));
@@ -531,7 +574,7 @@ static void check_plt(struct fpi_modules *mods)
 	struct fake_mem fm = { 0xc000200000ull, (unsigned char *)stack, sizeof(stack) };
 	struct fpi_mem mem = { fake_read, &fm };
 	uint64_t plt = self_plt(), rsp = fm.base + 16 * 8;
-	struct fpi_regs regs, out;
+	struct fpi_regs regs, out = { { 0 } };
 	char why[256];
 	int r;
 

@@ -288,16 +288,27 @@ struct fpi_module *fpi_module_at(struct fpi_modules *mods, uint64_t addr)
 
 /* ---------------- symbol tables ---------------- */
 
+static const char abi0[] = ".abi0";
+
+static bool is_abi0(const char *name)
+{
+	size_t n = strlen(name), k = sizeof(abi0) - 1;
+
+	return n > k && strcmp(name + n - k, abi0) == 0;
+}
+
+/* Lower wins, among aliases at an address and among equal names. */
 static int sym_rank(const GElf_Sym *s, const char *name)
 {
-	int bind = GELF_ST_BIND(s->st_info);
+	int bind = GELF_ST_BIND(s->st_info), type = GELF_ST_TYPE(s->st_info);
 	const char *at = strchr(name, '@');
 	int r = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
 
-	int type = GELF_ST_TYPE(s->st_info);
-
 	/* An old version (name@V) after the default one (name@@V). */
 	r = r * 2 + (at && at[1] != '@');
+	/* runtime.goexit1 (the function) before runtime.goexit1.abi0 (its
+	 * ABI0 wrapper), both named runtime.goexit1 here. */
+	r = r * 2 + is_abi0(name);
 	return r * 3 + (type == STT_FUNC ? 0 : type == STT_NOTYPE ? 1 : 2);
 }
 
@@ -309,14 +320,24 @@ static bool in_code(Elf *elf, GElf_Word shndx)
 	return scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR);
 }
 
-/* glibc's full symbol table names versioned symbols name@VERSION or
- * name@@VERSION: look them up, and show them, as name. */
-static const char *unversioned(struct fpi_module *m, const char *name, size_t *cap)
+/* Names as looked up and shown:
+ * - glibc's full symbol table names versioned symbols name@VERSION or
+ *   name@@VERSION: name.
+ * - Since Go 1.17 (register ABI) assembly functions (runtime.goexit, mstart,
+ *   morestack, systemstack_switch, ...) and ABI0 wrappers carry an ".abi0"
+ *   suffix in the ELF symbol table, not in DWARF nor in Go's tracebacks:
+ *   without it. */
+static const char *clean_name(struct fpi_module *m, const char *name, size_t *cap)
 {
 	const char *at = strchr(name, '@');
+	size_t len;
 	char *copy;
 
-	if (!at || at == name)
+	if (at && at != name)
+		len = at - name;
+	else if (is_abi0(name))
+		len = strlen(name) - (sizeof(abi0) - 1);
+	else
 		return name;
 	if (m->nowned_names == *cap) {
 		char **v = realloc(m->owned_names, (*cap ? *cap * 2 : 64) * sizeof(*v));
@@ -326,7 +347,7 @@ static const char *unversioned(struct fpi_module *m, const char *name, size_t *c
 		m->owned_names = v;
 		*cap = *cap ? *cap * 2 : 64;
 	}
-	copy = strndup(name, at - name);
+	copy = strndup(name, len);
 	if (!copy)
 		return name;
 	m->owned_names[m->nowned_names++] = copy;
@@ -374,7 +395,7 @@ static void load_syms(struct fpi_module *m)
 			continue;
 		if (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE)
 			continue;
-		m->syms[k++] = (struct fpi_sym){ unversioned(m, name, &cap), addr, s.st_size, m,
+		m->syms[k++] = (struct fpi_sym){ clean_name(m, name, &cap), addr, s.st_size, m,
 						 sym_rank(&s, name), type != STT_OBJECT };
 	}
 	m->nsyms = k;
@@ -477,16 +498,6 @@ uint64_t fpi_modules_lookup(struct fpi_modules *mods, const char *name, uint64_t
 	if (!mods->names_loaded)
 		load_names(mods);
 	s = find_name(mods, name);
-	if (!s) {
-		/* Since Go 1.17 (register ABI) assembly functions such as
-		 * runtime.goexit, mstart, morestack, systemstack_switch carry an
-		 * ABI0 suffix in the ELF symbol table. */
-		char buf[256];
-
-		if ((size_t)snprintf(buf, sizeof(buf), "%s.abi0", name) >= sizeof(buf))
-			return 0;
-		s = find_name(mods, buf);
-	}
 	if (!s)
 		return 0;
 	if (size)

@@ -8,7 +8,7 @@
 
 #include "modules_internal.h"
 
-/* Inlining deeper than this is cut at the outer end. */
+/* Inlining deeper than this is cut at the inner end. */
 #define MAX_INLINE 64
 
 static const char *die_name(Dwarf_Die *die)
@@ -128,11 +128,9 @@ static struct fpi_symbol *symbolize(struct fpi_modules *mods, uint64_t pc)
 		}
 	}
 
-	/* The physical function. Go: its DWARF name, which lacks the .abi0
-	 * suffix that assembly functions carry in the ELF symbol table
-	 * (runtime.goexit, not runtime.goexit.abi0: as Go's own tracebacks
-	 * print it). Otherwise the ELF symbol: C++ DWARF names are
-	 * unqualified. */
+	/* The physical function. Go: its DWARF name, the name Go's own
+	 * tracebacks print (no ".abi0"). Otherwise the ELF symbol's: C++
+	 * DWARF names are unqualified. */
 	if (nchain) {
 		Dwarf_Die *phys = &chain[nchain - 1];
 		Dwarf_Addr lowpc;
