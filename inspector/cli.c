@@ -2,6 +2,7 @@
  * libfpinspect. */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,12 +49,16 @@ static const char usage_text[] =
 	"\n"
 	"exit status: 0 ok; 1 a check found problems; 2 could not inspect or bad usage\n";
 
-static int usage_error(const char *fmt, const char *arg) __attribute__((format(printf, 1, 0)));
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "fpinspect: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nrun 'fpinspect --help' for usage\n");
 	return 2;
 }
@@ -306,10 +311,9 @@ static int find_demo_dir(char *buf, size_t len)
 	return -1;
 }
 
-static int demo_step(struct fpi_session *s, const char *title, int argc, char **argv)
+static int demo_step(struct fpi_session *s, int argc, char **argv)
 {
 	printf("\n$ fpinspect attach PID %s%s%s\n", argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
-	(void)title;
 	fflush(stdout);
 	return run_one(s, argc, argv, 0);
 }
@@ -369,7 +373,8 @@ static int cmd_demo(void)
 		if (!strncmp(line, "READY", 5))
 			break;
 	}
-	printf("Started it as process %d. Attaching (every thread stops), reading, detaching.\n", (int)pid);
+	printf("Started it as process %d. Attaching (every thread stops), copying what the commands need,\n"
+	       "detaching; then the commands below run on the copy while the program goes on.\n", (int)pid);
 	fflush(stdout);
 	fpi_install_signal_handlers();
 	if (fpi_session_attach(pid, &s, &err) != 0) {
@@ -381,13 +386,15 @@ static int cmd_demo(void)
 		char gbuf[32], *a4[] = { "bt", gbuf };
 
 		snprintf(gbuf, sizeof(gbuf), "g%ld", worker);
-		demo_step(s, "", 1, a2);
-		demo_step(s, "", 1, a3);
-		if (worker > 0)
-			demo_step(s, "", 2, a4);
-		demo_step(s, "", 1, a5);
+		/* copy what the commands need and let the program go first: the
+		 * pause is only the reading */
 		fpi_session_release(s);
-		demo_step(s, "", 1, a1);
+		demo_step(s, 1, a1);
+		demo_step(s, 1, a2);
+		demo_step(s, 1, a3);
+		if (worker > 0)
+			demo_step(s, 2, a4);
+		demo_step(s, 1, a5);
 		fpi_session_destroy(s);
 	}
 	/* the program goes on: it still answers */

@@ -1,14 +1,18 @@
-/* Modules, symbols and CFI steps against a real Go binary (argv[1], built by
- * the harness with `go build`), plus, where ptrace is allowed, a live C
- * process (/bin/sleep) unwound through libc's .eh_frame. */
+/* Modules, symbols and CFI steps:
+ * - against a Go binary with DWARF (argv[1], built by the harness with
+ *   `go build`): lookups, symbolization with inlined frames, CFI steps on a
+ *   fake stack checked against readelf's reading of .debug_frame;
+ * - against this process: its PLT (CFA expressions) and a real signal
+ *   frame (__restore_rt), unwound from inside the handler back to _start;
+ * - where ptrace is allowed, a live /bin/sleep unwound through libc.
+ * This program must keep its symbol table (not stripped). */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <link.h>
-#include <ucontext.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,7 @@
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "../unwind/modules_internal.h"
@@ -114,6 +119,9 @@ static void check_lookups(struct fpi_modules *mods, uint64_t *main_main, uint64_
 		CHECK(a != 0, "lookup %s", names[i]);
 		CHECK(size != 0, "size of %s", names[i]);
 	}
+	/* The raw ELF name of an ABI0 function finds the same. */
+	CHECK_EQ(fpi_modules_lookup(mods, "runtime.goexit.abi0", NULL),
+		 fpi_modules_lookup(mods, "runtime.goexit", NULL), "runtime.goexit.abi0");
 	CHECK_EQ(fpi_modules_lookup(mods, "no.such.function", &size), 0, "absent name");
 	CHECK_EQ(size, 0, "absent name's size");
 	*main_main = fpi_modules_lookup(mods, "main.main", main_size);
@@ -234,7 +242,7 @@ static void check_cfi(struct fpi_modules *mods, const char *exe, uint64_t main_m
 	static uint64_t stack[512];
 	struct fake_mem fm = { 0xc000100000ull, (unsigned char *)stack, sizeof(stack) };
 	struct fpi_mem mem = { fake_read, &fm };
-	struct fpi_regs regs, out = { { 0 } };
+	struct fpi_regs regs, out = { .fs_base = 0 };  /* printed even when a step fails */
 	char why[256];
 	uint64_t rsp = fm.base + 64 * 8;
 	int r;
@@ -574,7 +582,7 @@ static void check_plt(struct fpi_modules *mods)
 	struct fake_mem fm = { 0xc000200000ull, (unsigned char *)stack, sizeof(stack) };
 	struct fpi_mem mem = { fake_read, &fm };
 	uint64_t plt = self_plt(), rsp = fm.base + 16 * 8;
-	struct fpi_regs regs, out = { { 0 } };
+	struct fpi_regs regs, out = { .fs_base = 0 };  /* printed even when a step fails */
 	char why[256];
 	int r;
 

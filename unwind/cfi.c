@@ -275,15 +275,24 @@ static Dwarf_Frame *find_frame(struct fpi_module *m, uint64_t lookup_pc, bool *d
 	Dwarf_CFI *cfi;
 	char eh_err[96] = "no .eh_frame";
 
-	cfi = dwfl_module_eh_cfi(m->dwfl_mod, &bias);
+	if (!m->eh_cfi_loaded) {
+		m->eh_cfi = dwfl_module_eh_cfi(m->dwfl_mod, &m->eh_cfi_bias);
+		m->eh_cfi_loaded = true;
+	}
+	cfi = m->eh_cfi;
 	if (cfi) {
-		if (dwarf_cfi_addrframe(cfi, lookup_pc - bias, &frame) == 0) {
+		if (dwarf_cfi_addrframe(cfi, lookup_pc - m->eh_cfi_bias, &frame) == 0) {
 			*debug_frame = false;
 			return frame;
 		}
 		snprintf(eh_err, sizeof(eh_err), ".eh_frame: %s", dwarf_errmsg(-1));
 	}
-	cfi = dwfl_module_dwarf_cfi(m->dwfl_mod, &bias);
+	if (!m->debug_cfi_loaded) {
+		m->debug_cfi = dwfl_module_dwarf_cfi(m->dwfl_mod, &m->debug_cfi_bias);
+		m->debug_cfi_loaded = true;
+	}
+	cfi = m->debug_cfi;
+	bias = m->debug_cfi_bias;
 	if (cfi) {
 		if (dwarf_cfi_addrframe(cfi, lookup_pc - bias, &frame) == 0) {
 			*debug_frame = true;
@@ -410,8 +419,9 @@ int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
 	 * another column, its value is still the caller's pc. */
 	if (ra_regno != FPI_REG_RIP)
 		out.r[FPI_REG_RIP] = out.r[ra_regno];
-	/* A return address of 0 ends the chain as well (eu-stack does the
-	 * same): Go's runtime.goexit frames and C threads end so. */
+	/* A return address of 0 ends the chain as well, as in libdwfl's
+	 * unwinder (the slot above a goroutine's runtime.goexit frame is
+	 * usually 0). */
 	if (out.r[FPI_REG_RIP] == 0) {
 		*ret = out;
 		result = 1;

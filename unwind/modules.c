@@ -395,7 +395,7 @@ static void load_syms(struct fpi_module *m)
 			continue;
 		if (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE)
 			continue;
-		m->syms[k++] = (struct fpi_sym){ clean_name(m, name, &cap), addr, s.st_size, m,
+		m->syms[k++] = (struct fpi_sym){ clean_name(m, name, &cap), name, addr, s.st_size, m,
 						 sym_rank(&s, name), type != STT_OBJECT };
 	}
 	m->nsyms = k;
@@ -439,16 +439,16 @@ const struct fpi_sym *fpi_module_sym_at(struct fpi_module *m, uint64_t addr)
 	return NULL;
 }
 
-static int sym_name_cmp(const void *a, const void *b)
+static int name_cmp(const void *a, const void *b)
 {
-	const struct fpi_sym *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
+	const struct fpi_name *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
 
 	if (c)
 		return c;
-	if (x->mod->index != y->mod->index)
-		return x->mod->index < y->mod->index ? -1 : 1;
-	return x->rank - y->rank;
+	if (x->sym->mod->index != y->sym->mod->index)
+		return x->sym->mod->index < y->sym->mod->index ? -1 : 1;
+	return x->sym->rank - y->sym->rank;
 }
 
 static void load_names(struct fpi_modules *mods)
@@ -459,31 +459,40 @@ static void load_names(struct fpi_modules *mods)
 	for (size_t i = 0; i < mods->nmods; i++) {
 		if (!mods->mods[i]->syms_loaded)
 			load_syms(mods->mods[i]);
-		n += mods->mods[i]->nsyms;
+		n += 2 * mods->mods[i]->nsyms;
 	}
 	if (!n || !(mods->by_name = malloc(n * sizeof(*mods->by_name))))
 		return;
-	for (size_t i = 0; i < mods->nmods; i++)
-		for (size_t j = 0; j < mods->mods[i]->nsyms; j++)
-			mods->by_name[k++] = mods->mods[i]->syms[j];
+	for (size_t i = 0; i < mods->nmods; i++) {
+		for (size_t j = 0; j < mods->mods[i]->nsyms; j++) {
+			const struct fpi_sym *sym = &mods->mods[i]->syms[j];
+
+			mods->by_name[k++] = (struct fpi_name){ sym->name, sym };
+			if (sym->raw != sym->name)
+				mods->by_name[k++] = (struct fpi_name){ sym->raw, sym };
+		}
+	}
 	mods->nby_name = k;
-	qsort(mods->by_name, k, sizeof(*mods->by_name), sym_name_cmp);
+	qsort(mods->by_name, k, sizeof(*mods->by_name), name_cmp);
 }
 
+/* By exact name: "runtime.goexit" finds runtime.goexit.abi0 (the
+ * assembly function), which "runtime.goexit.abi0" finds too; where both
+ * runtime.X and runtime.X.abi0 exist, "runtime.X" is the former. */
 static const struct fpi_sym *find_name(struct fpi_modules *mods, const char *name)
 {
 	size_t lo = 0, hi = mods->nby_name;
 
-	while (lo < hi) {  /* first entry with entry.name >= name */
+	while (lo < hi) {  /* first entry with entry.key >= name */
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (strcmp(mods->by_name[mid].name, name) < 0)
+		if (strcmp(mods->by_name[mid].key, name) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < mods->nby_name && strcmp(mods->by_name[lo].name, name) == 0)
-		return &mods->by_name[lo];
+	if (lo < mods->nby_name && strcmp(mods->by_name[lo].key, name) == 0)
+		return mods->by_name[lo].sym;
 	return NULL;
 }
 

@@ -10,7 +10,8 @@
 
 /* An ELF symbol; name points into the Dwfl's string tables. */
 struct fpi_sym {
-	const char *name;
+	const char *name;  /* as shown: "@VERSION" and ".abi0" cut off */
+	const char *raw;   /* as in the symbol table */
 	uint64_t addr;  /* biased: a target address */
 	uint64_t size;
 	struct fpi_module *mod;
@@ -56,6 +57,12 @@ struct fpi_module {
 	char **owned_names;    /* names with their @VERSION cut off */
 	size_t nowned_names;
 
+	/* CFI, looked up on first use (a NULL result too: libdwfl would
+	 * search again on every call). */
+	bool eh_cfi_loaded, debug_cfi_loaded;
+	Dwarf_CFI *eh_cfi, *debug_cfi;
+	Dwarf_Addr eh_cfi_bias, debug_cfi_bias;
+
 	/* DWARF, loaded on first use. libdwfl finds a CU through
 	 * .debug_aranges, which Go does not emit, so CUs are indexed here from
 	 * their DW_AT_ranges. */
@@ -79,9 +86,13 @@ struct fpi_modules {
 	size_t nmods;
 
 	/* Name lookups (fpi_modules_lookup): every function and object
-	 * symbol of every module, sorted by name, built on first use. */
+	 * symbol of every module under its name and, if different, its raw
+	 * name; sorted by key, built on first use. */
 	bool names_loaded;
-	struct fpi_sym *by_name;
+	struct fpi_name {
+		const char *key;
+		const struct fpi_sym *sym;
+	} *by_name;
 	size_t nby_name;
 
 	/* fpi_symbolize's cache: open addressing keyed by pc. */

@@ -1,0 +1,635 @@
+# fpinspect GDB plugin: the `fp` commands.
+#
+# Loaded by gdbplugin/fpplugin (gdb -x .../fpplugin). This module is thin: it
+# loads libfpinspect.so with ctypes and hands it a target whose memory reads,
+# threads, registers and file mappings come from GDB, so the same C core that
+# serves `fpinspect attach` and `fpinspect core` does the work, on whatever
+# GDB has open: a live process, a core file, a gdbserver connection.
+#
+# Read-only by construction: the plugin reads registers of frame 0 of each
+# thread and reads memory. It never resumes, stops or writes the inferior,
+# and never changes registers (GDB's runtime-gdb.py `goroutine N bt` sets
+# $pc/$sp, which fails on core files; we never need to). The selected thread
+# and frame are restored after reading registers.
+
+import ctypes
+import ctypes.util
+import os
+import re
+
+import gdb
+
+__all__ = ["register"]
+
+# ---------------------------------------------------------------- library
+
+_FPI_NREGS = 17  # rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip (DWARF order)
+_REG_NAMES = ("rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp",
+              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip")
+_MASK64 = (1 << 64) - 1
+
+_READ_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64,
+                            ctypes.c_void_p, ctypes.c_size_t)
+
+_plugin_dir = os.path.dirname(os.path.abspath(__file__))
+_lib = None
+_lib_path = None
+
+
+def _candidates():
+    """Where libfpinspect.so is looked for, in order, as (how, path)."""
+    out = []
+    env = os.environ.get("FPINSPECT_LIB")
+    if env:
+        out.append(("$FPINSPECT_LIB", env))
+    d = _plugin_dir
+    if os.path.basename(d) == "gdbplugin":
+        # build tree: <top>/gdbplugin/fpplugin, <top>/.libs/libfpinspect.so
+        out.append(("build tree", os.path.join(d, "..", ".libs", "libfpinspect.so")))
+    else:
+        # installed: <prefix>/share/fpinspect/fpplugin, <prefix>/lib/libfpinspect.so
+        for sub in ("lib", "lib64", os.path.join("lib", "x86_64-linux-gnu")):
+            for name in ("libfpinspect.so", "libfpinspect.so.0"):
+                out.append(("install prefix", os.path.join(d, "..", "..", sub, name)))
+    found = ctypes.util.find_library("fpinspect")
+    if found:
+        out.append(("ldconfig", found))
+    out.append(("dynamic linker search path", "libfpinspect.so"))
+    return out
+
+
+def _setup(lib):
+    c_vp, c_int, c_u64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint64
+    pp = ctypes.POINTER(c_vp)
+    lib.fpi_session_create_custom.argtypes = [ctypes.c_char_p, c_int, _READ_CB, c_vp, pp, pp]
+    lib.fpi_session_create_custom.restype = c_int
+    lib.fpi_session_add_thread.argtypes = [c_vp, c_int, ctypes.POINTER(c_u64)]
+    lib.fpi_session_add_thread.restype = c_int
+    lib.fpi_session_add_mapping.argtypes = [c_vp, c_u64, c_u64, c_u64, ctypes.c_char_p]
+    lib.fpi_session_add_mapping.restype = c_int
+    lib.fpi_session_load.argtypes = [c_vp, pp]
+    lib.fpi_session_load.restype = c_int
+    lib.fpi_session_run_str.argtypes = [c_vp, c_int, ctypes.POINTER(ctypes.c_char_p), c_int, pp, pp]
+    lib.fpi_session_run_str.restype = c_int
+    lib.fpi_session_destroy.argtypes = [c_vp]
+    lib.fpi_session_destroy.restype = None
+    lib.fpi_command_help.argtypes = [ctypes.c_char_p]
+    lib.fpi_command_help.restype = ctypes.c_char_p
+    lib.fpi_free.argtypes = [c_vp]
+    lib.fpi_free.restype = None
+
+
+def _load_library():
+    """The loaded library, or gdb.GdbError saying everywhere we looked."""
+    global _lib, _lib_path
+    if _lib is not None:
+        return _lib
+    tried = []
+    for how, path in _candidates():
+        is_path = os.sep in path
+        if is_path and not os.path.exists(path):
+            tried.append("%s (%s: not there)" % (os.path.normpath(path), how))
+            if how == "$FPINSPECT_LIB":
+                break  # an explicit choice: do not silently take another
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+            _setup(lib)
+        except (OSError, AttributeError) as e:
+            tried.append("%s (%s: %s)" % (os.path.normpath(path) if is_path else path, how, e))
+            if how == "$FPINSPECT_LIB":
+                break
+            continue
+        _lib = lib
+        _lib_path = os.path.realpath(path) if is_path else path
+        return lib
+    raise gdb.GdbError("fpinspect: cannot load libfpinspect.so; looked in: " + "; ".join(tried) +
+                       ". Set FPINSPECT_LIB to the library's path.")
+
+
+def _take_str(lib, p):
+    """A malloc'ed C string from the library, as str, freed."""
+    if not p:
+        return None
+    s = ctypes.string_at(p).decode("utf-8", "replace")
+    lib.fpi_free(p)
+    return s
+
+
+# ---------------------------------------------------------------- target
+
+class _Reader(object):
+    """The read callback: GDB's inferior memory, small reads served from a
+    page cache (the library makes many 8- and 16-byte reads; one trip into
+    GDB per page instead of per read). Never raises through ctypes."""
+
+    PAGE = 4096
+
+    def __init__(self, inferior):
+        self.inf = inferior
+        self.pages = {}
+        self.interrupted = False
+        self.cb = _READ_CB(self._read)
+
+    def _gdb_read(self, addr, n):
+        try:
+            return bytes(self.inf.read_memory(addr, n))
+        except KeyboardInterrupt:
+            self.interrupted = True
+            return None
+        except (gdb.MemoryError, gdb.error, ValueError, OverflowError):
+            return None
+
+    def _page(self, base):
+        if base in self.pages:
+            return self.pages[base]
+        data = self._gdb_read(base, self.PAGE)
+        self.pages[base] = data
+        return data
+
+    def _read(self, arg, addr, buf, n):
+        try:
+            if self.interrupted:
+                return 0
+            if n == 0:
+                return 1
+            if addr + n > _MASK64 + 1:
+                return 0
+            first = addr & ~(self.PAGE - 1)
+            last = (addr + n - 1) & ~(self.PAGE - 1)
+            if last - first <= self.PAGE:  # one or two pages
+                chunks = []
+                for base in range(first, last + 1, self.PAGE):
+                    p = self._page(base)
+                    if p is None:
+                        chunks = None
+                        break
+                    chunks.append(p)
+                if chunks is not None:
+                    data = b"".join(chunks)[addr - first:addr - first + n]
+                    ctypes.memmove(buf, data, n)
+                    return 1
+            # big reads, or a page GDB could not read whole (a core file or
+            # an executable section may cover only part of one): read exactly
+            data = self._gdb_read(addr, n)
+            if data is None or len(data) != n:
+                return 0
+            ctypes.memmove(buf, data, n)
+            return 1
+        except BaseException:  # noqa: never let an exception cross ctypes
+            return 0
+
+
+def _int_reg(frame, name):
+    v = frame.read_register(name)
+    try:
+        return int(v) & _MASK64
+    except gdb.error:
+        return int(v.cast(gdb.lookup_type("long"))) & _MASK64
+
+
+def _read_threads(inf):
+    """[(tid, [18 registers])] for every thread, frame 0, without running
+    anything; the selected thread and frame are restored."""
+    threads = [t for t in inf.threads() if t.is_valid() and not t.is_exited()]
+    if not threads:
+        raise gdb.GdbError("fpinspect: the inferior has no threads (is a process attached or a core loaded?)")
+    for t in threads:
+        if t.is_running():
+            raise gdb.GdbError("fpinspect: thread %d is running; interrupt the program first "
+                               "(fp commands read a stopped program and never stop or resume it)" % t.num)
+    threads.sort(key=lambda t: t.num)  # GDB's numbering: /proc/PID/task or core note order
+    try:
+        orig_thread = gdb.selected_thread()
+    except gdb.error:
+        orig_thread = None
+    try:
+        orig_frame = gdb.selected_frame()
+    except gdb.error:
+        orig_frame = None
+    out = []
+    try:
+        for t in threads:
+            t.switch()
+            f = gdb.newest_frame()
+            try:
+                regs = [_int_reg(f, n) for n in _REG_NAMES]
+            except (gdb.error, ValueError) as e:
+                raise gdb.GdbError("fpinspect: cannot read the registers of thread %d: %s "
+                                   "(fp commands need an amd64 program)" % (t.num, e))
+            try:
+                fs_base = _int_reg(f, "fs_base")
+            except (gdb.error, ValueError):
+                fs_base = 0  # the runtime model then matches threads to Ms by procid
+            tid = t.ptid[1] or t.ptid[2] or t.ptid[0]
+            out.append((tid, regs + [fs_base]))
+    finally:
+        if orig_thread is not None and orig_thread.is_valid():
+            orig_thread.switch()
+            if orig_frame is not None and orig_frame.is_valid():
+                try:
+                    orig_frame.select()
+                except gdb.error:
+                    pass
+    return out
+
+
+_MAP_RE = re.compile(r"^\s*(0x[0-9a-fA-F]+)\s+(0x[0-9a-fA-F]+)\s+(0x[0-9a-fA-F]+)\s+(0x[0-9a-fA-F]+)"
+                     r"(?:\s+[r-][w-][x-][sp-])?\s+(/.*?)\s*$")
+
+
+def _parse_mappings(text):
+    out = []
+    for line in text.splitlines():
+        m = _MAP_RE.match(line)
+        if m:
+            out.append((int(m.group(1), 16), int(m.group(2), 16), int(m.group(4), 16), m.group(5)))
+    return out
+
+
+def _connection_type(inf):
+    conn = getattr(inf, "connection", None)
+    return getattr(conn, "type", None) if conn is not None else None
+
+
+def _read_mappings(inf):
+    """File-backed mappings (start, end, offset, path): /proc/PID/maps for a
+    local live process (what `fpinspect attach` reads), otherwise `info proc
+    mappings` (core files: their NT_FILE note; gdbserver: the remote /proc)."""
+    if _connection_type(inf) == "native" and inf.pid > 0:
+        try:
+            with open("/proc/%d/maps" % inf.pid) as f:
+                lines = []
+                for line in f:
+                    parts = line.split(None, 5)
+                    if len(parts) == 6 and parts[5].startswith("/"):
+                        a, b = parts[0].split("-")
+                        lines.append((int(a, 16), int(b, 16), int(parts[2], 16), parts[5].rstrip("\n")))
+                return lines
+        except (OSError, ValueError):
+            pass
+    try:
+        return _parse_mappings(gdb.execute("info proc mappings", to_string=True))
+    except gdb.error:
+        return []  # modules then come from the executable alone
+
+
+def _executable(inf):
+    ps = inf.progspace if hasattr(inf, "progspace") else gdb.current_progspace()
+    exe = ps.filename if ps is not None else None
+    if not exe:
+        raise gdb.GdbError("fpinspect: no executable loaded; load the Go program with `file PROGRAM`")
+    return exe
+
+
+class _Session(object):
+    """One libfpinspect session over what GDB has open now."""
+
+    def __init__(self, lib, inf):
+        self.lib = lib
+        self.ptr = None
+        self.inf = inf
+        self.key = None
+        if inf.pid <= 0:
+            raise gdb.GdbError("fpinspect: no process or core file: attach (gdb -p PID), "
+                               "load a core (gdb PROGRAM CORE) or start the program first")
+        self.exe = _executable(inf)
+        threads = _read_threads(inf)
+        self.tids = [t[0] for t in threads]
+        self.reader = _Reader(inf)
+        s = ctypes.c_void_p()
+        err = ctypes.c_void_p()
+        st = lib.fpi_session_create_custom(self.exe.encode(), inf.pid, self.reader.cb, None,
+                                           ctypes.byref(s), ctypes.byref(err))
+        if st != 0:
+            raise gdb.GdbError("fpinspect: %s" % (_take_str(lib, err) or "cannot create a session"))
+        self.ptr = s
+        try:
+            self._fill(threads)
+        except BaseException:
+            self.close()
+            raise
+
+    def _fill(self, threads):
+        lib, s, inf = self.lib, self.ptr, self.inf
+        for tid, regs in threads:
+            arr = (ctypes.c_uint64 * (_FPI_NREGS + 1))(*regs)
+            if lib.fpi_session_add_thread(s, tid, arr) != 0:
+                raise gdb.GdbError("fpinspect: out of memory adding thread %d" % tid)
+        for start, end, off, path in _read_mappings(inf):
+            if lib.fpi_session_add_mapping(s, start, end, off, path.encode()) != 0:
+                raise gdb.GdbError("fpinspect: out of memory adding a mapping")
+        err = ctypes.c_void_p()
+        st = lib.fpi_session_load(s, ctypes.byref(err))
+        self._check_interrupt()
+        if st != 0:
+            raise gdb.GdbError("fpinspect: %s" % (_take_str(lib, err) or "cannot load the Go runtime state"))
+
+    def _check_interrupt(self):
+        if self.reader.interrupted:
+            raise gdb.GdbError("fpinspect: interrupted")
+
+    def run(self, argv, json):
+        """(status, output); status 2 raises gdb.GdbError."""
+        lib = self.lib
+        cargv = (ctypes.c_char_p * (len(argv) + 1))(*[a.encode() for a in argv] + [None])
+        out = ctypes.c_void_p()
+        err = ctypes.c_void_p()
+        st = lib.fpi_session_run_str(self.ptr, len(argv), cargv, 1 if json else 0,
+                                     ctypes.byref(out), ctypes.byref(err))
+        text = _take_str(lib, out) or ""
+        msg = _take_str(lib, err)
+        if self.reader.interrupted:
+            self.reader.interrupted = False
+            raise gdb.GdbError("fpinspect: interrupted")
+        if st == 2:
+            raise gdb.GdbError("fpinspect: %s" % (msg or "failed"))
+        return st, text
+
+    def close(self):
+        if self.ptr:
+            self.lib.fpi_session_destroy(self.ptr)
+            self.ptr = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+# A session is kept while nothing about the inferior can have changed:
+# dropped on any resume, stop, exit, memory or register write, new objfile,
+# new thread (also how loading another core shows) or inferior change.
+_cache = None
+
+
+def _invalidate(*_args):
+    global _cache
+    if _cache is not None:
+        _cache.close()
+        _cache = None
+
+
+def _key(inf):
+    conn = getattr(inf, "connection_num", None)
+    ps = inf.progspace if hasattr(inf, "progspace") else gdb.current_progspace()
+    tids = tuple(sorted((t.num, t.ptid) for t in inf.threads() if t.is_valid()))
+    return (inf.num, inf.pid, conn, ps.filename if ps else None, tids)
+
+
+def _session():
+    global _cache
+    lib = _load_library()
+    inf = gdb.selected_inferior()
+    key = _key(inf)
+    if _cache is not None and _cache.key == key and _cache.ptr:
+        return _cache
+    _invalidate()
+    s = _Session(lib, inf)
+    s.key = key
+    _cache = s
+    return s
+
+
+def _connect_events():
+    ev = gdb.events
+    for name in ("cont", "stop", "exited", "new_objfile", "clear_objfiles", "memory_changed",
+                 "register_changed", "new_thread", "inferior_deleted", "new_inferior",
+                 "inferior_call"):
+        reg = getattr(ev, name, None)
+        if reg is not None:
+            reg.connect(_invalidate)
+
+
+# ---------------------------------------------------------------- commands
+
+_HELP_FALLBACK = {
+    "summary": "Executable, Go version, architecture, threads, Ms, goroutines by status, and how long "
+               "the process was stopped.",
+    "threads": "One row per OS thread: TID, M id, the stack its SP is on (g0, gsignal, curg, other), curg "
+               "and lockedg goids,\nisextra, isExtraInC, ncgo, incgo, hasCgoOnStack (ncgo > 0 || isextra). "
+               "Ms without a thread follow.\nFields the program's Go version lacks show as n/a.",
+    "goroutines": "One row per goroutine that is not dead: goid, status (+scan when the scan bit is held), "
+                  "wait reason, M id,\nsched pc/sp/bp, stack bounds, the function at sched.pc and the "
+                  "creation site.",
+    "bt": "Backtrace of TARGET: a thread id, gGOID (g42), or all. Default unwinder fp (frame pointers);\n"
+          "dwarf uses DWARF CFI; both shows the two side by side and marks the first frame where they part.",
+    "check": "Every check over every thread and goroutine: frame-pointer chains (fp-cycle, "
+             "fp-out-of-bounds,\nfp-not-increasing, fp-misaligned), cgo state (cgo-fp-unsafe, "
+             "extra-in-c-with-go-frames),\nfp-dwarf-mismatch, stack-not-owned. Exit status 1 when an "
+             "error is found.",
+}
+
+# the first line of each help text: what `help fp` lists
+_SUMMARY = {
+    "summary": "Go version, threads, Ms and goroutines by status of the program.",
+    "threads": "OS threads with their M, the stack they are on, and their cgo state.",
+    "goroutines": "Goroutines: status, wait reason, M, sched registers, stack, function, creator.",
+    "bt": "Backtrace of a thread or goroutine (gGOID), or of all, by frame pointers or DWARF CFI.",
+    "check": "Check frame-pointer chains, cgo state and stack ownership of every thread and goroutine.",
+}
+
+_USAGE = {
+    "summary": "fp summary [--json] [--output FILE]",
+    "threads": "fp threads [--json] [--output FILE]",
+    "goroutines": "fp goroutines [--json] [--output FILE]",
+    "bt": "fp bt TARGET [--unwinder fp|dwarf|both] [--json] [--output FILE]",
+    "check": "fp check [--json] [--output FILE]",
+}
+
+_COMMON_HELP = """
+--json prints one JSON document (on one line) instead of text; --output FILE
+writes the output to FILE instead of the GDB console. The output is the same
+as `fpinspect attach PID CMD` or `fpinspect core CORE CMD` would print. The
+command's exit status (0 ok, 1 a check found problems) is left in $_fp_status.
+Reads registers and memory only: never resumes, stops or writes the program."""
+
+
+def _doc(name):
+    text = None
+    try:
+        lib = _load_library()
+        h = lib.fpi_command_help(name.encode())
+        text = h.decode("utf-8", "replace") if h else None
+    except gdb.GdbError:
+        pass
+    text = text or _HELP_FALLBACK[name]
+    doc = "%s\nUsage: %s\n\n%s\n" % (_SUMMARY[name], _USAGE[name], text.strip())
+    return doc + _COMMON_HELP
+
+
+def _parse(name, arg):
+    """(argv for the library, json, output file)."""
+    try:
+        words = gdb.string_to_argv(arg)
+    except Exception as e:
+        raise gdb.GdbError("fp %s: %s" % (name, e))
+    argv, json, output = [name], False, None
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w == "--json":
+            json = True
+        elif w in ("--output", "-o"):
+            if i + 1 >= len(words):
+                raise gdb.GdbError("fp %s: --output needs a file name" % name)
+            i += 1
+            output = words[i]
+        elif w.startswith("--output="):
+            output = w[len("--output="):]
+        else:
+            argv.append(w)
+        i += 1
+    if name != "bt" and len(argv) > 1:
+        raise gdb.GdbError("fp %s: unexpected argument '%s' (usage: %s)" % (name, argv[1], _USAGE[name]))
+    return argv, json, output
+
+
+class _FpPrefix(gdb.Command):
+    """Inspect the Go program GDB has open with fpinspect (goroutines, Ms, frame-pointer checks).
+
+Works on a live process (gdb -p PID), a core file (gdb PROGRAM CORE), or a
+gdbserver connection. The same C core as the fpinspect CLI does the work,
+from registers and memory GDB reads: it never resumes, stops or writes the
+program, and never changes registers, so `fp bt gGOID` also works on cores.
+The library is libfpinspect.so ($FPINSPECT_LIB overrides where it is found)."""
+
+    def __init__(self):
+        super(_FpPrefix, self).__init__("fp", gdb.COMMAND_STACK, gdb.COMPLETE_NONE, True)
+
+    def invoke(self, arg, from_tty):
+        words = gdb.string_to_argv(arg)
+        if not words:
+            gdb.execute("help fp", from_tty)
+            return
+        raise gdb.GdbError("fp: unknown command '%s' (commands: %s; see help fp)" %
+                           (words[0], " ".join(_USAGE)))
+
+
+class _FpCommand(gdb.Command):
+    fp_name = None
+
+    def __init__(self):
+        super(_FpCommand, self).__init__("fp " + self.fp_name, gdb.COMMAND_STACK)
+
+    def invoke(self, arg, from_tty):
+        argv, json, output = _parse(self.fp_name, arg)
+        self.dont_repeat()
+        st, text = _session().run(argv, json)
+        try:
+            gdb.set_convenience_variable("_fp_status", st)
+        except AttributeError:
+            pass
+        if output is not None:
+            try:
+                with open(os.path.expanduser(output), "w") as f:
+                    f.write(text)
+            except OSError as e:
+                raise gdb.GdbError("fp %s: cannot write %s: %s" % (self.fp_name, output, e.strerror))
+        else:
+            gdb.write(text)
+            if text and not text.endswith("\n"):
+                gdb.write("\n")
+            gdb.flush()
+
+    def complete(self, text, word):
+        try:
+            if word is None:
+                # first call: how to split words. Like file names: only at
+                # blanks, so that "--json" and "/a/file" are one word each
+                return gdb.COMPLETE_FILENAME
+            token = "" if (not text or text[-1].isspace()) else text.split()[-1]
+            if not token.endswith(word):
+                token = word
+            done = text[:len(text) - len(token)].split()
+            cut = len(token) - len(word)
+            if done and done[-1] in ("--output", "-o"):
+                return [c[cut:] for c in _files(token)]
+            if done and done[-1] == "--unwinder":
+                cands = ["fp", "dwarf", "both"]
+            else:
+                cands = self.values(done, token) + ["--json", "--output"] + self.extra_options(done)
+            return [c[cut:] for c in cands if c.startswith(token)]
+        except Exception:  # completion must never fail loudly
+            return []
+
+    def extra_options(self, done):
+        return []
+
+    def values(self, done, word):
+        return []
+
+
+def _files(prefix):
+    import glob
+    out = []
+    for p in sorted(glob.glob(glob.escape(os.path.expanduser(prefix)) + "*")):
+        if prefix.startswith("~"):
+            p = "~" + p[len(os.path.expanduser("~")):]
+        out.append(p + "/" if os.path.isdir(os.path.expanduser(p)) else p)
+    return out
+
+
+def _goids():
+    try:
+        import json
+        st, text = _session().run(["goroutines"], True)
+        return ["g%d" % g["goid"] for g in json.loads(text)["goroutines"]]
+    except Exception:  # completion must never fail loudly
+        return []
+
+
+def _tids():
+    try:
+        return ["%d" % (t.ptid[1] or t.ptid[0]) for t in gdb.selected_inferior().threads()]
+    except Exception:
+        return []
+
+
+class _FpBt(_FpCommand):
+    fp_name = "bt"
+
+    def extra_options(self, done):
+        return [] if "--unwinder" in done else ["--unwinder"]
+
+    def values(self, done, word):
+        plain = [w for i, w in enumerate(done)
+                 if not w.startswith("-") and not (i > 0 and done[i - 1] in ("--unwinder", "--output", "-o"))]
+        if plain:
+            return []  # TARGET given already
+        vals = ["all"]
+        if word.startswith("g") or word == "":
+            vals += _goids()
+        if word == "" or word[:1].isdigit():
+            vals += _tids()
+        return vals
+
+
+def _make(name, base=_FpCommand):
+    cls = type("_Fp_" + name, (base,), {"fp_name": name, "__doc__": _doc(name)})
+    return cls()
+
+
+_registered = []
+_events_connected = False
+
+
+def register(plugin_dir=None):
+    """Define the fp commands (again, if sourced twice)."""
+    global _plugin_dir
+    if plugin_dir:
+        _plugin_dir = os.path.abspath(plugin_dir)
+    del _registered[:]
+    _registered.append(_FpPrefix())
+    for name in ("summary", "threads", "goroutines", "check"):
+        _registered.append(_make(name))
+    _registered.append(_make("bt", _FpBt))
+    global _events_connected
+    if not _events_connected:
+        _connect_events()
+        _events_connected = True
+    try:
+        _load_library()
+    except gdb.GdbError as e:
+        gdb.write("warning: %s\n" % e, gdb.STDERR)

@@ -1,0 +1,87 @@
+#!/bin/sh
+# Bad input: each gets a message naming what is wrong and what to do, exit
+# status 2, no crash, and no thread of any process left stopped.
+. "$(dirname "$0")/lib.sh"
+need_go; need_ptrace; need_gdb
+
+expect2() {
+	# expect2 DESC PATTERN ARGS...
+	_d=$1 _p=$2; shift 2
+	timeout 60 "$FPI" "$@" >"$TDIR/o" 2>"$TDIR/e" </dev/null
+	_st=$?
+	check_eq "$_d: exit status" "$_st" 2
+	check "$_d: message '$_p' (got: $(head -c 300 "$TDIR/e"))" grep -q -- "$_p" "$TDIR/e"
+	check "$_d: no crash output" sh -c "! grep -qi 'segmentation\|abort\|sanitizer' '$TDIR/e'"
+}
+
+# no such process
+pid=4194000
+while [ -e /proc/$pid ]; do pid=$((pid - 1)); done
+expect2 "missing PID" "no process with PID $pid" attach $pid
+
+# a kernel thread has no executable
+expect2 "kernel thread" "has no executable" attach 2
+
+# not a Go program
+sleep 60 &
+SPID=$!
+_PIDS="$_PIDS $SPID"
+expect2 "not Go" "not a Go program" attach $SPID summary
+check_eq "not Go: left running" "$(stopped_threads $SPID)" 0
+
+GO=$(command -v go)
+# Go without DWARF: -w, and -s -w
+for flags in "-w" "-s -w"; do
+	out="$TDIR/nodwarf"
+	(cd "$top_srcdir/tests/targets/states" && CGO_ENABLED=0 "$GO" build -ldflags="$flags" -o "$out" .) || exit 99
+	start_target "$out" -n 10
+	expect2 "Go built with -ldflags='$flags'" "without DWARF" attach "$TPID" goroutines
+	check "Go without DWARF: says what to do" grep -q "rebuild without -w" "$TDIR/e"
+	check_eq "Go without DWARF: left running" "$(stopped_threads "$TPID")" 0
+	check "Go without DWARF: still answers" ping_target
+	stop_target
+done
+
+BIN=$(build_target states "$GO")
+start_target "$BIN" -n 10
+
+# another tracer holds the process: EPERM, explained
+gdb -nx -batch -p "$TPID" -ex 'shell sleep 4' >/dev/null 2>&1 &
+GDBPID=$!
+i=0
+while ! grep -q "TracerPid:[[:space:]]*[1-9]" /proc/"$TPID"/status; do
+	i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1
+done
+expect2 "traced by gdb" "another tracer" attach "$TPID" summary
+wait $GDBPID
+sleep 0.2
+check_eq "after gdb: left running" "$(stopped_threads "$TPID")" 0
+
+# bad goroutine, bad thread, bad unwinder
+expect2 "bt of a missing goroutine" "no goroutine 999999" attach "$TPID" bt g999999
+expect2 "bt of a missing thread" "no thread 1 in this process" attach "$TPID" bt 1
+expect2 "bt of garbage" "is not a thread id" attach "$TPID" bt xyz
+expect2 "bt with a bad unwinder" "unknown unwinder 'magic'" attach "$TPID" bt all --unwinder magic
+expect2 "bt without target" "usage: bt" attach "$TPID" bt
+check_eq "after errors: no thread left stopped" "$(stopped_threads "$TPID")" 0
+check "after errors: still answers" ping_target
+stop_target
+
+# a process that exited and was not yet reaped (a zombie)
+python3 -c '
+import os, signal, sys, time
+signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+print(pid, flush=True)
+time.sleep(30)
+' >"$TDIR/zpid" &
+_PIDS="$_PIDS $!"
+i=0
+while [ ! -s "$TDIR/zpid" ]; do i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.05; done
+ZPID=$(cat "$TDIR/zpid")
+sleep 0.2
+check_eq "zombie made" "$(sed 's/.*) //' /proc/$ZPID/stat | cut -d' ' -f1)" Z
+expect2 "exited process (zombie)" "a zombie" attach "$ZPID"
+finish
