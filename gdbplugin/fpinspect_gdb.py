@@ -127,13 +127,14 @@ class _Reader(object):
 
     def __init__(self, inferior):
         self.inf = inferior
-        self.pages = {}
+        self.pages = {}   # page address -> address of our copy, or None
+        self.bufs = []    # the copies
         self.interrupted = False
         self.cb = _READ_CB(self._read)
 
     def _gdb_read(self, addr, n):
         try:
-            return bytes(self.inf.read_memory(addr, n))
+            return self.inf.read_memory(addr, n).tobytes()
         except KeyboardInterrupt:
             self.interrupted = True
             return None
@@ -141,43 +142,55 @@ class _Reader(object):
             return None
 
     def _page(self, base):
-        if base in self.pages:
-            return self.pages[base]
-        data = self._gdb_read(base, self.PAGE)
-        self.pages[base] = data
-        return data
+        p = self.pages.get(base, -1)
+        if p != -1:
+            return p
+        data = None if self.interrupted else self._gdb_read(base, self.PAGE)
+        if data is not None and len(data) == self.PAGE:
+            b = ctypes.create_string_buffer(data, self.PAGE)
+            self.bufs.append(b)
+            p = ctypes.addressof(b)
+        else:
+            p = None
+        self.pages[base] = p
+        return p
 
     def _read(self, arg, addr, buf, n):
         try:
-            if self.interrupted:
-                return 0
-            if n == 0:
-                return 1
-            if addr + n > _MASK64 + 1:
-                return 0
-            first = addr & ~(self.PAGE - 1)
-            last = (addr + n - 1) & ~(self.PAGE - 1)
-            if last - first <= self.PAGE:  # one or two pages
-                chunks = []
-                for base in range(first, last + 1, self.PAGE):
-                    p = self._page(base)
-                    if p is None:
-                        chunks = None
-                        break
-                    chunks.append(p)
-                if chunks is not None:
-                    data = b"".join(chunks)[addr - first:addr - first + n]
-                    ctypes.memmove(buf, data, n)
+            off = addr & (self.PAGE - 1)
+            if off + n <= self.PAGE:  # the common case: within one page
+                p = self.pages.get(addr - off, -1)
+                if p == -1:
+                    p = self._page(addr - off)
+                if p is not None:
+                    ctypes.memmove(buf, p + off, n)
                     return 1
-            # big reads, or a page GDB could not read whole (a core file or
-            # an executable section may cover only part of one): read exactly
-            data = self._gdb_read(addr, n)
-            if data is None or len(data) != n:
-                return 0
-            ctypes.memmove(buf, data, n)
-            return 1
+            return self._read_slow(addr, buf, n)
         except BaseException:  # noqa: never let an exception cross ctypes
             return 0
+
+    def _read_slow(self, addr, buf, n):
+        if self.interrupted:
+            return 0
+        if n == 0:
+            return 1
+        if addr + n > _MASK64 + 1:
+            return 0
+        off = addr & (self.PAGE - 1)
+        if off + n <= 2 * self.PAGE:  # across two pages
+            p1, p2 = self._page(addr - off), self._page(addr - off + self.PAGE)
+            if p1 is not None and p2 is not None:
+                k = self.PAGE - off
+                ctypes.memmove(buf, p1 + off, k)
+                ctypes.memmove(buf + k, p2, n - k)
+                return 1
+        # big reads, or a page GDB could not read whole (a core file or an
+        # executable's section may cover only part of one): read exactly
+        data = self._gdb_read(addr, n)
+        if data is None or len(data) != n:
+            return 0
+        ctypes.memmove(buf, data, n)
+        return 1
 
 
 def _int_reg(frame, name):

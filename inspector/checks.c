@@ -122,8 +122,8 @@ static void judge_fp(struct fpi_session *s, struct findings *f, const struct wal
 				 : "the runtime would follow this chain: its M has no C frames by its own account "
 				   "(ncgo == 0, isextra == 0), so the tracer walks frame pointers here (golang/go#59830)";
 	}
-	add(f, sev, kind, goid, tid, frame, "on the %s stack [0x%" PRIx64 ", 0x%" PRIx64 "), frame %ld's %s; %s",
-	    fr_stack_name(w->seg_stack), w->seg_lo, w->seg_hi, frame, r->why, why);
+	add(f, sev, kind, goid, tid, frame, "%s stack: %s; %s", fr_stack_name(w->seg_stack),
+	    r->why, why);
 }
 
 /* cgo-fp-unsafe: C frames really on a stack whose M claims none. */

@@ -8,7 +8,9 @@
  * the file merely claims, and a damaged header or note gives a clean
  * FPI_ERR_FORMAT naming the file and what is wrong. The core is never read
  * whole: libelf maps it (ELF_C_READ_MMAP), and so do we, for reads. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>

@@ -6,7 +6,9 @@
  *   frame (__restore_rt), unwound from inside the handler back to _start;
  * - where ptrace is allowed, a live /bin/sleep unwound through libc.
  * This program must keep its symbol table (not stripped). */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>

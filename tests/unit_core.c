@@ -16,7 +16,9 @@
  * parser (registers in DWARF order, reads straddling segments, the file
  * fallback, build ID matching, truncation) runs without a kernel or GDB.
  * The fuzz target includes this file for the same builders. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>

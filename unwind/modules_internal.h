@@ -8,7 +8,8 @@
 
 #include "unwind.h"
 
-/* An ELF symbol; name points into the Dwfl's string tables. */
+/* An ELF symbol. raw points into the Dwfl's string tables, name too or into
+ * fpi_module.owned_names. */
 struct fpi_sym {
 	const char *name;  /* as shown: "@VERSION" and ".abi0" cut off */
 	const char *raw;   /* as in the symbol table */
@@ -49,12 +50,12 @@ struct fpi_module {
 	bool is_exe;
 	size_t index;          /* report order: the executable is 0 */
 
-	/* Function and object symbols sorted by address, loaded on first
-	 * use. */
+	/* Function, object and code NOTYPE symbols sorted by address,
+	 * loaded on first use. */
 	bool syms_loaded;
 	struct fpi_sym *syms;
 	size_t nsyms;
-	char **owned_names;    /* names with their @VERSION cut off */
+	char **owned_names;    /* names with @VERSION or .abi0 cut off */
 	size_t nowned_names;
 
 	/* CFI, looked up on first use (a NULL result too: libdwfl would
