@@ -414,6 +414,9 @@ static int cmd_demo(void)
 
 int main(int argc, char **argv)
 {
+	/* libdw would fetch debuginfo over the network on first use of a module,
+	 * perhaps while the target is stopped: fpinspect reads what is here */
+	unsetenv("DEBUGINFOD_URLS");
 	if (argc < 2)
 		return usage_error("missing command (%s)", "attach, core, demo or help");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

@@ -146,28 +146,29 @@ int fpi_session_attach(int pid, struct fpi_session **ret, char **errmsg)
 {
 	struct fpi_session *s = session_new();
 	struct fpi_error *err;
-	char exe[64];
 	double t0 = now();
 
 	if (!s)
 		return fail(&fpi_enomem, errmsg);
-	/* DWARF first: nothing of that needs the process stopped. */
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	err = go_layout_load(exe, &s->layout);
-	if (err && err->code == FPI_ERR_NOTGO && access(exe, F_OK) != 0) {
-		fpi_error_destroy(err);
-		err = fpi_target_attach(pid, &s->target); /* names the real problem */
-		if (!err)
-			err = fpi_error_create(FPI_ERR_NOPROC, "cannot open the executable of process %d", pid);
+	/* Everything that does not need the process stopped comes first: the
+	 * runtime's layouts from DWARF, the modules for unwinding and symbols. */
+	err = fpi_target_ptrace_open(pid, &s->target);
+	if (!err) {
+		err = go_layout_load(s->target->exe_path, &s->layout);
+		if (err && (err->code == FPI_ERR_NOTGO || err->code == FPI_ERR_NODWARF))
+			err = fpi_error_wrap(err, "process %d", pid);
+	}
+	if (!err) {
+		struct fpi_modules *mods;
+
+		err = session_modules(s, &mods);
 	}
 	if (err) {
-		if (err->code == FPI_ERR_NOTGO || err->code == FPI_ERR_NODWARF)
-			err = fpi_error_wrap(err, "process %d", pid);
 		fpi_session_destroy(s);
 		return fail(err, errmsg);
 	}
 	s->load_seconds = now() - t0;
-	err = fpi_target_attach(pid, &s->target);
+	err = fpi_target_ptrace_stop(s->target);
 	if (!err)
 		err = session_finish(s);
 	if (err) {

@@ -89,6 +89,11 @@ const struct fpi_thread *fpi_target_find_thread(const struct fpi_target *t, int 
 
 /* Live process through ptrace (target_ptrace.c). Stops every thread. */
 struct fpi_error *fpi_target_attach(pid_t pid, struct fpi_target **ret);
+/* The same in two steps: open (executable, mappings; nothing stopped yet),
+ * so that ELF and DWARF can be loaded before the process pays for it; then
+ * stop every thread and read registers. */
+struct fpi_error *fpi_target_ptrace_open(pid_t pid, struct fpi_target **ret);
+struct fpi_error *fpi_target_ptrace_stop(struct fpi_target *t);
 /* Install SIGINT/SIGTERM/SIGHUP handlers that detach the attached target. */
 void fpi_ptrace_install_signal_handlers(void);
 

@@ -305,12 +305,25 @@ static struct fpi_error *read_maps(struct fpi_target *t, int pid)
 
 struct fpi_error *fpi_target_attach(pid_t pid, struct fpi_target **ret)
 {
+	struct fpi_error *err = fpi_target_ptrace_open(pid, ret);
+
+	if (err)
+		return err;
+	err = fpi_target_ptrace_stop(*ret);
+	if (err) {
+		fpi_target_destroy(*ret);
+		*ret = NULL;
+	}
+	return err;
+}
+
+struct fpi_error *fpi_target_ptrace_open(pid_t pid, struct fpi_target **ret)
+{
 	struct fpi_target *t;
 	struct ptrace_priv *p;
 	struct fpi_error *err;
 	char path[64], exe[4096];
 	ssize_t n;
-	size_t nnew, live = 0;
 
 	if (pid <= 0)
 		return fpi_error_create(FPI_ERR_USAGE, "invalid PID %d", (int)pid);
@@ -346,11 +359,25 @@ struct fpi_error *fpi_target_attach(pid_t pid, struct fpi_target **ret)
 	/* /proc/PID/exe opens the very file the process runs, even when it was
 	 * deleted or replaced on disk since: use it when the path is stale. */
 	t->exe_path = strdup(access(exe, R_OK) == 0 ? exe : path);
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	err = read_maps(t, pid);
 	if (err)
 		goto fail;
+	*ret = t;
+	return NULL;
+fail:
+	fpi_target_destroy(t);
+	return err;
+}
 
+struct fpi_error *fpi_target_ptrace_stop(struct fpi_target *t)
+{
+	struct ptrace_priv *p = t->priv;
+	struct fpi_error *err;
+	char path[64];
+	size_t nnew, live = 0;
+	pid_t pid = p->pid;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	current_live = t;
 	do {
 		err = seize_new_threads(p, &nnew);
@@ -368,9 +395,9 @@ struct fpi_error *fpi_target_attach(pid_t pid, struct fpi_target **ret)
 	err = read_regs(t, p);
 	if (err)
 		goto fail;
-	*ret = t;
 	return NULL;
 fail:
-	fpi_target_destroy(t);
+	ptrace_release(t);
+	t->released = true;
 	return err;
 }

@@ -67,7 +67,7 @@ void fpi_modules_destroy(struct fpi_modules *mods);
  * Go code: .debug_frame; C code: .eh_frame (then .debug_frame).
  * Returns 0 on success, -1 when there is no CFI for regs->r[RIP] or a rule
  * could not be evaluated (why filled), 1 at the outermost frame
- * (return address undefined). is_signal_frame: CIE says so. */
+ * (return address undefined). */
 int fpi_cfi_step(struct fpi_modules *mods, const struct fpi_mem *mem,
 		 const struct fpi_regs *regs, bool is_first_frame,
 		 struct fpi_regs *ret, char *why, size_t whylen);
