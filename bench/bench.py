@@ -266,6 +266,7 @@ def run_tool(argv, stdout_path, stderr_path, timeout, env=None, stdin_data=None,
     with open(stderr_path, "rb") as f:
         stderr = f.read().decode("utf-8", "replace")
     return Run(argv=argv, wall=wall, rc=p.returncode, rss_mb=ru.ru_maxrss / 1024.0,
+               cpu=ru.ru_utime + ru.ru_stime,
                timed_out=timed_out.is_set(), stderr=stderr)
 
 
@@ -435,8 +436,8 @@ class Bench:
                     r.check_goroutines = int(cm.group(2))
             r.ok = r.rc in ((0, 1) if label == "check" else (0,)) and not r.timed_out
             runs.append(r)
-            log("  fpinspect %-24s #%d: %.3f s  rc=%d  pause=%s ms  rss=%.1f MB%s" % (
-                label, i + 1, r.wall, r.rc, "%.1f" % r.pause_ms if r.pause_ms is not None else "?", r.rss_mb,
+            log("  fpinspect %-24s #%d: %.3f s  cpu %.3f s  rc=%d  pause=%s ms  rss=%.1f MB%s" % (
+                label, i + 1, r.wall, r.cpu, r.rc, "%.1f" % r.pause_ms if r.pause_ms is not None else "?", r.rss_mb,
                 "" if r.ok else "  FAILED: " + r.stderr.strip()[-300:]))
             if not r.ok:
                 break
@@ -447,6 +448,7 @@ class Bench:
             "tool": "fpinspect", "command": label,
             "ok": all(r.ok for r in runs),
             "wall": statistics.median(walls), "wall_min": min(walls), "wall_max": max(walls),
+            "cpu": statistics.median(r.cpu for r in runs),
             "pause_ms": statistics.median(pauses) if pauses else None,
             "stall_ms": statistics.median(stalls) if stalls else None,
             "rss_mb": max(r.rss_mb for r in runs),
@@ -468,7 +470,7 @@ class Bench:
         healthy, why = target.healthy()
         row = {
             "tool": tool, "command": label, "ok": r.rc == 0 and not r.timed_out and healthy,
-            "wall": r.wall, "pause_ms": None, "stall_ms": None if mon.lost else mon.max * 1e3,
+            "wall": r.wall, "cpu": r.cpu, "pause_ms": None, "stall_ms": None if mon.lost else mon.max * 1e3,
             "rss_mb": r.rss_mb, "rc": r.rc, "timed_out": r.timed_out, "count": count,
             "target_after": why, "stderr": r.stderr.strip()[-1000:] if r.rc else "",
         }
@@ -574,8 +576,9 @@ class Bench:
                   "× bt fp = wall / fpinspect `bt all --unwinder fp` wall. "
                   "Delve and GDB run only for N <= %d%s.\n" % (
                       self.a.tool_max_n,
-                      ", GDB `goroutine all bt` only for N <= %d (timeout %d s)" % (self.a.gdb_bt_max_n,
-                                                                               self.a.gdb_bt_timeout)))
+                      (", GDB `goroutine all bt` only for N <= %d (timeout %d s)" % (
+                          self.a.gdb_bt_max_n, self.a.gdb_bt_timeout)) if self.a.gdb_bt_max_n > 0
+                      else ", GDB `goroutine all bt` not run"))
         for s in self.notes:
             md.append("- " + s)
         if self.notes:
@@ -604,8 +607,8 @@ class Bench:
                        and r["ok"]), None)
         base_bt = next((r["wall"] for r in res["rows"] if r["tool"] == "fpinspect"
                         and r["command"] == "bt all --unwinder fp" and r["ok"]), None)
-        md.append("| tool | command | wall s | pause ms | stall ms | RSS MB | × goroutines | × bt fp | notes |")
-        md.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
+        md.append("| tool | command | wall s | CPU s | pause ms | stall ms | RSS MB | × goroutines | × bt fp | notes |")
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
         for r in res["rows"]:
             notes = []
             if r["tool"] == "fpinspect" and r.get("n_runs", 1) > 1:
@@ -627,8 +630,8 @@ class Bench:
             xb = "%.2f" % (r["wall"] / base_bt) if base_bt and (r["tool"] != "fpinspect" and
                                                                 ("-t" in r["command"] or "bt" in r["command"])
                                                                 or r["command"].startswith("bt")) else "-"
-            md.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                r["tool"], r["command"], wall,
+            md.append("| %s | %s | %s | %.3f | %s | %s | %s | %s | %s | %s |" % (
+                r["tool"], r["command"], wall, r["cpu"],
                 "%.1f" % r["pause_ms"] if r.get("pause_ms") is not None else "-",
                 "%.1f" % r["stall_ms"] if r.get("stall_ms") is not None else "-",
                 "%.1f" % r["rss_mb"], xg, xb, "; ".join(notes)))
@@ -649,8 +652,8 @@ class Bench:
             md.append("## Scaling: fpinspect, %s build, depth %d\n" % (variant, depth))
             md.append("Cost per goroutine and per frame walked (frames from `check`). Linear scaling = flat "
                       "µs/goroutine and ns/frame columns.\n")
-            md.append("| command | N | wall s | pause ms | RSS MB | µs / goroutine | ns / frame | pause µs / goroutine |")
-            md.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+            md.append("| command | N | wall s | CPU s | pause ms | RSS MB | µs / goroutine | ns / frame | pause µs / goroutine |")
+            md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
             for label, _ in FPI_COMMANDS:
                 for res in rs:
                     r = next((x for x in res["rows"] if x["tool"] == "fpinspect" and x["command"] == label), None)
@@ -658,8 +661,8 @@ class Bench:
                         continue
                     g = res.get("goroutines") or res["n"]
                     fr = next((x.get("frames") for x in res["rows"] if x.get("frames")), None)
-                    md.append("| %s | %s | %s%.3f | %s | %.1f | %.2f | %s | %s |" % (
-                        label, fmt_n(res["n"]), "" if r["ok"] else "FAILED ", r["wall"],
+                    md.append("| %s | %s | %s%.3f | %.3f | %s | %.1f | %.2f | %s | %s |" % (
+                        label, fmt_n(res["n"]), "" if r["ok"] else "FAILED ", r["wall"], r["cpu"],
                         "%.1f" % r["pause_ms"] if r.get("pause_ms") is not None else "-",
                         r["rss_mb"], r["wall"] / g * 1e6,
                         "%.1f" % (r["wall"] / fr * 1e9) if fr else "-",
@@ -818,8 +821,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=300, help="per tool run, seconds (300)")
     ap.add_argument("--setup-timeout", type=int, default=600)
     ap.add_argument("--ping-interval", type=float, default=0.01)
-    ap.add_argument("--monitor-fpinspect", action="store_true",
-                    help="also ping the target during fpinspect runs (stall column)")
+    ap.add_argument("--no-monitor-fpinspect", dest="monitor_fpinspect", action="store_false",
+                    help="do not ping the target during fpinspect runs (no stall column for them)")
     ap.add_argument("--no-build", action="store_true", help="do not run make fpinspect first (run.sh)")
     ap.add_argument("--keep-outputs", action="store_true", help="keep Delve/GDB outputs in bench/out/scratch")
     ap.add_argument("--top", required=True, help="source tree")

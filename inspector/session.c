@@ -135,11 +135,15 @@ static double now(void)
 /* Everything after the target is open: wait reasons, the snapshot. */
 static struct fpi_error *session_finish(struct fpi_session *s)
 {
+	double t0 = now();
 	struct fpi_error *err = go_layout_read_target(s->layout, s->target);
 
 	if (err)
 		return err;
-	return go_snapshot_read(s->layout, s->target, &s->snap);
+	err = go_snapshot_read(s->layout, s->target, &s->snap);
+	if (getenv("FPI_TIMING"))
+		fprintf(stderr, "timing: snapshot %.1f ms\n", (now() - t0) * 1e3);
+	return err;
 }
 
 int fpi_session_attach(int pid, struct fpi_session **ret, char **errmsg)
@@ -168,7 +172,10 @@ int fpi_session_attach(int pid, struct fpi_session **ret, char **errmsg)
 		return fail(err, errmsg);
 	}
 	s->load_seconds = now() - t0;
+	t0 = now();
 	err = fpi_target_ptrace_stop(s->target);
+	if (getenv("FPI_TIMING"))
+		fprintf(stderr, "timing: load %.1f ms, stop %.1f ms\n", s->load_seconds * 1e3, (now() - t0) * 1e3);
 	if (!err)
 		err = session_finish(s);
 	if (err) {
@@ -420,7 +427,11 @@ void fpi_session_release(struct fpi_session *s)
 	if (!s || !s->target || s->target->released)
 		return;
 	if (!strcmp(s->target->ops->kind, "live") && s->snap && !s->copy) {
+		double t0 = now();
 		struct fpi_error *err = copy_stacks(s);
+
+		if (getenv("FPI_TIMING"))
+			fprintf(stderr, "timing: copy %.1f ms (%zu ranges)\n", (now() - t0) * 1e3, s->ncopy);
 
 		fpi_error_destroy(err); /* without the copy, bt/check say what they cannot read */
 	}
@@ -442,6 +453,7 @@ void fpi_session_destroy(struct fpi_session *s)
 	fpi_modules_destroy(s->mods);
 	free(s->custom);
 	free(s->rt);
+	free(s->cfi_cache);
 	free(s->copy);
 	fpi_bulk_free(s->copy_arena);
 	free(s);

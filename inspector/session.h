@@ -12,6 +12,7 @@
 #include "unwind.h"
 
 struct rt_ranges;
+struct cfi_cache;
 
 struct fpi_session {
 	struct fpi_target *target;
@@ -21,6 +22,7 @@ struct fpi_session {
 	struct fpi_mem mem;        /* the target's memory as the unwinders see it */
 	void *custom;              /* reader of a caller-provided target */
 	struct rt_ranges *rt;      /* pc ranges of the runtime's switch and top functions */
+	struct cfi_cache *cfi_cache; /* per-pc CFA rules of Go frames (stacks.c) */
 	/* Copy of the stacks taken before a live target is released: later
 	 * reads are served from it. Sorted by address. */
 	struct fpi_bulk *copy;

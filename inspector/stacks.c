@@ -349,6 +349,72 @@ static uint64_t g0_sched_sp(struct fpi_session *s, const struct go_m *m)
 	return v;
 }
 
+/* Go frames unwind by one rule per pc: CFA = RSP + k, the return address at
+ * CFA-8, nothing else restored (Go's .debug_frame has no register rules).
+ * Walking 100k goroutines meets a few thousand distinct pcs, so the rule is
+ * cached per pc; anything else (C, signal frames, register rules) takes the
+ * full libdw step every time. */
+struct cfi_cache_entry {
+	uint64_t key;   /* pc << 1 | is_first_frame; 0: empty */
+	int64_t delta;  /* CFA - RSP */
+};
+
+#define CFI_CACHE_SIZE 65536
+
+struct cfi_cache {
+	struct cfi_cache_entry e[CFI_CACHE_SIZE];
+};
+
+static int cfi_step_cached(struct fpi_session *s, struct fpi_modules *mods, const struct fpi_regs *regs,
+			   bool first, struct fpi_regs *next, char *why, size_t whylen)
+{
+	uint64_t key = regs->r[FPI_REG_RIP] << 1 | first, h = (key * 0x9E3779B97F4A7C15ull) >> 48;
+	struct fpi_cfi_info info;
+	int r;
+
+	if (!s->cfi_cache)
+		s->cfi_cache = calloc(1, sizeof(struct cfi_cache));
+	if (s->cfi_cache) {
+		for (uint64_t i = h, n = 0; n < 8; i = (i + 1) % CFI_CACHE_SIZE, n++) {
+			const struct cfi_cache_entry *e = &s->cfi_cache->e[i];
+
+			if (e->key == 0)
+				break;
+			if (e->key != key)
+				continue;
+			*next = *regs;
+			next->r[FPI_REG_RSP] = regs->r[FPI_REG_RSP] + e->delta;
+			if (!s->mem.read(s->mem.arg, next->r[FPI_REG_RSP] - 8, &next->r[FPI_REG_RIP], 8)) {
+				snprintf(why, whylen, "cannot read the return address at 0x%" PRIx64,
+					 next->r[FPI_REG_RSP] - 8);
+				return -1;
+			}
+			return next->r[FPI_REG_RIP] ? 0 : 1;
+		}
+	}
+	r = fpi_cfi_step_info(mods, &s->mem, regs, first, next, &info, why, whylen);
+	if (r == 0 && s->cfi_cache && info.debug_frame && !info.signal_frame && !info.rbp_from_rule &&
+	    next->r[FPI_REG_RSP] > regs->r[FPI_REG_RSP] && next->r[FPI_REG_RSP] - regs->r[FPI_REG_RSP] < (1u << 30) &&
+	    next->r[FPI_REG_RBX] == regs->r[FPI_REG_RBX] && next->r[FPI_REG_RBP] == regs->r[FPI_REG_RBP] &&
+	    next->r[FPI_REG_R12] == regs->r[FPI_REG_R12] && next->r[FPI_REG_R13] == regs->r[FPI_REG_R13] &&
+	    next->r[FPI_REG_R14] == regs->r[FPI_REG_R14] && next->r[FPI_REG_R15] == regs->r[FPI_REG_R15]) {
+		uint64_t ra;
+
+		if (s->mem.read(s->mem.arg, next->r[FPI_REG_RSP] - 8, &ra, 8) && ra == next->r[FPI_REG_RIP]) {
+			for (uint64_t i = h, n = 0; n < 8; i = (i + 1) % CFI_CACHE_SIZE, n++) {
+				struct cfi_cache_entry *e = &s->cfi_cache->e[i];
+
+				if (e->key == 0) {
+					e->key = key;
+					e->delta = next->r[FPI_REG_RSP] - regs->r[FPI_REG_RSP];
+					break;
+				}
+			}
+		}
+	}
+	return r;
+}
+
 static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs regs, bool first_is_regs,
 		       enum fr_stack st, uint64_t lo, uint64_t hi, const struct go_m *m)
 {
@@ -409,7 +475,7 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 			if (lo >= hi || csp < lo || csp >= hi)
 				lo = csp, hi = csp + (8u << 20);
 		}
-		r = fpi_cfi_step(mods, &s->mem, &regs, first, &next, why, sizeof(why));
+		r = cfi_step_cached(s, mods, &regs, first, &next, why, sizeof(why));
 		if (r == 1)
 			return;
 		if (r < 0) {

@@ -115,19 +115,4 @@ Dwarf_Die *fpi_cu_func_at(struct fpi_cu *cu, uint64_t addr);
 /* symbolize.c: free the pc cache. */
 void fpi_symcache_destroy(struct fpi_modules *mods);
 
-/* What fpi_cfi_step knew but unwind.h has no place for yet; the lead may
- * promote this to unwind.h. */
-struct fpi_cfi_info {
-	bool signal_frame;   /* the FDE's CIE has augmentation 'S': the
-				caller's pc is exact, do not subtract 1 */
-	bool debug_frame;    /* the rules came from .debug_frame (Go code),
-				not .eh_frame */
-	bool rbp_from_rule;  /* caller's rbp came from an explicit rule; false:
-				carried over as "same value" (Go frames) */
-};
-int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
-		      const struct fpi_regs *regs, bool is_first_frame,
-		      struct fpi_regs *ret, struct fpi_cfi_info *info,
-		      char *why, size_t whylen);
-
 #endif

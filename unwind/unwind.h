@@ -72,6 +72,21 @@ int fpi_cfi_step(struct fpi_modules *mods, const struct fpi_mem *mem,
 		 const struct fpi_regs *regs, bool is_first_frame,
 		 struct fpi_regs *ret, char *why, size_t whylen);
 
+/* fpi_cfi_step, telling also where its rules came from. */
+struct fpi_cfi_info {
+	bool signal_frame;   /* the FDE's CIE has augmentation 'S': the
+				caller's pc is exact, do not subtract 1 */
+	bool debug_frame;    /* the rules came from .debug_frame (Go code),
+				not .eh_frame */
+	bool rbp_from_rule;  /* caller's rbp came from an explicit rule; false:
+				carried over as "same value" (Go frames) */
+};
+int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
+		      const struct fpi_regs *regs, bool is_first_frame,
+		      struct fpi_regs *ret, struct fpi_cfi_info *info,
+		      char *why, size_t whylen);
+
+
 struct fpi_symbol {
 	const char *function;  /* NULL if unknown */
 	const char *file;      /* NULL if unknown */
