@@ -231,7 +231,7 @@ static int inspect(struct fpi_session *s, struct opts *o, int first_cmd, const c
 		fpi_session_release(s);
 	} else {
 		/* copy what the command needs, let the process go, then compute */
-		fpi_session_release(s);
+		fpi_session_release_for(s, o->argc - first_cmd, o->argv + first_cmd);
 		st = run_one(s, o->argc - first_cmd, o->argv + first_cmd, o->json);
 	}
 	if (o->stats)

@@ -48,6 +48,9 @@ FPI_PUBLIC int fpi_session_run_str(struct fpi_session *s, int argc, char **argv,
 /* Copy what later commands need, then let a live target go on. Commands
  * still work afterwards on the copy. */
 FPI_PUBLIC void fpi_session_release(struct fpi_session *s);
+/* The same when only the command argv will run afterwards: stacks are
+ * copied only for the commands that walk them (bt, check). */
+FPI_PUBLIC void fpi_session_release_for(struct fpi_session *s, int argc, char **argv);
 /* Seconds the target was stopped (live), 0 otherwise. */
 FPI_PUBLIC double fpi_session_pause_seconds(const struct fpi_session *s);
 FPI_PUBLIC void fpi_session_destroy(struct fpi_session *s);

@@ -422,11 +422,11 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 	return NULL;
 }
 
-void fpi_session_release(struct fpi_session *s)
+static void release(struct fpi_session *s, bool copy)
 {
 	if (!s || !s->target || s->target->released)
 		return;
-	if (!strcmp(s->target->ops->kind, "live") && s->snap && !s->copy) {
+	if (copy && !strcmp(s->target->ops->kind, "live") && s->snap && !s->copy) {
 		double t0 = now();
 		struct fpi_error *err = copy_stacks(s);
 
@@ -436,6 +436,16 @@ void fpi_session_release(struct fpi_session *s)
 		fpi_error_destroy(err); /* without the copy, bt/check say what they cannot read */
 	}
 	fpi_target_release(s->target);
+}
+
+void fpi_session_release(struct fpi_session *s)
+{
+	release(s, true);
+}
+
+void fpi_session_release_for(struct fpi_session *s, int argc, char **argv)
+{
+	release(s, argc < 1 || !strcmp(argv[0], "bt") || !strcmp(argv[0], "check"));
 }
 
 double fpi_session_pause_seconds(const struct fpi_session *s)

@@ -586,6 +586,73 @@ struct fpi_error *walk_thread(struct fpi_session *s, const struct go_thread *th,
 
 enum unwinder { UW_FP, UW_DWARF, UW_BOTH };
 
+/* bt all prints a million lines for 100k goroutines: compose each line by
+ * hand (printf's format parsing dominated the profile). */
+static char *put_str(char *p, char *end, const char *str)
+{
+	while (*str && p < end)
+		*p++ = *str++;
+	return p;
+}
+
+static char *put_pad(char *p, char *end, const char *str, size_t width)
+{
+	char *start = p;
+
+	p = put_str(p, end, str);
+	while ((size_t)(p - start) < width && p < end)
+		*p++ = ' ';
+	return p;
+}
+
+static char *put_dec(char *p, char *end, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do
+		tmp[n++] = '0' + v % 10;
+	while ((v /= 10) && n < 24);
+	while (n && p < end)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static void emit_frame(FILE *out, size_t idx, enum fr_stack st, uint64_t pc, const char *fn, bool inlined,
+		       const char *file, int line, const char *module, const char *mark)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[1024], *p = buf, *end = buf + sizeof(buf) - 1, *num;
+
+	*p++ = '#';
+	num = p;
+	p = put_dec(p, end, idx);
+	while (p - num < 3)
+		*p++ = ' ';
+	*p++ = ' ';
+	p = put_pad(p, end, fr_stack_name(st), 9);
+	p = put_str(p, end, " 0x");
+	for (int k = 15; k >= 0; k--)
+		*p++ = hex[(pc >> (4 * k)) & 15];
+	*p++ = ' ';
+	p = put_str(p, end, fn ? fn : "?");
+	if (inlined)
+		p = put_str(p, end, " (inlined)");
+	if (file) {
+		p = put_str(p, end, " ");
+		p = put_str(p, end, file);
+		p = put_str(p, end, ":");
+		p = put_dec(p, end, line > 0 ? (uint64_t)line : 0);
+	} else if (module) {
+		p = put_str(p, end, " (");
+		p = put_str(p, end, module);
+		p = put_str(p, end, ")");
+	}
+	p = put_str(p, end, mark);
+	*p++ = '\n';
+	fwrite_unlocked(buf, 1, p - buf, out);
+}
+
 static void print_frame_text(struct fpi_session *s, FILE *out, size_t idx, const struct frame *f, bool retaddr,
 			     const char *mark)
 {
@@ -597,23 +664,13 @@ static void print_frame_text(struct fpi_session *s, FILE *out, size_t idx, const
 		sym = fpi_symbolize(mods, retaddr ? f->pc - 1 : f->pc);
 	fpi_error_destroy(err);
 	if (sym && sym->ninlined > 1) {
-		for (size_t k = 0; k + 1 < sym->ninlined; k++)
-			fprintf(out, "#%-3zu %-9s 0x%016" PRIx64 " %s (inlined) %s:%d%s\n", idx, fr_stack_name(f->stack),
-				f->pc, sym->inlined[k].function ? sym->inlined[k].function : "?",
-				sym->inlined[k].file ? sym->inlined[k].file : "?", sym->inlined[k].line, mark);
-		fprintf(out, "#%-3zu %-9s 0x%016" PRIx64 " %s %s:%d%s\n", idx, fr_stack_name(f->stack), f->pc,
-			sym->inlined[sym->ninlined - 1].function ? sym->inlined[sym->ninlined - 1].function : "?",
-			sym->inlined[sym->ninlined - 1].file ? sym->inlined[sym->ninlined - 1].file : "?",
-			sym->inlined[sym->ninlined - 1].line, mark);
+		for (size_t k = 0; k < sym->ninlined; k++)
+			emit_frame(out, idx, f->stack, f->pc, sym->inlined[k].function, k + 1 < sym->ninlined,
+				   sym->inlined[k].file ? sym->inlined[k].file : "?", sym->inlined[k].line, NULL, mark);
 		return;
 	}
-	fprintf(out, "#%-3zu %-9s 0x%016" PRIx64 " %s", idx, fr_stack_name(f->stack), f->pc,
-		sym && sym->function ? sym->function : "?");
-	if (sym && sym->file)
-		fprintf(out, " %s:%d", sym->file, sym->line);
-	else if (sym && sym->module)
-		fprintf(out, " (%s)", sym->module);
-	fprintf(out, "%s\n", mark);
+	emit_frame(out, idx, f->stack, f->pc, sym ? sym->function : NULL, false, sym ? sym->file : NULL,
+		   sym ? sym->line : 0, sym ? sym->module : NULL, mark);
 }
 
 static void json_frames(struct fpi_session *s, struct jw *w, const struct walk *wk, bool first_is_regs)

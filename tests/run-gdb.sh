@@ -59,7 +59,7 @@ elif mode == "summary":
     what = "%d goroutines" % x["goroutines"]
 elif mode == "bt":  # everything about every frame
     x, y = a, b
-    what = "%d stacks, %d frames" % (len(a["stacks"]), sum(len(s["frames"]) for s in a["stacks"]))
+    what = "%d stacks" % len(a["stacks"])
 elif mode == "bt-pcfn":  # what a goroutine's frames are: pc and function
     x, y = frames(a, ("pc", "function")), frames(b, ("pc", "function"))
     what = "%d frames" % sum(len(s) for s in x)
