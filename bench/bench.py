@@ -599,6 +599,12 @@ class Bench:
                      ">= N ok" if res.get("count_ok") else "MISMATCH",
                      "%.2f" % res["idle_ping_ms"] if res.get("idle_ping_ms") is not None else "?",
                      res.get("loadavg", "?")))
+        try:
+            busy = float(res.get("loadavg", "0").split()[0]) > os.cpu_count()
+        except ValueError:
+            busy = False
+        if busy:
+            md[-1] += " (**busy machine**: 1-min load above nproc, wall times and pauses are inflated)"
         fr = next((r.get("frames") for r in res["rows"] if r.get("frames")), None)
         if fr and res.get("goroutines"):
             md[-1] += "; check walked %s frames (%.1f per goroutine)" % ("{:,}".format(fr), fr / res["goroutines"])

@@ -42,7 +42,7 @@ need_ptrace() {
 			skip_or_fail "ptrace not permitted here: $(cat "$TDIR/ptrace.err")"
 		fi
 	fi
-	kill "$_p"; wait "$_p" 2>/dev/null
+	kill "$_p" 2>/dev/null; wait "$_p" 2>/dev/null
 	return 0
 }
 

@@ -81,7 +81,7 @@ same() {
 		return
 	fi
 	_o=$(python3 "$TDIR/cmp.py" "$2" "$3" "$4" 2>&1)
-	case "$_o" in ok*) ;; *) echo "$_o" ;; esac
+	case "$_o" in ok*) echo "$1: $_o" ;; *) echo "$_o" ;; esac
 	check "$1 (${_o%%
 *})" test "${_o#ok}" != "$_o"
 }
@@ -144,7 +144,7 @@ for GO in $(go_toolchains); do
 			"$FPI" attach "$TPID" --json bt "g$g" >"$TDIR/c.bt$g.json"
 		done
 		same "$VER $T live summary = CLI" summary "$TDIR/p.summary.json" "$TDIR/c.summary.json"
-		check_eq "$VER $T live summary pid" "$(jq_py "$TDIR/p.summary.json" 'print(d["pid"])' 2>&1)" "$TPID"
+		check_eq "$VER $T live summary pid" "$(jq_py "$TDIR/p.summary.json" 'print(d["pid"])')" "$TPID"
 		for w in threads goroutines check; do
 			same "$VER $T live $w = CLI" $w "$TDIR/p.$w.json" "$TDIR/c.$w.json"
 		done

@@ -239,6 +239,57 @@ static void build_core(struct buf *b, const struct synth *o)
 	free(notes.p);
 }
 
+/* Cores that are big where a parser could go quadratic: nph PT_NOTE
+ * headers all naming the same notes (nthreads NT_PRSTATUS each), and an
+ * NT_FILE of nfiles mappings. */
+static void build_stress_core(struct buf *b, size_t nph, size_t nthreads, size_t nfiles)
+{
+	struct buf notes = { 0 };
+	Elf64_Ehdr eh = { 0 };
+
+	for (size_t i = 0; i < nthreads; i++)
+		prstatus(&notes, (int)i + 1, 0);
+	if (nfiles) {
+		struct buf f = { 0 };
+		char name[32];
+
+		buf_u64(&f, nfiles);
+		buf_u64(&f, 4096);
+		for (size_t i = 0; i < nfiles; i++) {
+			buf_u64(&f, 0x10000000 + i * 0x2000);
+			buf_u64(&f, 0x10000000 + i * 0x2000 + 0x1000);
+			buf_u64(&f, i);
+		}
+		for (size_t i = 0; i < nfiles; i++) {
+			snprintf(name, sizeof(name), "/lib/file%zu", i % 5000);
+			buf_put(&f, name, strlen(name) + 1);
+		}
+		buf_note(&notes, "CORE", NT_FILE, f.p, f.len);
+		free(f.p);
+	}
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_CORE;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_phoff = sizeof(eh);
+	eh.e_ehsize = sizeof(eh);
+	eh.e_phentsize = sizeof(Elf64_Phdr);
+	eh.e_phnum = (uint16_t)nph;
+	b->len = 0;
+	buf_put(b, &eh, sizeof(eh));
+	for (size_t i = 0; i < nph; i++) {
+		Elf64_Phdr ph = { .p_type = PT_NOTE, .p_offset = sizeof(eh) + nph * sizeof(ph),
+				  .p_filesz = notes.len, .p_align = 4 };
+
+		buf_put(b, &ph, sizeof(ph));
+	}
+	buf_put(b, notes.p, notes.len);
+	free(notes.p);
+}
+
 static bool write_file(const char *path, const void *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -487,6 +538,26 @@ static void test_synthetic(void)
 	CHECK(accepted == 0 && wrong_code == 0, "%d of %d prefixes accepted, %d with another code", accepted,
 	      total, wrong_code);
 	printf("  %d truncated prefixes refused\n", total);
+
+	/* Amplification: 60,000 headers naming the same megabyte of notes
+	 * (before the cap on note bytes this ran for half an hour), and
+	 * 100,000 file mappings (a sort per mapping would be quadratic). */
+	struct buf big = { 0 };
+	build_stress_core(&big, 60000, 3000, 0);
+	write_file(bad_path, big.p, big.len);
+	expect_refusal("60000 note segments", bad_path, NULL, FPI_ERR_FORMAT, "MiB of notes");
+	build_stress_core(&big, 1, 1, 100000);
+	write_file(bad_path, big.p, big.len);
+	err = fpi_target_open_core(bad_path, exe_path, &t);
+	CHECK(!err && t->nmaps == 100000, "100000 mappings: %s", err ? err->message : "");
+	if (!err) {
+		CHECK(t->maps[99999].start == 0x10000000 + 99999ull * 0x2000 &&
+		      !strcmp(t->maps[99999].path, "/lib/file4999"), "last mapping");
+		CHECK(!read_ok(t, 0x10000000, got, 8), "read from a missing mapped file");
+		fpi_target_destroy(t);
+	}
+	fpi_error_destroy(err);
+	free(big.p);
 
 	/* Not cores at all. */
 	write_file(bad_path, "", 0);

@@ -1,0 +1,146 @@
+#!/bin/sh
+# Post mortem: the same answers on a core as on the live process; an
+# injected frame-pointer cycle found in a core; a kernel core from
+# GOTRACEBACK=crash opens; damaged cores are refused cleanly.
+. "$(dirname "$0")/lib.sh"
+need_go; need_ptrace; need_gdb; need_python
+command -v gcore >/dev/null 2>&1 || skip_or_fail "gcore (from gdb) not installed"
+
+# compare LIVE CORE KIND: the JSON documents of one command
+compare() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+a, b, kind = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+bad = []
+if kind == "goroutines":
+    x = {g["goid"]: g for g in a["goroutines"]}
+    y = {g["goid"]: g for g in b["goroutines"]}
+    if set(x) != set(y):
+        bad.append("goids differ: %s" % sorted(set(x) ^ set(y)))
+    for k in x:
+        if k in y and x[k] != y[k] and x[k]["status"] != "running":
+            bad.append("g%d: live %r core %r" % (k, x[k], y[k]))
+elif kind == "threads":
+    key = lambda t: (t["tid"], t["m"], t["isextra"], t["is_extra_in_c"], t["ncgo"], t["incgo"], t["lockedg"])
+    if sorted(map(key, a["threads"]), key=str) != sorted(map(key, b["threads"]), key=str):
+        bad.append("threads: live %s core %s" % (sorted(map(key, a["threads"]), key=str), sorted(map(key, b["threads"]), key=str)))
+elif kind == "bt":
+    x = {s["goid"]: s for s in a["stacks"] if "goid" in s}
+    y = {s["goid"]: s for s in b["stacks"] if "goid" in s}
+    n = 0
+    for k in x:
+        if k not in y:
+            bad.append("g%d missing in core" % k); continue
+        fa = [(f["pc"], f["function"]) for f in x[k]["frames"]]
+        fb = [(f["pc"], f["function"]) for f in y[k]["frames"]]
+        if fa != fb and x[k]["frames"] and not x[k]["frames"][0]["function"] in ("runtime.asyncPreempt2",):
+            bad.append("g%d: live %s core %s" % (k, fa, fb))
+        n += 1
+    if n == 0:
+        bad.append("no goroutine stacks")
+print("\n".join(bad[:5]) or "ok")
+PY
+}
+
+for GO in $(go_toolchains); do
+	VER=$(go_version_of "$GO")
+	for prog in "states -n 100 -depth 3 -running 0" "cgo -mode basic"; do
+		set -- $prog
+		NAME=$1; shift
+		BIN=$(build_target "$NAME" "$GO")
+		start_target "$BIN" "$@"
+		echo "== $VER $NAME"
+		for cmd in goroutines threads "bt all"; do
+			"$FPI" attach "$TPID" --json $cmd >"$TDIR/live.$NAME.${cmd%% *}.json"
+		done
+		gcore -o "$TDIR/core" "$TPID" >/dev/null 2>&1
+		CORE="$TDIR/core.$TPID"
+		check "$VER $NAME: gcore made a core" test -s "$CORE"
+		echo "core: $(du -h "$CORE" | cut -f1) on disk, $(ls -l "$CORE" | awk '{print $5}') bytes"
+		for cmd in goroutines threads "bt all"; do
+			k=${cmd%% *}
+			"$FPI" core "$CORE" --json $cmd >"$TDIR/core.$NAME.$k.json"
+			check_eq "$VER $NAME core $k exit" "$?" 0
+			out=$(compare "$TDIR/live.$NAME.$k.json" "$TDIR/core.$NAME.$k.json" "$k")
+			[ "$out" = ok ] || echo "$out"
+			check "$VER $NAME: $k equal live and post mortem" test "$out" = ok
+		done
+		"$FPI" core "$CORE" "$BIN" --json summary >"$TDIR/s.json"
+		check_eq "$VER $NAME core with EXE: summary exit" "$?" 0
+		check_eq "$VER $NAME core summary target/pause" "$(jq_py "$TDIR/s.json" 'print(d["target"], d["pause_seconds"], d["go_version"])')" "core None $VER"
+		"$FPI" core "$CORE" check >"$TDIR/c.txt"
+		check_eq "$VER $NAME core check exit" "$?" 0
+		if [ "$NAME" = states ]; then
+			# an injected cycle, found post mortem
+			G=$(awk '/^G .* chanrecv$/{print $2; exit}' "$TOUT")
+			FP=$(jq_py "$TDIR/live.states.bt.json" "print([s for s in d['stacks'] if s.get('goid') == $G][0]['frames'][2]['fp'])")
+			gdb -nx -batch -p "$TPID" -ex "set language c" -ex "set {long}$FP = $FP" >/dev/null 2>&1
+			rm -f "$CORE"
+			gcore -o "$TDIR/core" "$TPID" >/dev/null 2>&1
+			timeout 60 "$FPI" core "$CORE" --json check >"$TDIR/cyc.json"
+			check_eq "$VER core with a cycle: check exit" "$?" 1
+			check_eq "$VER core with a cycle: the finding" \
+				"$(jq_py "$TDIR/cyc.json" 'print([(f["kind"], f["goid"], f["frame"]) for f in d["findings"] if f["severity"] == "error"])')" \
+				"[('fp-cycle', $G, 2)]"
+			# an executable that does not belong to the core
+			OTHER=$(build_target recurse "$GO")
+			timeout 60 "$FPI" core "$CORE" "$OTHER" summary >/dev/null 2>"$TDIR/e"
+			check_eq "$VER wrong EXE: exit" "$?" 2
+			check "$VER wrong EXE: says so ($(head -c 200 "$TDIR/e"))" grep -qi "does not belong\|build id" "$TDIR/e"
+			# damaged cores
+			head -c 4096 "$CORE" >"$TDIR/trunc1"
+			head -c $(( $(stat -c %s "$CORE") / 2 )) "$CORE" >"$TDIR/trunc2"
+			: >"$TDIR/empty"
+			head -c 100000 /dev/urandom >"$TDIR/random"
+			for f in trunc1 trunc2 empty random; do
+				timeout 60 "$FPI" core "$TDIR/$f" "$BIN" summary >/dev/null 2>"$TDIR/e"
+				check_eq "$VER damaged core '$f': exit 2 ($(head -c 200 "$TDIR/e"))" "$?" 2
+				check "$VER damaged core '$f': no crash" sh -c "! grep -qi 'segmentation\|sanitizer\|abort' '$TDIR/e'"
+			done
+			timeout 60 "$FPI" core "$BIN" summary >/dev/null 2>"$TDIR/e"
+			check_eq "$VER an executable as CORE: exit 2 ($(head -c 200 "$TDIR/e"))" "$?" 2
+			timeout 60 "$FPI" core "$TDIR/nonexistent" summary >/dev/null 2>"$TDIR/e"
+			check_eq "$VER a missing core: exit 2 ($(head -c 200 "$TDIR/e"))" "$?" 2
+		fi
+		rm -f "$CORE"
+		stop_target
+	done
+
+	# a kernel core: GOTRACEBACK=crash, SIGABRT
+	BIN=$(build_target states "$GO")
+	pattern=$(cat /proc/sys/kernel/core_pattern)
+	case "$pattern" in
+	"|"*) echo "kernel core_pattern is a pipe ($pattern): no kernel core can be taken here; gcore covers cores"
+	      [ "${CI:-}" = true ] && { echo "FAIL: CI needs kernel cores"; NFAIL=$((NFAIL + 1)); } ;;
+	*)
+		mkdir -p "$TDIR/kcore"
+		rm -f "$TDIR/kin"
+		mkfifo "$TDIR/kin"
+		(cd "$TDIR/kcore" && ulimit -c unlimited && GOTRACEBACK=crash exec "$BIN" -n 20 -running 0 <"$TDIR/kin" >"$TDIR/kcore.out" 2>&1) &
+		KPID=$!
+		exec 7>"$TDIR/kin"
+		i=0
+		while ! grep -q READY "$TDIR/kcore.out" 2>/dev/null; do i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1; done
+		kill -ABRT "$KPID"
+		wait "$KPID"
+		exec 7>&-
+		K=$(ls "$TDIR"/kcore/core* 2>/dev/null | head -1)
+		if [ -z "$K" ]; then
+			echo "no kernel core appeared (core_pattern '$pattern', ulimit -c $(ulimit -c))"
+			NCHECK=$((NCHECK + 1)); NFAIL=$((NFAIL + 1))
+		else
+			echo "kernel core: $K, $(du -h "$K" | cut -f1)"
+			"$FPI" core "$K" --json goroutines >"$TDIR/k.json"
+			check_eq "$VER kernel core goroutines exit" "$?" 0
+			"$FPI" core "$K" --json summary >"$TDIR/ks.json"
+			check_eq "$VER kernel core: executable found from the core" "$(jq_py "$TDIR/ks.json" 'print(d["executable"])')" "$BIN"
+			G=$(awk '/^G .* chanrecv$/{print $2; exit}' "$TDIR/kcore.out")
+			check "$VER kernel core: g$G listed" jq_py "$TDIR/k.json" "sys.exit(0 if any(g['goid'] == $G for g in d['goroutines']) else 1)"
+			"$FPI" core "$K" --json bt "g$G" >"$TDIR/kb.json"
+			check "$VER kernel core: bt g$G reaches main" jq_py "$TDIR/kb.json" "sys.exit(0 if any(f['function'] == 'main.recurse' or (f['function'] or '').startswith('main.') for f in d['stacks'][0]['frames']) else 1)"
+			rm -f "$K"
+		fi
+		;;
+	esac
+done
+finish
