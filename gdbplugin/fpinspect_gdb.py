@@ -630,7 +630,7 @@ _events_connected = False
 
 def register(plugin_dir=None):
     """Define the fp commands (again, if sourced twice)."""
-    global _plugin_dir
+    global _plugin_dir, _events_connected
     if plugin_dir:
         _plugin_dir = os.path.abspath(plugin_dir)
     del _registered[:]
@@ -638,7 +638,6 @@ def register(plugin_dir=None):
     for name in ("summary", "threads", "goroutines", "check"):
         _registered.append(_make(name))
     _registered.append(_make("bt", _FpBt))
-    global _events_connected
     if not _events_connected:
         _connect_events()
         _events_connected = True

@@ -251,6 +251,12 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 			w->saw_cgocallback = true;
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
 			return fn;
+		if (fn == RT_SIGTRAMP) {
+			/* the signal stack's top: below is the kernel's signal frame,
+			 * then the interrupted code, on another stack */
+			snprintf(w->end, sizeof(w->end), "sigtramp: the interrupted code is not followed");
+			return fn;
+		}
 		if (st != FR_GOROUTINE &&
 		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL))
 			return fn;
@@ -443,6 +449,10 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 		push(w, pc, sp, regs.r[FPI_REG_RBP], fst);
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
 			return;
+		if (fn == RT_SIGTRAMP) {
+			snprintf(w->end, sizeof(w->end), "sigtramp: the interrupted code is not followed");
+			return;
+		}
 		if (st != FR_GOROUTINE && switches < 4 &&
 		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) {
 			const struct go_g *g = switch_target(s, m);

@@ -57,6 +57,14 @@ static const struct fpi_target_ops image_ops = {
 	.destroy = image_destroy,
 };
 
+/* The same backend, named for what it is when a caller feeds it (the GDB
+ * plugin): summary says "custom", not "image". */
+static const struct fpi_target_ops custom_ops = {
+	.kind = "custom",
+	.readv = image_readv,
+	.destroy = image_destroy,
+};
+
 struct fpi_target *fpi_target_image_create(const char *exe_path)
 {
 	struct fpi_target *t = fpi_target_alloc(&image_ops);
@@ -94,6 +102,7 @@ void fpi_target_image_set_reader(struct fpi_target *t, fpi_image_read_fn fn, voi
 {
 	struct image *im = t->priv;
 
+	t->ops = &custom_ops;
 	im->fn = fn;
 	im->arg = arg;
 }

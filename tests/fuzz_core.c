@@ -31,6 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	(void)build_core;
+	(void)build_stress_core;
 	build_exe(&exe, 0x11);
 	if (!write_file(FUZZ_EXE, exe.p, exe.len))
 		abort();
