@@ -31,6 +31,9 @@ import threading
 import time
 
 STATS_RE = re.compile(r"stats: pause ([0-9.]+) ms, total ([0-9.]+) ms, peak RSS ([0-9.]+) MB")
+# fpinspect prints phase timings with FPI_TIMING set (a development aid:
+# picked up when present, e.g. "timing: load 80.1 ms, stop 0.9 ms").
+TIMING_RE = re.compile(r"(load|stop|snapshot|copy|release|detach|output|command)\s+([0-9.]+) ms")
 CHECK_RE = re.compile(r"check: (\d+) threads, (\d+) goroutines, (\d+) frames walked")
 
 FPI_COMMANDS = [
@@ -232,7 +235,8 @@ def run_tool(argv, stdout_path, stderr_path, timeout, env=None, stdin_data=None,
     done = threading.Event()
 
     def watchdog():
-        if done.wait(timeout):
+        # the deadline counts from before the spawn: exec may itself be slow
+        if done.wait(max(0.0, t0 + timeout - time.perf_counter())):
             return
         timed_out.set()
         for sig in ([signal.SIGINT] if graceful else []) + [signal.SIGTERM, signal.SIGKILL]:
@@ -318,17 +322,22 @@ class Bench:
         self.exes["go"] = exe
         if self.a.cgo_max_n > 0:
             log("building states with import \"C\" (CGO_ENABLED=1, go build -overlay)")
+            # cgo insists on file names ending in .go, also for the file an
+            # overlay maps to: copy the .go.in there first
+            cgofile = os.path.join(self.scratch, "zz_bench_cgo.go")
+            shutil.copyfile(os.path.join(self.a.top, "bench", "states_cgo.go.in"), cgofile)
             overlay = os.path.join(self.scratch, "overlay.json")
             with open(overlay, "w") as f:
-                json.dump({"Replace": {os.path.join(src, "zz_bench_cgo.go"):
-                                       os.path.join(self.a.top, "bench", "states_cgo.go.in")}}, f)
+                json.dump({"Replace": {os.path.join(src, "zz_bench_cgo.go"): cgofile}}, f)
             exe = os.path.join(self.out, "states-cgo")
             r = subprocess.run(["go", "build", "-overlay", overlay, "-o", exe, "."], cwd=src,
-                               env=dict(env, CGO_ENABLED="1"))
+                               env=dict(env, CGO_ENABLED="1"), capture_output=True, text=True)
             if r.returncode == 0:
                 self.exes["cgo"] = exe
             else:
-                self.note("cgo variant skipped: go build with CGO_ENABLED=1 failed (no C compiler?)")
+                sys.stderr.write(r.stderr)
+                self.note("cgo build skipped: go build with CGO_ENABLED=1 failed: %s"
+                          % ((r.stderr.strip().splitlines() or ["?"])[-1][:200]))
 
     def setup_delve(self):
         self.dlv = None
@@ -413,20 +422,26 @@ class Bench:
             if label == "check":
                 outp = os.path.join(self.scratch, "check.out")
             argv = [self.fpi, "attach", str(target.pid), "--stats"] + cmd
+            env = dict(self.fpi_env, FPI_TIMING="1")
             if monitor:
                 with StallMonitor(target, self.a.ping_interval) as mon:
                     r = run_tool(argv, outp, os.path.join(self.scratch, "fpi.err"), self.a.timeout,
-                                 env=self.fpi_env)
+                                 env=env)
                 r.stall_ms = None if mon.lost else mon.max * 1e3
             else:
                 r = run_tool(argv, outp, os.path.join(self.scratch, "fpi.err"), self.a.timeout,
-                             env=self.fpi_env)
+                             env=env)
                 r.stall_ms = None
             m = STATS_RE.search(r.stderr)
             r.pause_ms = float(m.group(1)) if m else None
             r.total_ms = float(m.group(2)) if m else None
             if m:
                 r.rss_mb = float(m.group(3))
+            r.phases = {}
+            for line in r.stderr.splitlines():
+                if line.startswith("timing:"):
+                    for k, v in TIMING_RE.findall(line):
+                        r.phases[k] = r.phases.get(k, 0.0) + float(v)
             r.frames = None
             if label == "check" and r.rc in (0, 1):
                 with open(outp) as f:
@@ -442,6 +457,7 @@ class Bench:
             if not r.ok:
                 break
         walls = [r.wall for r in runs]
+        med = sorted(runs, key=lambda r: r.wall)[(len(runs) - 1) // 2]
         pauses = [r.pause_ms for r in runs if r.pause_ms is not None]
         stalls = [r.stall_ms for r in runs if r.stall_ms is not None]
         row = {
@@ -455,6 +471,7 @@ class Bench:
             "rc": runs[-1].rc, "timed_out": any(r.timed_out for r in runs),
             "stderr": "" if all(r.ok for r in runs) else runs[-1].stderr.strip()[-2000:],
             "n_runs": len(runs),
+            "phases": med.phases,
         }
         fr = [r.frames for r in runs if getattr(r, "frames", None)]
         if fr:
@@ -600,11 +617,11 @@ class Bench:
                      "%.2f" % res["idle_ping_ms"] if res.get("idle_ping_ms") is not None else "?",
                      res.get("loadavg", "?")))
         try:
-            busy = float(res.get("loadavg", "0").split()[0]) > os.cpu_count()
+            busy = float(res.get("loadavg", "0").split()[0]) > os.cpu_count() + 1  # +1: the target spins one
         except ValueError:
             busy = False
         if busy:
-            md[-1] += " (**busy machine**: 1-min load above nproc, wall times and pauses are inflated)"
+            md[-1] += " (**busy machine**: 1-min load above nproc + 1, wall times and pauses are inflated)"
         fr = next((r.get("frames") for r in res["rows"] if r.get("frames")), None)
         if fr and res.get("goroutines"):
             md[-1] += "; check walked %s frames (%.1f per goroutine)" % ("{:,}".format(fr), fr / res["goroutines"])
@@ -619,6 +636,8 @@ class Bench:
             notes = []
             if r["tool"] == "fpinspect" and r.get("n_runs", 1) > 1:
                 notes.append("min %.3f, max %.3f" % (r["wall_min"], r["wall_max"]))
+            if r.get("phases"):
+                notes.append("phases ms: " + ", ".join("%s %.0f" % kv for kv in r["phases"].items()))
             if r.get("timed_out"):
                 notes.append("**timeout** (killed after %.0f s)" % r["wall"])
             elif not r["ok"]:
@@ -674,6 +693,39 @@ class Bench:
                         "%.1f" % (r["wall"] / fr * 1e9) if fr else "-",
                         "%.2f" % (r["pause_ms"] / g * 1e3) if r.get("pause_ms") is not None else "-"))
             md.append("")
+            md.extend(self.render_fit(rs))
+        return md
+
+    def render_fit(self, rs):
+        """Least-squares wall = a + b * goroutines per command, and how far each
+        measurement is from the line: linear cost = small deviations."""
+        md = ["Linear fit per command, wall = fixed + per-goroutine × goroutines (CPU time in brackets), "
+              "and each N's measured / fitted wall time:\n"]
+        hdr = "| command | fixed ms | µs / goroutine | ns / frame | " + " | ".join(
+            "N=%s meas/fit" % fmt_n(r["n"]) for r in rs) + " |"
+        md.append(hdr)
+        md.append("|---|---:|---:|---:|" + "---:|" * len(rs))
+        fr_per_g = None
+        for res in rs:
+            fr = next((x.get("frames") for x in res["rows"] if x.get("frames")), None)
+            if fr and res.get("goroutines"):
+                fr_per_g = fr / res["goroutines"]
+        for label, _ in FPI_COMMANDS:
+            pts = []
+            for res in rs:
+                r = next((x for x in res["rows"] if x["tool"] == "fpinspect" and x["command"] == label
+                          and x["ok"]), None)
+                if r:
+                    pts.append((res.get("goroutines") or res["n"], r["wall"], r["cpu"], res["n"]))
+            if len(pts) < 2:
+                continue
+            (a, b), (ac, bc) = linfit([(x, y) for x, y, _, _ in pts]), linfit([(x, c) for x, _, c, _ in pts])
+            dev = {n: y / (a + b * x) if a + b * x > 0 else float("nan") for x, y, _, n in pts}
+            md.append("| %s | %.0f (%.0f) | %.2f (%.2f) | %s | %s |" % (
+                label, a * 1e3, ac * 1e3, b * 1e6, bc * 1e6,
+                "%.0f" % (b * 1e9 / fr_per_g) if fr_per_g else "-",
+                " | ".join("%.2f" % dev[r["n"]] if r["n"] in dev else "-" for r in rs)))
+        md.append("")
         return md
 
     def render_targets(self):
@@ -751,6 +803,16 @@ class Bench:
         text = self.save(final=True)
         sys.stdout.write(text)
         log("written to %s" % os.path.join(self.out, "results.md"))
+
+
+def linfit(pts):
+    """Least squares y = a + b x."""
+    n = len(pts)
+    mx = sum(x for x, _ in pts) / n
+    my = sum(y for _, y in pts) / n
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    b = sum((x - mx) * (y - my) for x, y in pts) / sxx if sxx else 0.0
+    return my - b * mx, b
 
 
 def loadavg():

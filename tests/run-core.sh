@@ -94,13 +94,16 @@ for GO in $(go_toolchains); do
 			head -c 100000 /dev/urandom >"$TDIR/random"
 			for f in trunc1 trunc2 empty random; do
 				timeout 60 "$FPI" core "$TDIR/$f" "$BIN" summary >/dev/null 2>"$TDIR/e"
-				check_eq "$VER damaged core '$f': exit 2 ($(head -c 200 "$TDIR/e"))" "$?" 2
+				st=$?
+				check_eq "$VER damaged core '$f': exit 2 ($(head -c 200 "$TDIR/e"))" "$st" 2
 				check "$VER damaged core '$f': no crash" sh -c "! grep -qi 'segmentation\|sanitizer\|abort' '$TDIR/e'"
 			done
 			timeout 60 "$FPI" core "$BIN" summary >/dev/null 2>"$TDIR/e"
-			check_eq "$VER an executable as CORE: exit 2 ($(head -c 200 "$TDIR/e"))" "$?" 2
+			st=$?
+			check_eq "$VER an executable as CORE: exit 2 ($(head -c 200 "$TDIR/e"))" "$st" 2
 			timeout 60 "$FPI" core "$TDIR/nonexistent" summary >/dev/null 2>"$TDIR/e"
-			check_eq "$VER a missing core: exit 2 ($(head -c 200 "$TDIR/e"))" "$?" 2
+			st=$?
+			check_eq "$VER a missing core: exit 2 ($(head -c 200 "$TDIR/e"))" "$st" 2
 		fi
 		rm -f "$CORE"
 		stop_target

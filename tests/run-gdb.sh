@@ -45,8 +45,12 @@ def frames(d, keys):
     return [[tuple(f.get(k) for k in keys) for f in s["frames"]] for s in d["stacks"]]
 
 if mode == "goroutines":
-    x = sorted(a["goroutines"], key=lambda g: g["goid"])
-    y = sorted(b["goroutines"], key=lambda g: g["goid"])
+    # Before Go 1.23 entersyscall saved no BP: sched.bp of a goroutine in a
+    # syscall is stale, and GDB's attach (SIGSTOP) restarts the syscall.
+    def norm(g):
+        return dict(g, bp=None) if g["status"] == "syscall" else g
+    x = sorted(map(norm, a["goroutines"]), key=lambda g: g["goid"])
+    y = sorted(map(norm, b["goroutines"]), key=lambda g: g["goid"])
     what = "%d goroutines" % len(x)
 elif mode == "threads":
     k = lambda t: (t["tid"] is None, t["tid"] or 0, t["m"] if t["m"] is not None else -1)
