@@ -35,13 +35,6 @@ int go_m_has_cgo_on_stack(const struct go_m *m)
 	return 0;
 }
 
-static int g_addr_cmp(const void *a, const void *b)
-{
-	const struct go_g *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
 const struct go_g *go_find_g_addr(const struct go_snapshot *s, uint64_t addr)
 {
 	size_t lo = 0, hi = s->ngs;
@@ -65,6 +58,15 @@ const struct go_g *go_find_g(const struct go_snapshot *s, uint64_t goid)
 	for (size_t i = 0; i < s->ngs; i++)
 		if (s->gs[i].goid == goid)
 			return &s->gs[i];
+	return NULL;
+}
+
+/* After fpi_bulk_read sorted them: the data read at addr (small n only). */
+static const unsigned char *bulk_find(const struct fpi_bulk *reqs, size_t n, uint64_t addr)
+{
+	for (size_t i = 0; addr && i < n; i++)
+		if (reqs[i].addr == addr && reqs[i].len)
+			return reqs[i].data;
 	return NULL;
 }
 
@@ -133,15 +135,15 @@ static struct fpi_error *read_gs(const struct go_layout *l, struct fpi_target *t
 		free(reqs);
 		return err;
 	}
+	/* reqs come back sorted by address: so are the gs */
 	for (size_t i = 0; i < n; i++) {
-		if (!reqs[i].data || !ptrs[i])
+		if (!reqs[i].data || !reqs[i].addr || (i > 0 && reqs[i].addr == reqs[i - 1].addr))
 			continue;
-		decode_g(l, reqs[i].data, ptrs[i], &s->gs[s->ngs++]);
+		decode_g(l, reqs[i].data, reqs[i].addr, &s->gs[s->ngs++]);
 	}
 	fpi_bulk_free(arena);
 	free(ptrs);
 	free(reqs);
-	qsort(s->gs, s->ngs, sizeof(*s->gs), g_addr_cmp);
 	for (size_t i = 0; i < s->ngs; i++)
 		s->ndead += go_g_is_dead(l, &s->gs[i]);
 	return NULL;
@@ -230,14 +232,15 @@ static struct fpi_error *read_ms(const struct go_layout *l, struct fpi_target *t
 	}
 	for (size_t i = 0; i < s->nms; i++) {
 		struct go_m *m = &s->ms[i];
+		const unsigned char *d;
 
-		if (reqs[2 * i].data) {
-			memcpy(&m->g0_lo, reqs[2 * i].data, 8);
-			memcpy(&m->g0_hi, reqs[2 * i].data + 8, 8);
+		if (m->g0 && (d = bulk_find(reqs, 2 * s->nms, m->g0 + l->g_stack_lo.off))) {
+			memcpy(&m->g0_lo, d, 8);
+			memcpy(&m->g0_hi, d + 8, 8);
 		}
-		if (reqs[2 * i + 1].data) {
-			memcpy(&m->gsignal_lo, reqs[2 * i + 1].data, 8);
-			memcpy(&m->gsignal_hi, reqs[2 * i + 1].data + 8, 8);
+		if (m->gsignal && (d = bulk_find(reqs, 2 * s->nms, m->gsignal + l->g_stack_lo.off))) {
+			memcpy(&m->gsignal_lo, d, 8);
+			memcpy(&m->gsignal_hi, d + 8, 8);
 		}
 		m->curg_goid = goid_of(s, m->curg);
 		m->lockedg_goid = goid_of(s, m->lockedg);
@@ -273,9 +276,13 @@ static void map_threads(const struct go_layout *l, struct fpi_target *t, struct 
 		if (err)
 			fpi_error_destroy(err);
 		else
-			for (size_t i = 0; i < t->nthreads; i++)
-				if (reqs[i].data)
-					memcpy(&s->threads[i].tls_g, reqs[i].data, 8);
+			for (size_t i = 0; i < t->nthreads; i++) {
+				const unsigned char *d = s->threads[i].regs.fs_base >= 8 ?
+					bulk_find(reqs, t->nthreads, s->threads[i].regs.fs_base - 8) : NULL;
+
+				if (d)
+					memcpy(&s->threads[i].tls_g, d, 8);
+			}
 	}
 	fpi_bulk_free(arena);
 	free(reqs);

@@ -359,13 +359,6 @@ int fpi_session_run_str(struct fpi_session *s, int argc, char **argv, int json, 
 	return status;
 }
 
-static int bulk_addr_cmp(const void *a, const void *b)
-{
-	const struct fpi_bulk *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
 static void want(struct fpi_bulk *v, size_t *n, uint64_t lo, uint64_t hi)
 {
 	if (hi > lo && hi - lo <= (64u << 20))
@@ -394,7 +387,8 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 			sp = g->syscallsp;
 		if (sp < g->stack_lo || sp > g->stack_hi)
 			sp = g->stack_lo;
-		want(v, &n, sp > g->stack_lo + 256 ? sp - 256 : g->stack_lo, g->stack_hi);
+		/* a running goroutine's SP is its thread's: that range comes below */
+		want(v, &n, sp, g->stack_hi);
 	}
 	for (size_t i = 0; i < sn->nthreads; i++) {
 		const struct go_thread *th = &sn->threads[i];
@@ -413,10 +407,10 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 		free(v);
 		return err;
 	}
+	/* sorted by address by the bulk read */
 	for (size_t i = 0; i < n; i++)
 		if (v[i].data)
 			v[k++] = v[i];
-	qsort(v, k, sizeof(*v), bulk_addr_cmp);
 	s->copy = v;
 	s->ncopy = k;
 	return NULL;

@@ -111,8 +111,9 @@ void fpi_target_image_set_reader(struct fpi_target *t, fpi_image_read_fn fn, voi
 
 
 /* Bulk reads: many ranges, sorted and merged into runs (ranges closer than
- * max_gap are read as one), each run read once. After the call every
- * request's data points into an arena (NULL when unreadable). Few large
+ * max_gap are read as one), each run read once. The call sorts reqs by
+ * address in place; then every request's data points into an arena (NULL
+ * when unreadable). Few large
  * reads instead of many small ones: the pause is set by the number of
  * distinct reads, not by bytes. */
 struct fpi_bulk {
