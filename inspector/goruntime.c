@@ -92,13 +92,27 @@ static void decode_g(const struct go_layout *l, const unsigned char *b, uint64_t
 	g->parentgoid = go_has(l->g_parentgoid) ? (int64_t)go_get(b, l->g_parentgoid) : GO_NA;
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* g structs sit together in heap spans. Read them in address order, runs of
+ * neighbours at a time, through one reused buffer, decoding as we go: no
+ * copy of the whole heap's gs is ever held (or faulted in) at once. */
+#define G_BATCH_BYTES (4u << 20)
+#define G_BATCH_RUNS 1024
+#define G_MERGE_GAP 1024
+
 static struct fpi_error *read_gs(const struct go_layout *l, struct fpi_target *t, struct go_snapshot *s)
 {
-	uint64_t slice[3], glen, n;
-	uint64_t *ptrs;
-	struct fpi_bulk *reqs;
+	uint64_t slice[3], glen, n, *ptrs;
+	struct fpi_read *rd = NULL;
+	unsigned char *buf = NULL;
 	struct fpi_error *err;
-	void *arena;
+	size_t i = 0, m = 0;
 
 	err = fpi_target_read(t, l->allgs, slice, sizeof(slice));
 	if (err)
@@ -113,40 +127,60 @@ static struct fpi_error *read_gs(const struct go_layout *l, struct fpi_target *t
 			"runtime.allgs looks corrupt (len %llu, cap %llu): not a sane Go heap",
 			(unsigned long long)slice[1], (unsigned long long)slice[2]);
 	ptrs = malloc(n * 8);
-	reqs = calloc(n, sizeof(*reqs));
 	s->gs = calloc(n, sizeof(*s->gs));
-	if (!ptrs || !reqs || !s->gs) {
-		free(ptrs);
-		free(reqs);
-		return &fpi_enomem;
+	buf = malloc(G_BATCH_BYTES);
+	rd = malloc(G_BATCH_RUNS * sizeof(*rd));
+	if (!ptrs || !s->gs || !buf || !rd) {
+		err = &fpi_enomem;
+		goto out;
 	}
 	err = fpi_target_read(t, slice[0], ptrs, n * 8);
 	if (err) {
-		free(ptrs);
-		free(reqs);
-		return fpi_error_wrap(err, "reading the allgs array");
+		err = fpi_error_wrap(err, "reading the allgs array");
+		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		reqs[i] = (struct fpi_bulk){ ptrs[i], l->g_size, NULL };
-	/* g structs sit together in heap spans: merge neighbours */
-	err = fpi_bulk_read(t, reqs, n, 1024, &arena);
-	if (err) {
-		free(ptrs);
-		free(reqs);
-		return err;
+	qsort(ptrs, n, 8, u64_cmp);
+	for (size_t k = 0; k < n; k++)
+		if (ptrs[k] && (m == 0 || ptrs[k] != ptrs[m - 1]))
+			ptrs[m++] = ptrs[k];
+	while (i < m) {
+		size_t nr = 0, used = 0, first = i;
+
+		/* one batch: up to G_BATCH_RUNS runs filling up to the buffer */
+		while (i < m && nr < G_BATCH_RUNS) {
+			uint64_t start = ptrs[i], end = start + l->g_size;
+			size_t j = i + 1;
+
+			if (used + l->g_size > G_BATCH_BYTES)
+				break;
+			while (j < m && ptrs[j] <= end + G_MERGE_GAP && ptrs[j] + l->g_size - start <= G_BATCH_BYTES - used)
+				end = ptrs[j++] + l->g_size;
+			rd[nr++] = (struct fpi_read){ start, buf + used, end - start, false };
+			used += end - start;
+			i = j;
+		}
+		err = fpi_target_readv(t, rd, nr);
+		if (err)
+			goto out;
+		for (size_t r = 0, k = first; r < nr; r++) {
+			for (; k < i && ptrs[k] + l->g_size <= rd[r].addr + rd[r].len; k++) {
+				unsigned char *g = (unsigned char *)rd[r].buf + (ptrs[k] - rd[r].addr);
+				struct fpi_read one = { ptrs[k], g, l->g_size, true };
+
+				/* a run that failed as a whole: its gs one by one */
+				if (!rd[r].ok && (t->ops->readv(t, &one, 1) || !one.ok))
+					continue;
+				decode_g(l, g, ptrs[k], &s->gs[s->ngs++]);
+			}
+		}
 	}
-	/* reqs come back sorted by address: so are the gs */
-	for (size_t i = 0; i < n; i++) {
-		if (!reqs[i].data || !reqs[i].addr || (i > 0 && reqs[i].addr == reqs[i - 1].addr))
-			continue;
-		decode_g(l, reqs[i].data, reqs[i].addr, &s->gs[s->ngs++]);
-	}
-	fpi_bulk_free(arena);
+	for (size_t k = 0; k < s->ngs; k++)
+		s->ndead += go_g_is_dead(l, &s->gs[k]);
+out:
 	free(ptrs);
-	free(reqs);
-	for (size_t i = 0; i < s->ngs; i++)
-		s->ndead += go_g_is_dead(l, &s->gs[i]);
-	return NULL;
+	free(buf);
+	free(rd);
+	return err;
 }
 
 static int64_t goid_of(const struct go_snapshot *s, uint64_t gaddr)

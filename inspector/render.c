@@ -86,6 +86,9 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 			}
 		jw_end_obj(&w);
 		jw_key(&w, "scan_bit_held"); jw_uint(&w, nscan);
+		if (!strcmp(s->target->ops->kind, "core")) {
+			jw_key(&w, "executable_check"); jw_str(&w, fpi_target_core_exe_check(s->target));
+		}
 		jw_key(&w, "pause_seconds");
 		if (!strcmp(s->target->ops->kind, "live"))
 			jw_double(&w, s->target->pause_seconds);
@@ -94,6 +97,8 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 		jw_end_obj(&w);
 	} else {
 		fprintf(c->out, "executable:  %s\n", exe);
+		if (!strcmp(s->target->ops->kind, "core") && fpi_target_core_exe_check(s->target))
+			fprintf(c->out, "             (%s)\n", fpi_target_core_exe_check(s->target));
 		fprintf(c->out, "go version:  %s\n", l->go_version ? l->go_version : "unknown");
 		fprintf(c->out, "arch:        amd64\n");
 		fprintf(c->out, "target:      %s", s->target->ops->kind);

@@ -85,36 +85,53 @@ void fpi_target_destroy(struct fpi_target *t)
 	free(t);
 }
 
-static int mapping_cmp(const void *a, const void *b)
+/* Capacities double (counts may come from untrusted input: no quadratic
+ * growth); mappings stay sorted by start, inserted in place. */
+static bool grow(void **v, size_t n, size_t elem)
 {
-	const struct fpi_mapping *x = a, *y = b;
+	void *p;
 
-	return x->start < y->start ? -1 : x->start > y->start;
+	/* capacity: 16, then powers of two; full when n is 0 or one of them */
+	if (n != 0 && (n < 16 || (n & (n - 1)) != 0))
+		return true;
+	p = realloc(*v, (n ? 2 * n : 16) * elem);
+	if (!p)
+		return false;
+	*v = p;
+	return true;
 }
 
 struct fpi_error *fpi_target_add_mapping(struct fpi_target *t, uint64_t start, uint64_t end,
 					 uint64_t offset, const char *path)
 {
-	struct fpi_mapping *m = realloc(t->maps, (t->nmaps + 1) * sizeof(*m));
+	struct fpi_mapping *m;
+	size_t pos;
 
-	if (!m)
+	if (!grow((void **)&t->maps, t->nmaps, sizeof(*m)))
 		return &fpi_enomem;
-	t->maps = m;
-	m[t->nmaps] = (struct fpi_mapping){ start, end, offset, strdup(path) };
-	if (!m[t->nmaps].path)
-		return &fpi_enomem;
+	m = t->maps;
+	pos = t->nmaps;
+	if (pos > 0 && m[pos - 1].start > start) {
+		/* out of order (rare: /proc and NT_FILE list by address) */
+		pos = 0;
+		while (pos < t->nmaps && m[pos].start <= start)
+			pos++;
+		memmove(&m[pos + 1], &m[pos], (t->nmaps - pos) * sizeof(*m));
+	}
+	m[pos] = (struct fpi_mapping){ start, end, offset, strdup(path) };
 	t->nmaps++;
-	qsort(t->maps, t->nmaps, sizeof(*m), mapping_cmp);
+	if (!m[pos].path)
+		return &fpi_enomem;
 	return NULL;
 }
 
 struct fpi_error *fpi_target_add_thread(struct fpi_target *t, int tid, const struct fpi_regs *regs)
 {
-	struct fpi_thread *th = realloc(t->threads, (t->nthreads + 1) * sizeof(*th));
+	struct fpi_thread *th;
 
-	if (!th)
+	if (!grow((void **)&t->threads, t->nthreads, sizeof(*th)))
 		return &fpi_enomem;
-	t->threads = th;
+	th = t->threads;
 	th[t->nthreads].tid = tid;
 	th[t->nthreads].regs = *regs;
 	t->nthreads++;

@@ -99,6 +99,9 @@ void fpi_ptrace_install_signal_handlers(void);
 
 /* Core file (target_core.c). exe may be NULL: taken from the core. */
 struct fpi_error *fpi_target_open_core(const char *core, const char *exe, struct fpi_target **ret);
+/* How the executable was matched to the core ("GNU build ID ... matches",
+ * or "not checked: ..."). */
+const char *fpi_target_core_exe_check(const struct fpi_target *t);
 
 /* A memory image laid out by the caller (target_image.c): unit tests, and
  * the GDB plugin, whose reads go through a callback. */

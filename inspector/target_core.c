@@ -29,7 +29,6 @@
 /* Not yet in target.h: how the executable was matched to the core, for
  * the CLI to show ("Go build ID ... matches", "not checked: ..."). NULL
  * for targets that are not cores. */
-const char *fpi_target_core_exe_check(const struct fpi_target *t);
 
 /* struct elf_prstatus and struct elf_prpsinfo as the x86-64 kernel writes
  * them (include/linux/elfcore.h), spelled out so that the layout is the
@@ -114,6 +113,8 @@ struct core {
 
 /* What the notes hold; pointers into libelf's data, valid until elf_end. */
 struct core_notes {
+	const unsigned char **prstatus; /* each NT_PRSTATUS's desc, in order */
+	size_t nprstatus, prstatus_cap;
 	const unsigned char *auxv, *file;
 	size_t auxv_len, file_len;
 	bool have_psinfo;
@@ -643,22 +644,49 @@ static enum file_state open_file(struct core *c, size_t i)
 
 /* ----------------------------------------------------------------- notes */
 
-static struct fpi_error *note_prstatus(struct fpi_target *t, const char *core, const unsigned char *desc,
+static struct fpi_error *note_prstatus(struct core_notes *notes, const char *core, const unsigned char *desc,
 				       size_t len)
 {
-	struct fpi_regs regs = { 0 };
-	const unsigned char *ur = desc + PRSTATUS_REG;
-
 	if (len < PRSTATUS_MIN)
 		return format_error(core, "damaged NT_PRSTATUS note: %zu bytes, want at least %d", len,
 				    PRSTATUS_MIN);
-	for (int r = 0; r < FPI_NREGS; r++)
-		regs.r[r] = le64(ur + 8 * user_regs_index[r]);
-	regs.fs_base = le64(ur + 8 * USER_REGS_FS_BASE);
-	return fpi_target_add_thread(t, (int)le32(desc + PRSTATUS_PID), &regs);
+	if (notes->nprstatus == notes->prstatus_cap) {
+		size_t cap = notes->prstatus_cap ? 2 * notes->prstatus_cap : 64;
+		const unsigned char **p = realloc(notes->prstatus, cap * sizeof(*p));
+
+		if (!p)
+			return &fpi_enomem;
+		notes->prstatus = p;
+		notes->prstatus_cap = cap;
+	}
+	notes->prstatus[notes->nprstatus++] = desc;
+	return NULL;
 }
 
-static struct fpi_error *parse_note_segment(struct fpi_target *t, const char *core, Elf *elf, size_t idx,
+/* One thread per NT_PRSTATUS, in the core's order: the kernel writes the
+ * thread that took the signal first. Filled in one go rather than through
+ * fpi_target_add_thread, which grows by one and so is quadratic where
+ * realloc cannot extend in place (ASan, fragmented heaps), in a count the
+ * core controls. */
+static struct fpi_error *make_threads(struct fpi_target *t, const struct core_notes *notes)
+{
+	t->threads = calloc(notes->nprstatus, sizeof(*t->threads));
+	if (!t->threads)
+		return &fpi_enomem;
+	for (size_t i = 0; i < notes->nprstatus; i++) {
+		const unsigned char *ur = notes->prstatus[i] + PRSTATUS_REG;
+		struct fpi_thread *th = &t->threads[i];
+
+		th->tid = (int)le32(notes->prstatus[i] + PRSTATUS_PID);
+		for (int r = 0; r < FPI_NREGS; r++)
+			th->regs.r[r] = le64(ur + 8 * user_regs_index[r]);
+		th->regs.fs_base = le64(ur + 8 * USER_REGS_FS_BASE);
+	}
+	t->nthreads = notes->nprstatus;
+	return NULL;
+}
+
+static struct fpi_error *parse_note_segment(const char *core, Elf *elf, size_t idx,
 					    const GElf_Phdr *ph, struct core_notes *notes)
 {
 	Elf_Data *data = elf_getdata_rawchunk(elf, (int64_t)ph->p_offset, ph->p_filesz,
@@ -684,7 +712,7 @@ static struct fpi_error *parse_note_segment(struct fpi_target *t, const char *co
 		desc = (const unsigned char *)data->d_buf + desc_off;
 		switch (nh.n_type) {
 		case NT_PRSTATUS:
-			err = note_prstatus(t, core, desc, nh.n_descsz);
+			err = note_prstatus(notes, core, desc, nh.n_descsz);
 			if (err)
 				return err;
 			break;
@@ -1181,7 +1209,7 @@ static struct fpi_error *load_core(struct fpi_target *t, struct core *c, const c
 			}
 			note_bytes += ph.p_filesz;
 			if (ph.p_filesz) {
-				err = parse_note_segment(t, core, elf, i, &ph, &notes);
+				err = parse_note_segment(core, elf, i, &ph, &notes);
 				if (err)
 					goto out;
 			}
@@ -1206,11 +1234,13 @@ static struct fpi_error *load_core(struct fpi_target *t, struct core *c, const c
 			goto out;
 		}
 
-	if (t->nthreads == 0) {
+	if (notes.nprstatus == 0) {
 		err = format_error(core, "no NT_PRSTATUS note: the core holds no threads");
 		goto out;
 	}
-	/* The kernel writes the thread that took the signal first. */
+	err = make_threads(t, &notes);
+	if (err)
+		goto out;
 	t->pid = notes.have_psinfo && notes.psinfo_pid > 0 ? notes.psinfo_pid : t->threads[0].tid;
 	parse_auxv(&notes);
 	if (notes.file) {
@@ -1220,6 +1250,7 @@ static struct fpi_error *load_core(struct fpi_target *t, struct core *c, const c
 	}
 	err = find_exe(t, c, core, exe, &notes);
 out:
+	free(notes.prstatus);
 	elf_end(elf);
 	return err;
 }
