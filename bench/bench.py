@@ -17,6 +17,7 @@ fails.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -298,14 +299,34 @@ class Bench:
         env = dict(os.environ)
         # The libtool wrapper only sets LD_LIBRARY_PATH and execs .libs/fpinspect:
         # time the real binary, as an installed fpinspect would run.
+        # One binary for the whole run: the tree may be rebuilt while we
+        # measure, so the binary (and its shared library) is copied first.
+        snap = os.path.join(self.out, "fpi")
         if os.path.isfile(real) and os.access(real, os.X_OK):
-            env["LD_LIBRARY_PATH"] = os.path.join(b, ".libs") + (
-                ":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
-            self.fpi, self.fpi_env = real, env
+            shutil.rmtree(snap, ignore_errors=True)
+            os.makedirs(snap)
+            libdir = os.path.join(b, ".libs")
+            for f in os.listdir(libdir):
+                if f == "fpinspect" or (f.startswith("libfpinspect.so") and not os.path.islink(os.path.join(libdir, f))):
+                    shutil.copy2(os.path.join(libdir, f), snap)
+            for f in os.listdir(libdir):  # the soname links
+                if f.startswith("libfpinspect.so") and os.path.islink(os.path.join(libdir, f)):
+                    os.symlink(os.readlink(os.path.join(libdir, f)), os.path.join(snap, f))
+            env["LD_LIBRARY_PATH"] = snap + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+            self.fpi, self.fpi_env = os.path.join(snap, "fpinspect"), env
+            self.fpi_from = real
         elif os.path.isfile(wrapper) and os.access(wrapper, os.X_OK):
-            self.fpi, self.fpi_env = wrapper, env
+            self.fpi, self.fpi_env, self.fpi_from = wrapper, env, wrapper
         else:
             raise SystemExit("bench: no fpinspect binary in %s (run make first)" % b)
+        h = hashlib.sha256()
+        for f in sorted(os.listdir(os.path.dirname(self.fpi))):
+            p = os.path.join(os.path.dirname(self.fpi), f)
+            if (f == "fpinspect" or f.startswith("libfpinspect.so")) and os.path.isfile(p) and not os.path.islink(p):
+                with open(p, "rb") as fh:
+                    h.update(fh.read())
+        self.fpi_id = "sha256 %s…, built %s" % (h.hexdigest()[:12], time.strftime(
+            "%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(self.fpi_from))))
         r = subprocess.run([self.fpi, "--version"], env=self.fpi_env, capture_output=True, text=True)
         self.fpi_version = (r.stdout.strip() or r.stderr.strip()).splitlines()[0] if (r.stdout or r.stderr) else "?"
 
@@ -405,7 +426,7 @@ class Bench:
             ("kernel", platform.release()),
             ("load average at start", loadavg()),
             ("go", subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip()),
-            ("fpinspect", "%s (%s)" % (self.fpi_version, self.fpi)),
+            ("fpinspect", "%s (%s; %s)" % (self.fpi_version, self.fpi_from, self.fpi_id)),
             ("Delve", self.dlv_version if self.dlv else "not run"),
             ("GDB", "%s + %s" % (self.gdb_version, self.rtgdb) if self.gdb else "not run"),
             ("reps", "%d per fpinspect command (median wall; median pause; max RSS); Delve and GDB once"
@@ -693,14 +714,15 @@ class Bench:
                         "%.1f" % (r["wall"] / fr * 1e9) if fr else "-",
                         "%.2f" % (r["pause_ms"] / g * 1e3) if r.get("pause_ms") is not None else "-"))
             md.append("")
-            md.extend(self.render_fit(rs))
+            if len(rs) >= 3:
+                md.extend(self.render_fit(rs))
         return md
 
     def render_fit(self, rs):
         """Least-squares wall = a + b * goroutines per command, and how far each
         measurement is from the line: linear cost = small deviations."""
-        md = ["Linear fit per command, wall = fixed + per-goroutine × goroutines (CPU time in brackets), "
-              "and each N's measured / fitted wall time:\n"]
+        md = ["Linear fit per command (least squares on relative error), wall = fixed + per-goroutine × "
+              "goroutines (CPU time in brackets), and each N's measured / fitted wall time:\n"]
         hdr = "| command | fixed ms | µs / goroutine | ns / frame | " + " | ".join(
             "N=%s meas/fit" % fmt_n(r["n"]) for r in rs) + " |"
         md.append(hdr)
@@ -772,7 +794,8 @@ class Bench:
         with open(os.path.join(self.out, "results.md"), "w") as f:
             f.write(text)
         with open(os.path.join(self.out, "results.json"), "w") as f:
-            json.dump({"machine": self.machine_info, "notes": self.notes, "results": self.results}, f, indent=1)
+            json.dump({"machine": self.machine_info, "notes": self.notes, "results": self.results,
+                       "args": {k: getattr(self.a, k) for k in RENDER_ARGS}}, f, indent=1)
         return text
 
     def run(self):
@@ -805,13 +828,32 @@ class Bench:
         log("written to %s" % os.path.join(self.out, "results.md"))
 
 
+RENDER_ARGS = ("tool_max_n", "gdb_bt_max_n", "gdb_bt_timeout")
+
+
+def rerender(path):
+    """--render results.json: the markdown again, e.g. after changing this file."""
+    with open(path) as f:
+        d = json.load(f)
+    a = argparse.Namespace(tool_max_n=100000, gdb_bt_max_n=10000, gdb_bt_timeout=120)
+    for k, v in d.get("args", {}).items():
+        setattr(a, k, v)
+    b = Bench.__new__(Bench)
+    b.a, b.machine_info, b.notes, b.results = a, d["machine"], d["notes"], d["results"]
+    sys.stdout.write(b.render(True))
+
+
 def linfit(pts):
-    """Least squares y = a + b x."""
-    n = len(pts)
-    mx = sum(x for x, _ in pts) / n
-    my = sum(y for _, y in pts) / n
-    sxx = sum((x - mx) ** 2 for x, _ in pts)
-    b = sum((x - mx) * (y - my) for x, y in pts) / sxx if sxx else 0.0
+    """Least squares y = a + b x on relative errors (weights 1/y^2), so that
+    the smallest N counts as much as the largest."""
+    w = [1.0 / (y * y) if y > 0 else 0.0 for _, y in pts]
+    sw = sum(w)
+    if sw == 0:
+        return 0.0, 0.0
+    mx = sum(wi * x for wi, (x, _) in zip(w, pts)) / sw
+    my = sum(wi * y for wi, (_, y) in zip(w, pts)) / sw
+    sxx = sum(wi * (x - mx) ** 2 for wi, (x, _) in zip(w, pts))
+    b = sum(wi * (x - mx) * (y - my) for wi, (x, y) in zip(w, pts)) / sxx if sxx else 0.0
     return my - b * mx, b
 
 
@@ -896,6 +938,11 @@ def main():
     ap.add_argument("--top", required=True, help="source tree")
     ap.add_argument("--builddir", required=True, help="where fpinspect was built")
     ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--render", metavar="RESULTS_JSON", help="only print the markdown for a results.json")
+    if "--render" in sys.argv:
+        i = sys.argv.index("--render")
+        if i + 1 < len(sys.argv):
+            return rerender(sys.argv[i + 1])
     a = ap.parse_args()
     if a.ns is None:
         a.ns = "10000" if a.quick else "10000 100000 1000000"

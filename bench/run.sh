@@ -8,8 +8,8 @@
 #   --no-delve, --no-gdb    skip the comparison with Delve / GDB
 #   --help                  every option
 #
-# Extra options also come from $FPI_BENCH_ARGS (make bench FPI_BENCH_ARGS=--quick
-# does not work with automake's rule; use FPI_BENCH_ARGS=--quick make bench).
+# Options also come from $FPI_BENCH_ARGS, which is how `make bench` takes them:
+# make bench FPI_BENCH_ARGS='--quick'  or  make bench FPI_BENCH_ARGS='--ns "10000 100000"'.
 # Builds tests/targets/states into bench/out/, installs Delve into bench/out/bin
 # (once), prints markdown tables and writes them to bench/out/results.md
 # (raw numbers: bench/out/results.json). Progress goes to stderr.
@@ -31,11 +31,13 @@ out=${FPI_BENCH_OUT:-$builddir/bench/out}
 command -v python3 >/dev/null 2>&1 || { echo "bench: python3 is required" >&2; exit 2; }
 command -v go >/dev/null 2>&1 || { echo "bench: go is required (Go toolchain in PATH)" >&2; exit 2; }
 
+# shellcheck disable=SC2086
+eval "set -- ${FPI_BENCH_ARGS:-} \"\$@\""
 build=1
 for a in "$@"; do
 	case $a in
 	--help|-h) exec python3 "$here/bench.py" --top "$top" --builddir "$builddir" --out "$out" --help ;;
-	--no-build) build=0 ;;
+	--no-build|--render) build=0 ;;
 	esac
 done
 if [ "$build" = 1 ] && [ -f "$builddir/Makefile" ]; then
@@ -44,6 +46,4 @@ if [ "$build" = 1 ] && [ -f "$builddir/Makefile" ]; then
 fi
 
 mkdir -p "$out"
-# shellcheck disable=SC2086
-set -- ${FPI_BENCH_ARGS:-} "$@"
 exec python3 "$here/bench.py" --top "$top" --builddir "$builddir" --out "$out" "$@"
