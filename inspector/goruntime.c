@@ -28,13 +28,6 @@ bool go_g_is_dead(const struct go_layout *l, const struct go_g *g)
 	       (l->gdeadextra >= 0 && st == (uint32_t)l->gdeadextra);
 }
 
-int go_m_has_cgo_on_stack(const struct go_m *m)
-{
-	if (m->ncgo > 0 || m->isextra == 1)
-		return 1;
-	return 0;
-}
-
 const struct go_g *go_find_g_addr(const struct go_snapshot *s, uint64_t addr)
 {
 	size_t lo = 0, hi = s->ngs;

@@ -62,7 +62,5 @@ bool go_g_is_dead(const struct go_layout *l, const struct go_g *g);
 const struct go_g *go_find_g(const struct go_snapshot *s, uint64_t goid);
 const struct go_g *go_find_g_addr(const struct go_snapshot *s, uint64_t addr);
 const char *go_stack_kind_name(enum go_stack_kind k);
-/* The has-C-on-stack predicate the runtime uses (ncgo > 0 || isextra). */
-int go_m_has_cgo_on_stack(const struct go_m *m);
 
 #endif

@@ -237,16 +237,14 @@ int fpi_session_create_custom(const char *exe, int pid, fpi_read_cb read, void *
 		fpi_session_destroy(s);
 		return fail(err, errmsg);
 	}
-	s->target = fpi_target_image_create(exe);
-	if (!s->target) {
-		free(c);
-		fpi_session_destroy(s);
-		return fail(&fpi_enomem, errmsg);
-	}
 	c->read = read;
 	c->arg = arg;
 	s->custom = c;
-	fpi_target_image_set_reader(s->target, custom_read, c);
+	s->target = fpi_target_image_create(exe, custom_read, c);
+	if (!s->target) {
+		fpi_session_destroy(s);
+		return fail(&fpi_enomem, errmsg);
+	}
 	s->target->pid = pid;
 	*ret = s;
 	return 0;

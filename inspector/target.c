@@ -138,14 +138,6 @@ struct fpi_error *fpi_target_add_thread(struct fpi_target *t, int tid, const str
 	return NULL;
 }
 
-const struct fpi_thread *fpi_target_find_thread(const struct fpi_target *t, int tid)
-{
-	for (size_t i = 0; i < t->nthreads; i++)
-		if (t->threads[i].tid == tid)
-			return &t->threads[i];
-	return NULL;
-}
-
 struct bulk_run {
 	uint64_t addr;
 	size_t len;

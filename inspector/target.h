@@ -85,13 +85,11 @@ struct fpi_target *fpi_target_alloc(const struct fpi_target_ops *ops);
 struct fpi_error *fpi_target_add_mapping(struct fpi_target *t, uint64_t start, uint64_t end,
 					 uint64_t offset, const char *path);
 struct fpi_error *fpi_target_add_thread(struct fpi_target *t, int tid, const struct fpi_regs *regs);
-const struct fpi_thread *fpi_target_find_thread(const struct fpi_target *t, int tid);
 
-/* Live process through ptrace (target_ptrace.c). Stops every thread. */
-struct fpi_error *fpi_target_attach(pid_t pid, struct fpi_target **ret);
-/* The same in two steps: open (executable, mappings; nothing stopped yet),
- * so that ELF and DWARF can be loaded before the process pays for it; then
- * stop every thread and read registers. */
+/* Live process through ptrace (target_ptrace.c), in two steps: open
+ * (executable, mappings; nothing stopped yet), so that ELF and DWARF can be
+ * loaded before the process pays for it; then stop every thread and read
+ * registers. */
 struct fpi_error *fpi_target_ptrace_open(pid_t pid, struct fpi_target **ret);
 struct fpi_error *fpi_target_ptrace_stop(struct fpi_target *t);
 /* Install SIGINT/SIGTERM/SIGHUP handlers that detach the attached target. */
@@ -103,14 +101,10 @@ struct fpi_error *fpi_target_open_core(const char *core, const char *exe, struct
  * or "not checked: ..."). */
 const char *fpi_target_core_exe_check(const struct fpi_target *t);
 
-/* A memory image laid out by the caller (target_image.c): unit tests, and
- * the GDB plugin, whose reads go through a callback. */
+/* A target whose memory comes through a callback (target_image.c): the GDB
+ * plugin's; threads and mappings are added by the caller. */
 typedef bool (*fpi_image_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
-struct fpi_target *fpi_target_image_create(const char *exe_path);
-/* Add a segment the image owns a copy of. */
-struct fpi_error *fpi_target_image_add(struct fpi_target *t, uint64_t addr, const void *data, size_t len);
-/* Route reads not covered by segments to a callback. */
-void fpi_target_image_set_reader(struct fpi_target *t, fpi_image_read_fn fn, void *arg);
+struct fpi_target *fpi_target_image_create(const char *exe_path, fpi_image_read_fn fn, void *arg);
 
 
 /* Bulk reads: many ranges, sorted and merged into runs (ranges closer than

@@ -303,20 +303,6 @@ static struct fpi_error *read_maps(struct fpi_target *t, int pid)
 	return NULL;
 }
 
-struct fpi_error *fpi_target_attach(pid_t pid, struct fpi_target **ret)
-{
-	struct fpi_error *err = fpi_target_ptrace_open(pid, ret);
-
-	if (err)
-		return err;
-	err = fpi_target_ptrace_stop(*ret);
-	if (err) {
-		fpi_target_destroy(*ret);
-		*ret = NULL;
-	}
-	return err;
-}
-
 struct fpi_error *fpi_target_ptrace_open(pid_t pid, struct fpi_target **ret)
 {
 	struct fpi_target *t;
