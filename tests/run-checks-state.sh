@@ -1,0 +1,19 @@
+#!/bin/sh
+# The checks on runtime states this machine's Go versions do not produce
+# (isExtraInC left set, an M denying C frames, a held scan bit): a real
+# snapshot of the cgo program with those fields changed (tests/unit_checks.c).
+. "$(dirname "$0")/lib.sh"
+need_go; need_ptrace
+for GO in $(go_toolchains); do
+	echo "== $(go_version_of "$GO")"
+	BIN=$(build_target cgo "$GO")
+	start_target "$BIN" -mode basic
+	CB=$(awk '/^G .* callback$/{print $2}' "$TOUT")
+	NE=$(awk '/^G .* nested$/{print $2}' "$TOUT")
+	OT=$(awk '/^G .* cgocall$/{print $2}' "$TOUT")
+	"$top_builddir/tests/unit_checks" "$TPID" "$CB" "$NE" "$OT"
+	check_eq "unit_checks $(go_version_of "$GO")" "$?" 0
+	check "target still answers" ping_target
+	stop_target
+done
+finish

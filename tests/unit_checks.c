@@ -1,0 +1,127 @@
+/* The checks on states a live program of this machine's Go versions does not
+ * reach: a real snapshot of the cgo test program (attached, copied,
+ * released), then M and g fields changed in the snapshot to what the Go
+ * runtime's bugs left behind:
+ *   - isExtraInC set on an extra M whose goroutine has Go frames (Go 1.21 to
+ *     1.24 after nested callbacks, golang/go#72870);
+ *   - an M that claims no C (ncgo 0, isextra 0) with C frames on its
+ *     goroutine's stack (golang/go#59830);
+ *   - a goroutine whose scan bit is held, one in _Gcopystack.
+ * usage: unit_checks PID CALLBACK_GOID NESTED_GOID OTHER_GOID */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fpinspect.h"
+#include "session.h"
+#include "unit.h"
+
+static char *check(struct fpi_session *s)
+{
+	char *argv[] = { "check" }, *out = NULL, *err = NULL;
+	int st = fpi_session_run_str(s, 1, argv, 1, &out, &err);
+
+	CHECK(st == 0 || st == 1, "check failed: %s", err ? err : "?");
+	free(err);
+	return out ? out : strdup("");
+}
+
+/* Does the JSON name a finding of kind for goid with severity? */
+static int has(const char *json, const char *kind, uint64_t goid, const char *sev)
+{
+	char want[160];
+
+	snprintf(want, sizeof(want), "{\"kind\":\"%s\",\"severity\":\"%s\",\"goid\":%llu,", kind, sev,
+		 (unsigned long long)goid);
+	return strstr(json, want) != NULL;
+}
+
+static struct go_m *m_of(struct fpi_session *s, const struct go_g *g)
+{
+	uint64_t a = g->lockedm ? g->lockedm : g->m;
+
+	for (size_t i = 0; i < s->snap->nms; i++)
+		if (s->snap->ms[i].addr == a)
+			return &s->snap->ms[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct fpi_session *s;
+	char *err = NULL, *out;
+	uint64_t cb, nested, other;
+	struct go_g *g;
+	struct go_m *m;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: unit_checks PID CALLBACK_GOID NESTED_GOID OTHER_GOID\n");
+		return 2;
+	}
+	cb = strtoull(argv[2], NULL, 10);
+	nested = strtoull(argv[3], NULL, 10);
+	other = strtoull(argv[4], NULL, 10);
+	if (fpi_session_attach(atoi(argv[1]), &s, &err) != 0) {
+		printf("attach: %s\n", err);
+		return 1;
+	}
+	fpi_session_release(s);
+
+	out = check(s);
+	CHECK(strstr(out, "\"errors\":0,") != NULL, "the real program has no errors: %s", out);
+	free(out);
+
+	/* golang/go#72870: isExtraInC left set while Go frames are live */
+	g = (struct go_g *)go_find_g(s->snap, nested);
+	m = g ? m_of(s, g) : NULL;
+	CHECK(g && m, "nested goroutine %llu and its M", (unsigned long long)nested);
+	if (m && m->isextrainc != GO_NA) {
+		m->isextrainc = 1;
+		out = check(s);
+		CHECK(has(out, "extra-in-c-with-go-frames", nested, "error"), "isExtraInC with Go frames: %s", out);
+		free(out);
+		m->isextrainc = 0;
+	} else {
+		printf("isExtraInC: n/a in this Go version, its check not applicable\n");
+	}
+
+	/* golang/go#59830: C frames on a stack whose M claims none */
+	g = (struct go_g *)go_find_g(s->snap, cb);
+	m = g ? m_of(s, g) : NULL;
+	CHECK(g && m, "callback goroutine %llu and its M", (unsigned long long)cb);
+	if (m && m->isextra != GO_NA) {
+		int isextra = m->isextra;
+
+		m->isextra = 0;
+		m->ncgo = 0;
+		out = check(s);
+		CHECK(has(out, "cgo-fp-unsafe", cb, "error"), "C frames under an M claiming none: %s", out);
+		free(out);
+		m->isextra = isextra;
+	} else {
+		printf("isextra: n/a in this Go version, cgo-fp-unsafe cannot be judged (and is not reported)\n");
+		out = check(s);
+		CHECK(strstr(out, "cgo-fp-unsafe") == NULL, "no cgo-fp-unsafe without isextra: %s", out);
+		free(out);
+	}
+
+	/* ownership: the scan bit held, a stack being copied */
+	g = (struct go_g *)go_find_g(s->snap, other);
+	CHECK(g != NULL, "goroutine %llu", (unsigned long long)other);
+	if (g) {
+		uint32_t st = g->status;
+
+		g->status |= s->layout->gscan;
+		out = check(s);
+		CHECK(has(out, "stack-not-owned", other, "info") && strstr(out, "_Gscan"), "scan bit: %s", out);
+		free(out);
+		for (uint32_t v = 0; v < GO_MAX_STATUS; v++)
+			if (s->layout->status_names[v] && !strcmp(s->layout->status_names[v], "copystack"))
+				g->status = v;
+		out = check(s);
+		CHECK(has(out, "stack-not-owned", other, "info") && strstr(out, "_Gcopystack"), "copystack: %s", out);
+		free(out);
+		g->status = st;
+	}
+	fpi_session_destroy(s);
+	return unit_done("unit_checks");
+}
