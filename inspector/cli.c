@@ -227,8 +227,11 @@ static int inspect(struct fpi_session *s, struct opts *o, int first_cmd, const c
 	int st;
 
 	if (first_cmd >= o->argc) {
+		char *quit[] = { "quit" };
+
 		st = prompt(s, what);
-		fpi_session_release(s);
+		/* nothing runs after quit: let go without copying anything */
+		fpi_session_release_for(s, 1, quit);
 	} else {
 		/* copy what the command needs, let the process go, then compute */
 		fpi_session_release_for(s, o->argc - first_cmd, o->argv + first_cmd);
