@@ -249,10 +249,12 @@ struct fpi_error *fpi_bulk_read(struct fpi_target *t, struct fpi_bulk *reqs, siz
 	}
 	for (size_t i = 0; i < a->nruns; i++)
 		total += a->runs[i].len;
-	/* one mapping, faulted in by one call: cheaper than faulting page by
-	 * page inside process_vm_readv, while the target is stopped */
+	/* Not pre-faulted (MAP_POPULATE would do it on one core): the two
+	 * reader threads fault their own halves in while copying. Measured at
+	 * 100k goroutines, 2 x 10-12 alternating runs: median pause 117-131 ms
+	 * this way, 121-141 ms pre-faulted. */
 	a->mem_len = total ? total : 1;
-	a->mem = mmap(NULL, a->mem_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	a->mem = mmap(NULL, a->mem_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (a->mem == MAP_FAILED)
 		a->mem = NULL;
 	rd = malloc((a->nruns ? a->nruns : 1) * sizeof(*rd));
