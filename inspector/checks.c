@@ -66,40 +66,13 @@ static const char *fp_kind(enum fpi_fp_stop stop)
 	}
 }
 
-static const struct go_m *m_by_addr(struct fpi_session *s, uint64_t addr)
-{
-	for (size_t i = 0; addr && i < s->snap->nms; i++)
-		if (s->snap->ms[i].addr == addr)
-			return &s->snap->ms[i];
-	return NULL;
-}
-
-/* The M whose account of C frames the runtime would trust for g. */
-static const struct go_m *m_for_g(struct fpi_session *s, const struct go_g *g)
-{
-	const struct go_m *m = m_by_addr(s, g->lockedm);
-
-	return m ? m : m_by_addr(s, g->m);
-}
-
-/* Does the M say C may be on its stack? -1 when it cannot say (Go 1.19 has no
- * isextra and the M has ncgo == 0). */
-static int m_claims_c(const struct go_m *m)
-{
-	if (!m)
-		return 0;
-	if (m->ncgo > 0 || m->isextra == 1)
-		return 1;
-	return m->isextra < 0 ? -1 : 0;
-}
-
 /* Report a broken FP chain of one walk. */
 static void judge_fp(struct fpi_session *s, struct findings *f, const struct walk *w, const struct go_m *m,
 		     int64_t goid, int tid)
 {
 	const struct fpi_fp_result *r = &w->fp_bad;
 	long frame = (long)(w->fp_bad_base + r->bad_frame);
-	int claims = m_claims_c(m);
+	int claims = go_m_claims_c(m);
 	bool c_known = claims == 1 || w->saw_cgocallback;
 	const char *kind = fp_kind(r->stop);
 	enum severity sev;
@@ -130,7 +103,7 @@ static void judge_fp(struct fpi_session *s, struct findings *f, const struct wal
 static void judge_cgo(struct fpi_session *s, struct findings *f, const struct walk *dw, const struct go_m *m,
 		      int64_t goid, int tid)
 {
-	if (!m || !(dw->saw_c || dw->saw_cgocallback) || m_claims_c(m) != 0)
+	if (!m || !(dw->saw_c || dw->saw_cgocallback) || go_m_claims_c(m) != 0)
 		return;
 	for (size_t i = 0; i < dw->n; i++) {
 		if (dw->frames[i].stack != FR_C && !(dw->saw_cgocallback && i + 1 == dw->n))
@@ -180,16 +153,11 @@ static void judge_mismatch(struct findings *f, const struct walk *fp, const stru
 	}
 }
 
-static bool status_is(struct fpi_session *s, const struct go_g *g, const char *name)
-{
-	return !strcmp(go_status_name(s->layout, g->status & ~s->layout->gscan), name);
-}
-
 static bool running_without_registers(struct fpi_session *s, const struct go_g *g)
 {
-	const struct go_m *m = m_by_addr(s, g->m);
+	const struct go_m *m = go_find_m_addr(s->snap, g->m);
 
-	if (!status_is(s, g, "running"))
+	if (!go_g_status_is(s->layout, g, "running"))
 		return false;
 	return !m || m->thread < 0 || m->curg != g->addr;
 }
@@ -255,8 +223,8 @@ struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
 		walk_goroutine(s, g, true, dw);
 		frames += fp->n;
 		if (fp->fp_broken)
-			judge_fp(s, &f, fp, m_for_g(s, g), (int64_t)g->goid, -1);
-		judge_cgo(s, &f, dw, m_for_g(s, g), (int64_t)g->goid, -1);
+			judge_fp(s, &f, fp, fp->m, (int64_t)g->goid, -1);
+		judge_cgo(s, &f, dw, dw->m, (int64_t)g->goid, -1);
 		judge_mismatch(&f, fp, dw, (int64_t)g->goid, -1, s);
 	}
 	free(fp);

@@ -46,6 +46,28 @@ const struct go_g *go_find_g_addr(const struct go_snapshot *s, uint64_t addr)
 	return NULL;
 }
 
+const struct go_m *go_find_m_addr(const struct go_snapshot *s, uint64_t addr)
+{
+	for (size_t i = 0; addr && i < s->nms; i++)
+		if (s->ms[i].addr == addr)
+			return &s->ms[i];
+	return NULL;
+}
+
+bool go_g_status_is(const struct go_layout *l, const struct go_g *g, const char *name)
+{
+	return strcmp(go_status_name(l, g->status & ~l->gscan), name) == 0;
+}
+
+int go_m_claims_c(const struct go_m *m)
+{
+	if (!m)
+		return 0;
+	if (m->ncgo > 0 || m->isextra == 1)
+		return 1;
+	return m->isextra < 0 ? GO_NA : 0;
+}
+
 const struct go_g *go_find_g(const struct go_snapshot *s, uint64_t goid)
 {
 	for (size_t i = 0; i < s->ngs; i++)
@@ -357,13 +379,10 @@ struct fpi_error *go_snapshot_read(const struct go_layout *l, struct fpi_target 
 		return err;
 	}
 	for (size_t i = 0; i < s->ngs; i++) {
-		struct go_g *g = &s->gs[i];
+		const struct go_m *m = go_find_m_addr(s, s->gs[i].m);
 
-		for (size_t j = 0; g->m && j < s->nms; j++)
-			if (s->ms[j].addr == g->m) {
-				g->mid = s->ms[j].id;
-				break;
-			}
+		if (m)
+			s->gs[i].mid = m->id;
 	}
 	map_threads(l, t, s);
 	*ret = s;

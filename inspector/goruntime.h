@@ -61,6 +61,12 @@ void go_snapshot_destroy(struct go_snapshot *s);
 bool go_g_is_dead(const struct go_layout *l, const struct go_g *g);
 const struct go_g *go_find_g(const struct go_snapshot *s, uint64_t goid);
 const struct go_g *go_find_g_addr(const struct go_snapshot *s, uint64_t addr);
+const struct go_m *go_find_m_addr(const struct go_snapshot *s, uint64_t addr);
+bool go_g_status_is(const struct go_layout *l, const struct go_g *g, const char *name); /* scan bit ignored */
+/* hasCgoOnStack as the runtime computes it (ncgo > 0 || isextra): 1 or 0, or
+ * GO_NA when the M cannot say (Go 1.19 has no isextra and ncgo is 0). A NULL
+ * M has no C. */
+int go_m_claims_c(const struct go_m *m);
 const char *go_stack_kind_name(enum go_stack_kind k);
 
 #endif

@@ -12,15 +12,6 @@ static const char *tri(int v)
 	return v < 0 ? "n/a" : v ? "1" : "0";
 }
 
-/* hasCgoOnStack = ncgo > 0 || isextra; undecidable (n/a) when isextra is
- * absent (Go 1.19) and ncgo is 0. */
-static int has_cgo(const struct go_m *m)
-{
-	if (m->ncgo > 0 || m->isextra == 1)
-		return 1;
-	return m->isextra < 0 ? GO_NA : 0;
-}
-
 static void status_string(const struct go_layout *l, uint32_t status, char *buf, size_t len)
 {
 	uint32_t base = status & ~l->gscan;
@@ -176,7 +167,7 @@ struct fpi_error *cmd_threads(struct fpi_cmd_ctx *c, int *status)
 				jw_key(&w, "is_extra_in_c"); jw_tri_bool(&w, m ? m->isextrainc : GO_NA);
 				jw_key(&w, "ncgo"); jw_tri_int(&w, m ? m->ncgo : 0, !m);
 				jw_key(&w, "incgo"); jw_tri_bool(&w, m ? m->incgo : GO_NA);
-				jw_key(&w, "has_cgo_on_stack"); jw_tri_bool(&w, m ? has_cgo(m) : GO_NA);
+				jw_key(&w, "has_cgo_on_stack"); jw_tri_bool(&w, m ? go_m_claims_c(m) : GO_NA);
 				if (pass == 1) {
 					jw_key(&w, "no_thread"); jw_bool(&w, true);
 				}
@@ -195,7 +186,7 @@ struct fpi_error *cmd_threads(struct fpi_cmd_ctx *c, int *status)
 				fprintf(c->out, "%-8s ", "-");
 			fprintf(c->out, "%-5" PRId64 " %-8s %-6s %-7s %-7s %-10s %-5" PRId64 " %-5s %s%s\n",
 				m->id, stack, curg, lockedg, tri(m->isextra), tri(m->isextrainc), m->ncgo,
-				tri(m->incgo), tri(has_cgo(m)),
+				tri(m->incgo), tri(go_m_claims_c(m)),
 				pass == 1 ? "   (M without a thread: an extra M waiting on the list)" : "");
 		}
 	}

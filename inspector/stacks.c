@@ -86,28 +86,13 @@ const char *fr_stack_name(enum fr_stack k)
 	}
 }
 
-static const struct go_m *m_of(struct fpi_session *s, uint64_t maddr)
-{
-	for (size_t i = 0; i < s->snap->nms; i++)
-		if (s->snap->ms[i].addr == maddr)
-			return &s->snap->ms[i];
-	return NULL;
-}
-
-static bool status_is(struct fpi_session *s, const struct go_g *g, const char *name)
-{
-	const char *n = go_status_name(s->layout, g->status & ~s->layout->gscan);
-
-	return strcmp(n, name) == 0;
-}
-
 bool goroutine_not_owned(struct fpi_session *s, const struct go_g *g, const char **why)
 {
 	if (s->layout->gscan && (g->status & s->layout->gscan)) {
 		*why = "the _Gscan bit is held: the GC (or a stack scan) owns this stack right now";
 		return true;
 	}
-	if (status_is(s, g, "copystack")) {
+	if (go_g_status_is(s->layout, g, "copystack")) {
 		*why = "_Gcopystack: the stack is being moved";
 		return true;
 	}
@@ -117,7 +102,7 @@ bool goroutine_not_owned(struct fpi_session *s, const struct go_g *g, const char
 /* The thread that runs g on its own stack right now, if any. */
 static const struct go_thread *running_thread(struct fpi_session *s, const struct go_g *g)
 {
-	const struct go_m *m = g->m ? m_of(s, g->m) : NULL;
+	const struct go_m *m = g->m ? go_find_m_addr(s->snap, g->m) : NULL;
 
 	if (!m || m->thread < 0 || m->curg != g->addr)
 		return NULL;
@@ -154,15 +139,11 @@ static void syscall_start(struct fpi_session *s, const struct go_g *g, uint64_t 
 	*bp = go_has(s->layout->g_syscallbp) ? g->syscallbp : derive_bp(s, g->syscallpc, g->syscallsp);
 }
 
-void goroutine_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
+/* Where a goroutine that is not running on its own stack resumes: the
+ * syscall registers in a syscall or cgo call, g.sched otherwise. */
+static void saved_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
 {
-	const struct go_thread *th = status_is(s, g, "running") ? running_thread(s, g) : NULL;
-
-	if (th && th->stack == GO_STACK_CURG) {
-		*pc = th->regs.r[FPI_REG_RIP];
-		*sp = th->regs.r[FPI_REG_RSP];
-		*bp = th->regs.r[FPI_REG_RBP];
-	} else if (status_is(s, g, "syscall") && g->syscallsp) {
+	if (go_g_status_is(s->layout, g, "syscall") && g->syscallsp) {
 		syscall_start(s, g, pc, sp, bp);
 	} else {
 		*pc = g->sched_pc;
@@ -171,9 +152,22 @@ void goroutine_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, 
 	}
 }
 
+void goroutine_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
+{
+	const struct go_thread *th = go_g_status_is(s->layout, g, "running") ? running_thread(s, g) : NULL;
+
+	if (th && th->stack == GO_STACK_CURG) {
+		*pc = th->regs.r[FPI_REG_RIP];
+		*sp = th->regs.r[FPI_REG_RSP];
+		*bp = th->regs.r[FPI_REG_RBP];
+	} else {
+		saved_start(s, g, pc, sp, bp);
+	}
+}
+
 static bool from_registers(struct fpi_session *s, const struct go_g *g)
 {
-	const struct go_thread *th = status_is(s, g, "running") ? running_thread(s, g) : NULL;
+	const struct go_thread *th = go_g_status_is(s->layout, g, "running") ? running_thread(s, g) : NULL;
 
 	return th && th->stack == GO_STACK_CURG;
 }
@@ -333,17 +327,6 @@ static const struct go_g *switch_target(struct fpi_session *s, const struct go_m
 	return m && m->curg ? go_find_g_addr(s->snap, m->curg) : NULL;
 }
 
-static void switch_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
-{
-	if (status_is(s, g, "syscall") && g->syscallsp) {
-		syscall_start(s, g, pc, sp, bp);
-	} else {
-		*pc = g->sched_pc;
-		*sp = g->sched_sp;
-		*bp = g->sched_bp;
-	}
-}
-
 /* ---- DWARF ---- */
 
 static uint64_t g0_sched_sp(struct fpi_session *s, const struct go_m *m)
@@ -460,7 +443,7 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 
 			if (!g)
 				return; /* an idle M: the system stack is all there is */
-			switch_start(s, g, &regs.r[FPI_REG_RIP], &regs.r[FPI_REG_RSP], &bp);
+			saved_start(s, g, &regs.r[FPI_REG_RIP], &regs.r[FPI_REG_RSP], &bp);
 			regs.r[FPI_REG_RBP] = bp;
 			st = FR_GOROUTINE;
 			lo = g->stack_lo, hi = g->stack_hi;
@@ -525,10 +508,11 @@ struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bo
 {
 	uint64_t pc, sp, bp;
 	bool regs = from_registers(s, g);
-	const struct go_m *m = g->lockedm ? m_of(s, g->lockedm) : NULL;
+	/* the M whose account of C frames the runtime would trust for g */
+	const struct go_m *m = go_find_m_addr(s->snap, g->lockedm);
 
-	if (!m && g->m)
-		m = m_of(s, g->m);
+	if (!m)
+		m = go_find_m_addr(s->snap, g->m);
 	memset(w, 0, offsetof(struct walk, frames));
 	w->n = 0;
 	w->dwarf = dwarf;
@@ -584,7 +568,7 @@ struct fpi_error *walk_thread(struct fpi_session *s, const struct go_thread *th,
 			uint64_t pc, gsp, bp;
 
 			if (g) {
-				switch_start(s, g, &pc, &gsp, &bp);
+				saved_start(s, g, &pc, &gsp, &bp);
 				fp_segment(s, w, pc, gsp, bp, g->stack_lo, g->stack_hi, FR_GOROUTINE, false);
 			}
 		}
