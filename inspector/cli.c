@@ -261,7 +261,7 @@ static int cmd_attach(int argc, char **argv)
 	if (o.argc > 1 && !is_command(o.argv[1]))
 		return usage_error("unknown command '%s' (commands: summary threads goroutines bt check help)", o.argv[1]);
 	fpi_install_signal_handlers();
-	if (fpi_session_attach((int)pid, &s, &err) != 0) {
+	if (fpi_session_attach_for((int)pid, o.argc - 1, o.argv + 1, &s, &err) != 0) {
 		fprintf(stderr, "fpinspect: %s\n", err ? err : "cannot attach");
 		fpi_free(err);
 		return 2;

@@ -22,6 +22,12 @@ struct fpi_session;
 /* Attach to a live process: every thread is stopped until
  * fpi_session_release or fpi_session_destroy. */
 FPI_PUBLIC int fpi_session_attach(int pid, struct fpi_session **ret, char **errmsg);
+/* The same, told the command that will run (argv as for fpi_session_run):
+ * for bt and check the copy of the stacks is planned from a look at the
+ * running process and read while the snapshot is taken, which shortens
+ * the stop. */
+FPI_PUBLIC int fpi_session_attach_for(int pid, int argc, char **argv, struct fpi_session **ret,
+				      char **errmsg);
 /* A core file; exe may be NULL (taken from the core). */
 FPI_PUBLIC int fpi_session_open_core(const char *core, const char *exe, struct fpi_session **ret,
 				     char **errmsg);

@@ -389,6 +389,40 @@ struct fpi_error *go_snapshot_read(const struct go_layout *l, struct fpi_target 
 	return NULL;
 }
 
+struct fpi_error *go_snapshot_read_gs(const struct go_layout *l, struct fpi_target *t, struct go_snapshot **ret)
+{
+	struct go_snapshot *s = calloc(1, sizeof(*s));
+	struct fpi_error *err;
+
+	if (!s)
+		return &fpi_enomem;
+	err = read_gs(l, t, s);
+	if (err) {
+		go_snapshot_destroy(s);
+		return err;
+	}
+	*ret = s;
+	return NULL;
+}
+
+bool go_g_stack_used(const struct go_layout *l, const struct go_g *g, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t sp = g->sched_sp;
+
+	if (go_g_is_dead(l, g))
+		return false;
+	if (g->syscallsp && g->syscallsp < sp)
+		sp = g->syscallsp;
+	if (sp < g->stack_lo || sp > g->stack_hi)
+		sp = g->stack_lo;
+	/* more than 64 MiB in use: garbage or a runaway recursion, not copied */
+	if (g->stack_hi <= sp || g->stack_hi - sp > (64u << 20))
+		return false;
+	*lo = sp;
+	*hi = g->stack_hi;
+	return true;
+}
+
 void go_snapshot_destroy(struct go_snapshot *s)
 {
 	if (!s)

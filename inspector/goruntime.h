@@ -56,7 +56,13 @@ struct go_snapshot {
 };
 
 struct fpi_error *go_snapshot_read(const struct go_layout *l, struct fpi_target *t, struct go_snapshot **ret);
+/* Only the gs, from a process that may be running (a preview: racy, each g
+ * possibly torn; for planning what to copy once the process is stopped). */
+struct fpi_error *go_snapshot_read_gs(const struct go_layout *l, struct fpi_target *t, struct go_snapshot **ret);
 void go_snapshot_destroy(struct go_snapshot *s);
+/* The part of g's stack a walk reads, [*lo, hi): from its saved SP (or
+ * syscall SP) up. False for dead gs and nonsense ranges. */
+bool go_g_stack_used(const struct go_layout *l, const struct go_g *g, uint64_t *lo, uint64_t *hi);
 
 bool go_g_is_dead(const struct go_layout *l, const struct go_g *g);
 const struct go_g *go_find_g(const struct go_snapshot *s, uint64_t goid);

@@ -146,7 +146,65 @@ static struct fpi_error *session_finish(struct fpi_session *s)
 	return err;
 }
 
+static bool needs_stacks(int argc, char **argv)
+{
+	return argc >= 1 && (!strcmp(argv[0], "bt") || !strcmp(argv[0], "check"));
+}
+
+static void want(struct fpi_bulk *v, size_t *n, uint64_t lo, uint64_t hi)
+{
+	if (hi > lo && hi - lo <= (64u << 20))
+		v[(*n)++] = (struct fpi_bulk){ lo, hi - lo, NULL };
+}
+
+/* Before the stop: the gs as the running process has them now, and the
+ * copy of their stacks planned from that: sorted, merged, the arena faulted
+ * in. Parked goroutines (nearly all of them) keep their stacks; what moved
+ * by the stop is read again by copy_stacks. No plan is no error. */
+static void plan_prefetch(struct fpi_session *s)
+{
+	struct go_snapshot *pre = NULL;
+	struct fpi_bulk *v = NULL;
+	size_t n = 0;
+	double t0 = now();
+
+	if (go_snapshot_read_gs(s->layout, s->target, &pre) == NULL && (v = calloc(pre->ngs + 1, sizeof(*v)))) {
+		for (size_t i = 0; i < pre->ngs; i++) {
+			uint64_t lo, hi;
+
+			if (go_g_stack_used(s->layout, &pre->gs[i], &lo, &hi))
+				want(v, &n, lo, hi);
+		}
+		fpi_error_destroy(fpi_bulk_plan(v, n, 512, true, &s->prefetch));
+	}
+	if (getenv("FPI_TIMING"))
+		fprintf(stderr, "timing: prefetch plan %.1f ms (%zu ranges)\n", (now() - t0) * 1e3, n);
+	free(v);
+	if (s->prefetch)
+		s->preview = pre;
+	else
+		go_snapshot_destroy(pre);
+}
+
+/* Did the prefetch copy [lo, hi) of the g at gaddr? Both snapshots list
+ * their gs in address order: *pos walks the preview along. */
+static bool prefetched(const struct fpi_session *s, size_t *pos, uint64_t gaddr, uint64_t lo, uint64_t hi)
+{
+	const struct go_snapshot *pre = s->preview;
+	uint64_t plo, phi;
+
+	while (*pos < pre->ngs && pre->gs[*pos].addr < gaddr)
+		++*pos;
+	return *pos < pre->ngs && pre->gs[*pos].addr == gaddr &&
+	       go_g_stack_used(s->layout, &pre->gs[*pos], &plo, &phi) && plo <= lo && hi == phi;
+}
+
 int fpi_session_attach(int pid, struct fpi_session **ret, char **errmsg)
+{
+	return fpi_session_attach_for(pid, 0, NULL, ret, errmsg);
+}
+
+int fpi_session_attach_for(int pid, int argc, char **argv, struct fpi_session **ret, char **errmsg)
 {
 	struct fpi_session *s = session_new();
 	struct fpi_error *err;
@@ -172,10 +230,14 @@ int fpi_session_attach(int pid, struct fpi_session **ret, char **errmsg)
 		return fail(err, errmsg);
 	}
 	s->load_seconds = now() - t0;
+	if (needs_stacks(argc, argv))
+		plan_prefetch(s);
 	t0 = now();
 	err = fpi_target_ptrace_stop(s->target);
 	if (getenv("FPI_TIMING"))
 		fprintf(stderr, "timing: load %.1f ms, stop %.1f ms\n", s->load_seconds * 1e3, (now() - t0) * 1e3);
+	if (!err && s->prefetch)
+		fpi_bulk_start(s->prefetch, s->target);
 	if (!err)
 		err = session_finish(s);
 	if (err) {
@@ -357,36 +419,43 @@ int fpi_session_run_str(struct fpi_session *s, int argc, char **argv, int json, 
 	return status;
 }
 
-static void want(struct fpi_bulk *v, size_t *n, uint64_t lo, uint64_t hi)
-{
-	if (hi > lo && hi - lo <= (64u << 20))
-		v[(*n)++] = (struct fpi_bulk){ lo, hi - lo, NULL };
-}
-
 /* What commands read after release: every goroutine's used stack (from its
  * SP up; a few KiB each, sitting together in stack spans), every thread's
- * stack from its SP up, and each M's g0 struct (cgocallback's saved C SP). */
+ * stack from its SP up, and each M's g0 struct (cgocallback's saved C SP).
+ * With a prefetch, what it holds is not read again. */
 static struct fpi_error *copy_stacks(struct fpi_session *s)
 {
 	const struct go_snapshot *sn = s->snap;
-	size_t cap = sn->ngs + 80 * sn->nthreads + sn->nms + 1, n = 0, k = 0;
-	struct fpi_bulk *v = calloc(cap, sizeof(*v));
-	struct fpi_error *err;
+	size_t cap = sn->ngs + 80 * sn->nthreads + sn->nms + 1, n = 0, k = 0, npre;
+	struct fpi_bulk *v = calloc(cap, sizeof(*v)), *pre, *all;
+	struct fpi_error *err = NULL;
+	bool all_read;
 
 	if (!v)
 		return &fpi_enomem;
-	for (size_t i = 0; i < sn->ngs; i++) {
+	if (s->prefetch)
+		err = fpi_bulk_finish(s->prefetch, s->target);
+	if (err) {
+		/* the target itself failed: the plain read below says how */
+		fpi_error_destroy(err);
+		fpi_bulk_free(s->prefetch);
+		s->prefetch = NULL;
+		go_snapshot_destroy(s->preview);
+		s->preview = NULL;
+	}
+	/* every run of the prefetch read: what it planned is there (the
+	 * common case, one pass); else ask it range by range */
+	all_read = fpi_bulk_all_read(s->prefetch);
+	for (size_t i = 0, pos = 0; i < sn->ngs; i++) {
 		const struct go_g *g = &sn->gs[i];
-		uint64_t sp = g->sched_sp;
+		uint64_t lo, hi;
 
-		if (go_g_is_dead(s->layout, g))
-			continue;
-		if (g->syscallsp && g->syscallsp < sp)
-			sp = g->syscallsp;
-		if (sp < g->stack_lo || sp > g->stack_hi)
-			sp = g->stack_lo;
 		/* a running goroutine's SP is its thread's: that range comes below */
-		want(v, &n, sp, g->stack_hi);
+		if (!go_g_stack_used(s->layout, g, &lo, &hi))
+			continue;
+		if (all_read ? prefetched(s, &pos, g->addr, lo, hi) : fpi_bulk_find(s->prefetch, lo, hi - lo) != NULL)
+			continue;
+		want(v, &n, lo, hi);
 	}
 	for (size_t i = 0; i < sn->nthreads; i++) {
 		const struct go_thread *th = &sn->threads[i];
@@ -399,18 +468,34 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 	for (size_t i = 0; i < sn->nms; i++)
 		if (sn->ms[i].g0)
 			want(v, &n, sn->ms[i].g0, sn->ms[i].g0 + s->layout->g_size);
-	(void)cap;
 	err = fpi_bulk_read(s->target, v, n, 512, &s->copy_arena);
 	if (err) {
 		free(v);
 		return err;
 	}
-	/* sorted by address by the bulk read */
+	/* the copy index: what was read now (sorted by address by the bulk
+	 * read) merged with the prefetch's runs (sorted too) */
 	for (size_t i = 0; i < n; i++)
 		if (v[i].data)
 			v[k++] = v[i];
-	s->copy = v;
-	s->ncopy = k;
+	npre = fpi_bulk_runs(s->prefetch, NULL);
+	pre = malloc((npre + 1) * sizeof(*pre));
+	all = malloc((k + npre + 1) * sizeof(*all));
+	if (!pre || !all) {
+		free(v);
+		free(pre);
+		free(all);
+		return &fpi_enomem;
+	}
+	fpi_bulk_runs(s->prefetch, pre);
+	for (size_t a = 0, b = 0, o = 0; a < k || b < npre;)
+		all[o++] = b == npre || (a < k && v[a].addr <= pre[b].addr) ? v[a++] : pre[b++];
+	free(v);
+	free(pre);
+	s->copy = all;
+	s->ncopy = k + npre;
+	if (getenv("FPI_TIMING"))
+		fprintf(stderr, "timing:   copy: %zu runs prefetched, %zu ranges read now\n", npre, k);
 	return NULL;
 }
 
@@ -427,6 +512,13 @@ static void release(struct fpi_session *s, bool copy)
 
 		fpi_error_destroy(err); /* without the copy, bt/check say what they cannot read */
 	}
+	/* no reading once the process goes on */
+	if (s->prefetch && !s->copy) {
+		fpi_bulk_free(s->prefetch);
+		s->prefetch = NULL;
+		go_snapshot_destroy(s->preview);
+		s->preview = NULL;
+	}
 	fpi_target_release(s->target);
 }
 
@@ -437,7 +529,7 @@ void fpi_session_release(struct fpi_session *s)
 
 void fpi_session_release_for(struct fpi_session *s, int argc, char **argv)
 {
-	release(s, argc < 1 || !strcmp(argv[0], "bt") || !strcmp(argv[0], "check"));
+	release(s, argc < 1 || needs_stacks(argc, argv));
 }
 
 double fpi_session_pause_seconds(const struct fpi_session *s)
@@ -449,6 +541,9 @@ void fpi_session_destroy(struct fpi_session *s)
 {
 	if (!s)
 		return;
+	fpi_bulk_free(s->prefetch); /* its reader stops before the process is let go */
+	s->prefetch = NULL;
+	go_snapshot_destroy(s->preview);
 	fpi_target_destroy(s->target);
 	go_snapshot_destroy(s->snap);
 	go_layout_destroy(s->layout);

@@ -28,6 +28,10 @@ struct fpi_session {
 	struct fpi_bulk *copy;
 	size_t ncopy;
 	void *copy_arena;
+	/* attach_for bt/check: the stack copy planned before the stop, read
+	 * from the stop on by a background thread */
+	struct fpi_bulk_set *prefetch;
+	struct go_snapshot *preview; /* the gs it was planned from */
 	double load_seconds;       /* DWARF load, before stopping anything */
 };
 

@@ -1,5 +1,6 @@
 /* Target-independent parts: batching, bookkeeping of threads and mappings. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 #include <sys/mman.h>
@@ -138,18 +139,42 @@ struct fpi_error *fpi_target_add_thread(struct fpi_target *t, int tid, const str
 	return NULL;
 }
 
+/* ---- bulk reads ----
+ *
+ * A bulk set is a list of ranges sorted and merged into runs, with one
+ * arena holding a copy of every run. Planning (sorting, merging, mapping
+ * the arena, faulting it in) needs no stopped process; reading does. The
+ * reading is shared out in chunks of runs between a background reader and
+ * the caller, so that a set planned before a live process stops can be read
+ * while the caller takes the snapshot. */
+
 struct bulk_run {
 	uint64_t addr;
 	size_t len;
 	unsigned char *data;
 };
 
-struct bulk_arena {
-	size_t nruns;
+struct fpi_bulk_set {
+	struct fpi_target *t;
 	struct bulk_run *runs;
+	struct fpi_read *rd;      /* one per run */
+	size_t nruns;
 	unsigned char *mem;
 	size_t mem_len;
+	atomic_size_t next;       /* first run nobody has taken yet */
+	pthread_mutex_t lock;
+	struct fpi_error *err;    /* the first failure of the target itself */
+	pthread_t reader;
+	bool reading;             /* the background reader runs */
+	bool done;                /* every run was read (or the read failed) */
 };
+
+/* Runs are capped so one unreadable page costs a retry of a bounded range. */
+#define BULK_MAX_RUN (1u << 20)
+/* Runs a reader takes at a time: one process_vm_readv call's worth. */
+#define BULK_CHUNK 256
+/* Below this many runs a second reader costs more than it saves. */
+#define BULK_PARALLEL_MIN 4096
 
 static int bulk_addr_cmp(const void *a, const void *b)
 {
@@ -158,85 +183,62 @@ static int bulk_addr_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* Sort by address: stacks and gs come mostly in address order already, so
+ * a pass that finds them sorted saves the sort (qsort of 100k ranges is
+ * several milliseconds of the pause). */
+static void bulk_sort(struct fpi_bulk *reqs, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (reqs[i].addr < reqs[i - 1].addr) {
+			qsort(reqs, n, sizeof(*reqs), bulk_addr_cmp);
+			return;
+		}
+}
+
 void fpi_bulk_free(void *arena)
 {
-	struct bulk_arena *a = arena;
+	struct fpi_bulk_set *b = arena;
 
-	if (!a)
+	if (!b)
 		return;
-	if (a->mem)
-		munmap(a->mem, a->mem_len);
-	free(a->runs);
-	free(a);
-}
-
-/* Runs are capped so one unreadable page costs a retry of a bounded range. */
-#define BULK_MAX_RUN (1u << 20)
-
-struct readv_job {
-	struct fpi_target *t;
-	struct fpi_read *reads;
-	size_t n;
-	struct fpi_error *err;
-};
-
-static void *readv_job_run(void *arg)
-{
-	struct readv_job *j = arg;
-
-	j->err = fpi_target_readv(j->t, j->reads, j->n);
-	return NULL;
-}
-
-/* The pause of a live target is set by the number of distinct reads, each
- * a page walk in the kernel: with many of them, two threads halve it (the
- * machines this runs on have two cores or more). */
-#define PARALLEL_MIN_READS 4096
-
-static struct fpi_error *readv_parallel(struct fpi_target *t, struct fpi_read *reads, size_t n)
-{
-	struct readv_job j = { t, reads + n / 2, n - n / 2, NULL };
-	struct fpi_error *err;
-	pthread_t th;
-
-	if (n < PARALLEL_MIN_READS || strcmp(t->ops->kind, "live") != 0 ||
-	    pthread_create(&th, NULL, readv_job_run, &j) != 0)
-		return fpi_target_readv(t, reads, n);
-	err = fpi_target_readv(t, reads, n / 2);
-	pthread_join(th, NULL);
-	if (err) {
-		fpi_error_destroy(j.err);
-		return err;
+	if (b->reading) {
+		atomic_store(&b->next, b->nruns); /* stop after the current chunk */
+		pthread_join(b->reader, NULL);
 	}
-	return j.err;
+	if (b->mem)
+		munmap(b->mem, b->mem_len);
+	fpi_error_destroy(b->err);
+	pthread_mutex_destroy(&b->lock);
+	free(b->runs);
+	free(b->rd);
+	free(b);
 }
 
-struct fpi_error *fpi_bulk_read(struct fpi_target *t, struct fpi_bulk *reqs, size_t n,
-				size_t max_gap, void **arena_ret)
+struct fpi_error *fpi_bulk_plan(struct fpi_bulk *reqs, size_t n, size_t max_gap, bool prefault,
+				struct fpi_bulk_set **ret)
 {
-	struct bulk_arena *a = calloc(1, sizeof(*a));
-	struct fpi_read *rd = NULL;
-	size_t total = 0, off;
-	struct fpi_error *err = NULL;
+	struct fpi_bulk_set *b = calloc(1, sizeof(*b));
+	size_t total = 0, off = 0;
 
-	*arena_ret = NULL;
-	if (!a)
-		goto nomem;
+	*ret = NULL;
+	if (!b)
+		return &fpi_enomem;
+	pthread_mutex_init(&b->lock, NULL);
+	atomic_init(&b->next, 0);
 	for (size_t i = 0; i < n; i++)
 		reqs[i].data = NULL;
-	qsort(reqs, n, sizeof(*reqs), bulk_addr_cmp);
-	a->runs = malloc((n ? n : 1) * sizeof(*a->runs));
-	if (!a->runs)
+	bulk_sort(reqs, n);
+	b->runs = malloc((n ? n : 1) * sizeof(*b->runs));
+	if (!b->runs)
 		goto nomem;
-	/* Merge into runs. */
 	for (size_t k = 0; k < n; k++) {
 		const struct fpi_bulk *r = &reqs[k];
 		uint64_t end = r->addr + r->len;
 
 		if (r->len == 0 || end < r->addr)
 			continue;
-		if (a->nruns) {
-			struct bulk_run *last = &a->runs[a->nruns - 1];
+		if (b->nruns) {
+			struct bulk_run *last = &b->runs[b->nruns - 1];
 			uint64_t last_end = last->addr + last->len;
 
 			if (r->addr <= last_end + max_gap && end - last->addr <= BULK_MAX_RUN) {
@@ -245,73 +247,186 @@ struct fpi_error *fpi_bulk_read(struct fpi_target *t, struct fpi_bulk *reqs, siz
 				continue;
 			}
 		}
-		a->runs[a->nruns++] = (struct bulk_run){ r->addr, r->len, NULL };
+		b->runs[b->nruns++] = (struct bulk_run){ r->addr, r->len, NULL };
 	}
-	for (size_t i = 0; i < a->nruns; i++)
-		total += a->runs[i].len;
-	/* Not pre-faulted (MAP_POPULATE would do it on one core): the two
-	 * reader threads fault their own halves in while copying. Measured at
-	 * 100k goroutines, 2 x 10-12 alternating runs: median pause 117-131 ms
-	 * this way, 121-141 ms pre-faulted. */
-	a->mem_len = total ? total : 1;
-	a->mem = mmap(NULL, a->mem_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (a->mem == MAP_FAILED)
-		a->mem = NULL;
-	rd = malloc((a->nruns ? a->nruns : 1) * sizeof(*rd));
-	if (!a->mem || !rd)
+	for (size_t i = 0; i < b->nruns; i++)
+		total += b->runs[i].len;
+	/* Faulting the arena in costs about as much as reading into it: a set
+	 * planned before the stop has it done then (prefault); otherwise the
+	 * readers fault in what they write, on both cores. */
+	b->mem_len = total ? total : 1;
+	b->mem = mmap(NULL, b->mem_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | (prefault ? MAP_POPULATE : 0), -1, 0);
+	if (b->mem == MAP_FAILED)
+		b->mem = NULL;
+	b->rd = malloc((b->nruns ? b->nruns : 1) * sizeof(*b->rd));
+	if (!b->mem || !b->rd)
 		goto nomem;
-	off = 0;
-	for (size_t i = 0; i < a->nruns; i++) {
-		a->runs[i].data = a->mem + off;
-		rd[i] = (struct fpi_read){ a->runs[i].addr, a->runs[i].data, a->runs[i].len, false };
-		off += a->runs[i].len;
+	for (size_t i = 0; i < b->nruns; i++) {
+		b->runs[i].data = b->mem + off;
+		b->rd[i] = (struct fpi_read){ b->runs[i].addr, b->runs[i].data, b->runs[i].len, false };
+		off += b->runs[i].len;
 	}
-	{
-		struct timespec t0, t1;
-
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		err = readv_parallel(t, rd, a->nruns);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (getenv("FPI_TIMING"))
-			fprintf(stderr, "timing:   readv %zu runs, %zu bytes: %.1f ms\n", a->nruns, total,
-				(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
-	}
-	if (err)
-		goto fail;
-
-	/* Hand out pointers; a request in a failed run is retried alone. */
-	{
-		size_t run = 0;
-
-		for (size_t k = 0; k < n; k++) {
-			struct fpi_bulk *r = &reqs[k];
-
-			if (r->len == 0)
-				continue;
-			while (run < a->nruns && a->runs[run].addr + a->runs[run].len < r->addr + r->len)
-				run++;
-			if (run == a->nruns || r->addr < a->runs[run].addr)
-				continue;
-			if (rd[run].ok) {
-				r->data = a->runs[run].data + (r->addr - a->runs[run].addr);
-			} else {
-				struct fpi_read one = { r->addr, a->runs[run].data + (r->addr - a->runs[run].addr), r->len, false };
-
-				err = t->ops->readv(t, &one, 1);
-				if (err)
-					goto fail;
-				if (one.ok)
-					r->data = one.buf;
-			}
-		}
-	}
-	free(rd);
-	*arena_ret = a;
+	*ret = b;
 	return NULL;
 nomem:
-	err = &fpi_enomem;
-fail:
-	free(rd);
-	fpi_bulk_free(a);
+	fpi_bulk_free(b);
+	return &fpi_enomem;
+}
+
+static void bulk_work(struct fpi_bulk_set *b)
+{
+	for (;;) {
+		size_t i = atomic_fetch_add(&b->next, BULK_CHUNK), k;
+		struct fpi_error *err;
+
+		if (i >= b->nruns)
+			return;
+		k = b->nruns - i < BULK_CHUNK ? b->nruns - i : BULK_CHUNK;
+		err = fpi_target_readv(b->t, b->rd + i, k);
+		if (err) {
+			pthread_mutex_lock(&b->lock);
+			if (!b->err)
+				b->err = err;
+			else
+				fpi_error_destroy(err);
+			pthread_mutex_unlock(&b->lock);
+			atomic_store(&b->next, b->nruns);
+			return;
+		}
+	}
+}
+
+static void *bulk_reader(void *arg)
+{
+	bulk_work(arg);
+	return NULL;
+}
+
+void fpi_bulk_start(struct fpi_bulk_set *b, struct fpi_target *t)
+{
+	b->t = t;
+	if (b->reading || b->done)
+		return;
+	/* A thread would only read a core's mmap'ed file twice as slowly. */
+	if (b->nruns < BULK_PARALLEL_MIN || strcmp(t->ops->kind, "live") != 0)
+		return;
+	b->reading = pthread_create(&b->reader, NULL, bulk_reader, b) == 0;
+}
+
+struct fpi_error *fpi_bulk_finish(struct fpi_bulk_set *b, struct fpi_target *t)
+{
+	struct fpi_error *err;
+
+	if (!b->done) {
+		b->t = t;
+		bulk_work(b);
+		if (b->reading)
+			pthread_join(b->reader, NULL);
+		b->reading = false;
+		b->done = true;
+	}
+	err = b->err;
+	b->err = NULL;
 	return err;
+}
+
+const unsigned char *fpi_bulk_find(const struct fpi_bulk_set *b, uint64_t addr, size_t len)
+{
+	size_t lo = 0, hi;
+
+	if (!b || !b->done)
+		return NULL;
+	hi = b->nruns;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->runs[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || !b->rd[lo - 1].ok)
+		return NULL;
+	{
+		const struct bulk_run *r = &b->runs[lo - 1];
+
+		if (addr - r->addr <= r->len && len <= r->len - (addr - r->addr))
+			return r->data + (addr - r->addr);
+	}
+	return NULL;
+}
+
+size_t fpi_bulk_runs(const struct fpi_bulk_set *b, struct fpi_bulk *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; b && b->done && i < b->nruns; i++)
+		if (b->rd[i].ok) {
+			if (out)
+				out[k] = (struct fpi_bulk){ b->runs[i].addr, b->runs[i].len, b->runs[i].data };
+			k++;
+		}
+	return k;
+}
+
+bool fpi_bulk_all_read(const struct fpi_bulk_set *b)
+{
+	if (!b || !b->done)
+		return false;
+	for (size_t i = 0; i < b->nruns; i++)
+		if (!b->rd[i].ok)
+			return false;
+	return true;
+}
+
+struct fpi_error *fpi_bulk_read(struct fpi_target *t, struct fpi_bulk *reqs, size_t n,
+				size_t max_gap, void **arena_ret)
+{
+	struct fpi_bulk_set *b;
+	struct fpi_error *err;
+	struct timespec t0, t1;
+	size_t run = 0;
+
+	*arena_ret = NULL;
+	err = fpi_bulk_plan(reqs, n, max_gap, false, &b);
+	if (err)
+		return err;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fpi_bulk_start(b, t);
+	err = fpi_bulk_finish(b, t);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (getenv("FPI_TIMING") && b->nruns >= BULK_PARALLEL_MIN)
+		fprintf(stderr, "timing:   readv %zu runs, %zu bytes: %.1f ms\n", b->nruns, b->mem_len,
+			(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	if (err) {
+		fpi_bulk_free(b);
+		return err;
+	}
+	/* Hand out pointers; a request in a failed run is retried alone. */
+	for (size_t k = 0; k < n; k++) {
+		struct fpi_bulk *r = &reqs[k];
+
+		if (r->len == 0)
+			continue;
+		while (run < b->nruns && b->runs[run].addr + b->runs[run].len < r->addr + r->len)
+			run++;
+		if (run == b->nruns || r->addr < b->runs[run].addr)
+			continue;
+		if (b->rd[run].ok) {
+			r->data = b->runs[run].data + (r->addr - b->runs[run].addr);
+		} else {
+			struct fpi_read one = { r->addr, b->runs[run].data + (r->addr - b->runs[run].addr), r->len, false };
+
+			err = t->ops->readv(t, &one, 1);
+			if (err) {
+				fpi_bulk_free(b);
+				return err;
+			}
+			if (one.ok)
+				r->data = one.buf;
+		}
+	}
+	*arena_ret = b;
+	return NULL;
 }

@@ -121,4 +121,24 @@ struct fpi_bulk {
 void fpi_bulk_free(void *arena);
 struct fpi_error *fpi_bulk_read(struct fpi_target *t, struct fpi_bulk *reqs, size_t n,
 				size_t max_gap, void **arena_ret);
+
+/* The same in steps, for a read planned before a live process stops and
+ * done while it is stopped, beside other work:
+ *   plan    sorts and merges reqs, maps the arena (faulted in when
+ *           prefault: that costs as much as the reading, so it is done
+ *           before the stop); reads nothing;
+ *   start   lets a background thread read (live targets, many runs);
+ *   finish  reads what is left on the calling thread, waits for the other;
+ *   find    the copy of [addr, addr + len) if one run that was read holds it;
+ *   runs    the runs that were read, as fpi_bulk (out may be NULL: count);
+ *   all_read  finished, and every run was read whole.
+ * The set is freed with fpi_bulk_free (which stops a reader still going). */
+struct fpi_bulk_set;
+struct fpi_error *fpi_bulk_plan(struct fpi_bulk *reqs, size_t n, size_t max_gap, bool prefault,
+				struct fpi_bulk_set **ret);
+void fpi_bulk_start(struct fpi_bulk_set *b, struct fpi_target *t);
+struct fpi_error *fpi_bulk_finish(struct fpi_bulk_set *b, struct fpi_target *t);
+const unsigned char *fpi_bulk_find(const struct fpi_bulk_set *b, uint64_t addr, size_t len);
+size_t fpi_bulk_runs(const struct fpi_bulk_set *b, struct fpi_bulk *out);
+bool fpi_bulk_all_read(const struct fpi_bulk_set *b);
 #endif
