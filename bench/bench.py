@@ -34,7 +34,7 @@ import time
 STATS_RE = re.compile(r"stats: pause ([0-9.]+) ms, total ([0-9.]+) ms, peak RSS ([0-9.]+) MB")
 # fpinspect prints phase timings with FPI_TIMING set (a development aid:
 # picked up when present, e.g. "timing: load 80.1 ms, stop 0.9 ms").
-TIMING_RE = re.compile(r"(load|stop|snapshot|copy|release|detach|output|command)\s+([0-9.]+) ms")
+TIMING_RE = re.compile(r"(load|plan|stop|snapshot|copy|release|detach|output|command)\s+([0-9.]+) ms")
 CHECK_RE = re.compile(r"check: (\d+) threads, (\d+) goroutines, (\d+) frames walked")
 
 FPI_COMMANDS = [

@@ -378,6 +378,19 @@ static void print_help(FILE *out, const char *name)
 	fprintf(out, "help COMMAND explains one. Output is JSON with --json.\n");
 }
 
+static struct fpi_error *copy_stacks(struct fpi_session *s);
+
+/* check and bt all walk every stack */
+static bool walks_all(int argc, char **argv)
+{
+	if (!strcmp(argv[0], "check"))
+		return true;
+	for (int i = 1; !strcmp(argv[0], "bt") && i < argc; i++)
+		if (!strcmp(argv[i], "all"))
+			return true;
+	return false;
+}
+
 int fpi_session_run(struct fpi_session *s, int argc, char **argv, int json, FILE *out, char **errmsg)
 {
 	const struct fpi_command *c;
@@ -399,6 +412,11 @@ int fpi_session_run(struct fpi_session *s, int argc, char **argv, int json, FILE
 	}
 	if (!c->fn)
 		return 0;
+	/* A caller's target (GDB's, each read a trip through Python): every
+	 * stack in one bulk read first, not frame by frame. The caller makes a
+	 * new session whenever the process may have changed. */
+	if (!s->copy && s->snap && !strcmp(s->target->ops->kind, "custom") && walks_all(argc, argv))
+		fpi_error_destroy(copy_stacks(s)); /* without it, reads go to the target */
 	err = c->fn(&ctx, &status);
 	if (err)
 		return fail(err, errmsg);

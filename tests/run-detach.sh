@@ -47,6 +47,37 @@ for sig in INT TERM HUP KILL; do
 	check "SIG$sig: target answers" ping_target
 done
 
+# a signal sent to the process while the prompt holds it stopped is not
+# lost: it arrives once the prompt lets go (started by this test: ours to
+# signal)
+stop_target
+start_target "$BIN" -n 50 -notify
+mkfifo "$TDIR/p.usr1"
+"$FPI" attach "$TPID" <"$TDIR/p.usr1" >"$TDIR/o.usr1" 2>&1 &
+FPID=$!
+exec 9>"$TDIR/p.usr1"
+i=0
+while [ "$(stopped_threads "$TPID")" -eq 0 ] || ! grep -q "Attached" "$TDIR/o.usr1"; do
+	i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05
+done
+check "SIGUSR1: the prompt holds every thread stopped" test "$(stopped_threads "$TPID")" -eq "$(ls /proc/$TPID/task | wc -l)"
+kill -USR1 "$TPID"
+sleep 0.5
+check_eq "SIGUSR1: not handled while stopped" "$(grep -c '^SIG usr1' "$TOUT")" 0
+echo summary >&9
+echo quit >&9
+wait $FPID
+check_eq "SIGUSR1: prompt exit" "$?" 0
+exec 9>&-
+i=0
+while ! grep -q '^SIG usr1 1$' "$TOUT"; do
+	i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.05
+done
+check "SIGUSR1: delivered after the prompt let go" grep -q '^SIG usr1 1$' "$TOUT"
+check_eq "SIGUSR1: delivered once" "$(grep -c '^SIG usr1' "$TOUT")" 1
+check_eq "SIGUSR1: no thread left stopped" "$(stopped_threads "$TPID")" 0
+check "SIGUSR1: target answers" ping_target
+
 # the prompt itself: commands, then quit lets the process go
 printf 'summary\nbt g1\nhelp bt\nbogus\nquit\n' | "$FPI" attach "$TPID" >"$TDIR/prompt" 2>&1
 check_eq "prompt exit" "$?" 0

@@ -25,6 +25,8 @@
 //	             off from start to exit: setup of a million goroutines is
 //	             faster, and no GC cycle (the runtime forces one every two
 //	             minutes) changes goroutine states while being inspected.
+//	-notify      catch SIGUSR1 (after the count of goroutines, so it is not
+//	             in numgoroutine): each one prints "SIG usr1 <count>"
 //
 // Output protocol (stdout, one fact per line):
 //
@@ -47,6 +49,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -184,6 +187,7 @@ func main() {
 	nsys := flag.Int("syscall", 1, "number of goroutines blocked in read(2)")
 	depth := flag.Int("depth", 0, "frames of main.recurse below each blocking call")
 	gc := flag.Bool("gc", false, "keep the garbage collector on after setup")
+	notify := flag.Bool("notify", false, "report SIGUSR1 on stdout")
 	flag.Parse()
 
 	debug.SetGCPercent(-1)
@@ -261,6 +265,16 @@ func main() {
 	}
 	time.Sleep(200*time.Millisecond + time.Duration(*n/1000)*time.Millisecond)
 	fmt.Println("M numgoroutine", runtime.NumGoroutine())
+	if *notify {
+		sigs := make(chan os.Signal, 8)
+		signal.Notify(sigs, syscall.SIGUSR1)
+		go func() {
+			for count := 1; ; count++ {
+				<-sigs
+				fmt.Println("SIG usr1", count)
+			}
+		}()
+	}
 	if *gc {
 		debug.SetGCPercent(100)
 	}
