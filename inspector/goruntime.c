@@ -364,16 +364,31 @@ static void map_threads(const struct go_layout *l, struct fpi_target *t, struct 
 	(void)l;
 }
 
-struct fpi_error *go_snapshot_read(const struct go_layout *l, struct fpi_target *t, struct go_snapshot **ret)
+struct fpi_error *go_snapshot_read_gs(const struct go_layout *l, struct fpi_target *t, struct go_snapshot **ret)
 {
 	struct go_snapshot *s = calloc(1, sizeof(*s));
 	struct fpi_error *err;
 
+	*ret = NULL;
 	if (!s)
 		return &fpi_enomem;
 	err = read_gs(l, t, s);
-	if (!err)
-		err = read_ms(l, t, s);
+	if (err) {
+		go_snapshot_destroy(s);
+		return err;
+	}
+	*ret = s;
+	return NULL;
+}
+
+struct fpi_error *go_snapshot_read(const struct go_layout *l, struct fpi_target *t, struct go_snapshot **ret)
+{
+	struct go_snapshot *s;
+	struct fpi_error *err = go_snapshot_read_gs(l, t, &s);
+
+	if (err)
+		return err;
+	err = read_ms(l, t, s);
 	if (err) {
 		go_snapshot_destroy(s);
 		return err;
@@ -385,22 +400,6 @@ struct fpi_error *go_snapshot_read(const struct go_layout *l, struct fpi_target 
 			s->gs[i].mid = m->id;
 	}
 	map_threads(l, t, s);
-	*ret = s;
-	return NULL;
-}
-
-struct fpi_error *go_snapshot_read_gs(const struct go_layout *l, struct fpi_target *t, struct go_snapshot **ret)
-{
-	struct go_snapshot *s = calloc(1, sizeof(*s));
-	struct fpi_error *err;
-
-	if (!s)
-		return &fpi_enomem;
-	err = read_gs(l, t, s);
-	if (err) {
-		go_snapshot_destroy(s);
-		return err;
-	}
 	*ret = s;
 	return NULL;
 }

@@ -1,5 +1,6 @@
 /* The public API: sessions over the three kinds of target, and the command
  * table every front door (CLI, prompt, GDB plugin) dispatches through. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -76,16 +77,8 @@ static int fail(struct fpi_error *err, char **errmsg)
 
 static bool copy_read(struct fpi_session *s, uint64_t addr, void *buf, size_t len)
 {
-	size_t lo = 0, hi = s->ncopy;
+	size_t lo = fpi_count_le(s->copy, s->ncopy, sizeof(*s->copy), offsetof(struct fpi_bulk, addr), addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->copy[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	/* ranges may overlap (a running goroutine's stack is also its thread's):
 	 * look back a few */
 	for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,24 @@
 /* process_vm_readv takes at most IOV_MAX (1024) iovecs a call; keep every
  * backend's batches that size. */
 #define FPI_READ_BATCH 1024
+
+size_t fpi_count_le(const void *base, size_t n, size_t size, size_t off, uint64_t key)
+{
+	const unsigned char *p = base;
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t v;
+
+		memcpy(&v, p + mid * size + off, sizeof(v));
+		if (v <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
 
 struct fpi_target *fpi_target_alloc(const struct fpi_target_ops *ops)
 {
@@ -333,19 +352,11 @@ struct fpi_error *fpi_bulk_finish(struct fpi_bulk_set *b, struct fpi_target *t)
 
 const unsigned char *fpi_bulk_find(const struct fpi_bulk_set *b, uint64_t addr, size_t len)
 {
-	size_t lo = 0, hi;
+	size_t lo;
 
 	if (!b || !b->done)
 		return NULL;
-	hi = b->nruns;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (b->runs[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = fpi_count_le(b->runs, b->nruns, sizeof(*b->runs), offsetof(struct bulk_run, addr), addr);
 	if (lo == 0 || !b->rd[lo - 1].ok)
 		return NULL;
 	{

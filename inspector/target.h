@@ -80,6 +80,11 @@ bool fpi_target_read_u64(struct fpi_target *t, uint64_t addr, uint64_t *ret);
 void fpi_target_release(struct fpi_target *t);
 void fpi_target_destroy(struct fpi_target *t);
 
+/* In an array of n elements of size bytes sorted by the uint64_t at offset
+ * off of each: how many have it <= key (so element [result - 1] is the last
+ * one starting at or below key). */
+size_t fpi_count_le(const void *base, size_t n, size_t size, size_t off, uint64_t key);
+
 /* Common helpers for target implementations. */
 struct fpi_target *fpi_target_alloc(const struct fpi_target_ops *ops);
 struct fpi_error *fpi_target_add_mapping(struct fpi_target *t, uint64_t start, uint64_t end,

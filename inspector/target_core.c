@@ -17,6 +17,7 @@
 #include <libelf.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -163,16 +164,8 @@ static struct fpi_error *format_error(const char *core, const char *fmt, ...)
  * addr starts (UINT64_MAX: none). */
 static const struct core_segment *find_segment(const struct core *c, uint64_t addr, uint64_t *next)
 {
-	size_t lo = 0, hi = c->nsegs;
+	size_t lo = fpi_count_le(c->segs, c->nsegs, sizeof(*c->segs), offsetof(struct core_segment, vaddr), addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->segs[mid].vaddr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	*next = lo < c->nsegs ? c->segs[lo].vaddr : UINT64_MAX;
 	if (lo == 0)
 		return NULL;
@@ -182,16 +175,8 @@ static const struct core_segment *find_segment(const struct core *c, uint64_t ad
 
 static const struct core_filemap *find_filemap(const struct core *c, uint64_t addr)
 {
-	size_t lo = 0, hi = c->nfmaps;
+	size_t lo = fpi_count_le(c->fmaps, c->nfmaps, sizeof(*c->fmaps), offsetof(struct core_filemap, start), addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->fmaps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == 0)
 		return NULL;
 	const struct core_filemap *m = &c->fmaps[lo - 1];

@@ -21,16 +21,23 @@ sleep 0.2
 check_eq "after SIGCONT: running" "$(stopped_threads "$TPID")" 0
 check "after SIGCONT: answers" ping_target
 
+# start_prompt NAME: fpinspect's prompt on the target, its stdin on fd 9
+# (a fifo), output in $TDIR/o.NAME; waits until it holds the target
+# stopped. Sets FPID.
+start_prompt() {
+	mkfifo "$TDIR/p.$1"
+	"$FPI" attach "$TPID" <"$TDIR/p.$1" >"$TDIR/o.$1" 2>&1 &
+	FPID=$!
+	exec 9>"$TDIR/p.$1"
+	_i=0
+	while [ "$(stopped_threads "$TPID")" -eq 0 ] || ! grep -q "Attached" "$TDIR/o.$1"; do
+		_i=$((_i + 1)); [ $_i -gt 200 ] && break; sleep 0.05
+	done
+}
+
 # mid-inspection: the prompt holds the process stopped; then a signal
 for sig in INT TERM HUP KILL; do
-	mkfifo "$TDIR/p.$sig"
-	"$FPI" attach "$TPID" <"$TDIR/p.$sig" >"$TDIR/o.$sig" 2>&1 &
-	FPID=$!
-	exec 9>"$TDIR/p.$sig"
-	i=0
-	while [ "$(stopped_threads "$TPID")" -eq 0 ] || ! grep -q "Attached" "$TDIR/o.$sig"; do
-		i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05
-	done
+	start_prompt "$sig"
 	check "SIG$sig: the prompt holds every thread stopped" test "$(stopped_threads "$TPID")" -eq "$(ls /proc/$TPID/task | wc -l)"
 	kill -$sig $FPID
 	wait $FPID
@@ -52,14 +59,7 @@ done
 # signal)
 stop_target
 start_target "$BIN" -n 50 -notify
-mkfifo "$TDIR/p.usr1"
-"$FPI" attach "$TPID" <"$TDIR/p.usr1" >"$TDIR/o.usr1" 2>&1 &
-FPID=$!
-exec 9>"$TDIR/p.usr1"
-i=0
-while [ "$(stopped_threads "$TPID")" -eq 0 ] || ! grep -q "Attached" "$TDIR/o.usr1"; do
-	i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05
-done
+start_prompt usr1
 check "SIGUSR1: the prompt holds every thread stopped" test "$(stopped_threads "$TPID")" -eq "$(ls /proc/$TPID/task | wc -l)"
 kill -USR1 "$TPID"
 sleep 0.5
