@@ -189,7 +189,7 @@ struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
 			if (lg && !go_g_is_dead(s->layout, lg))
 				add(&f, SEV_ERROR, "extra-in-c-with-go-frames", (int64_t)lg->goid, th->tid, -1,
 				    "M%" PRId64 " has isExtraInC set while goroutine %" PRIu64 " has live Go frames on it: "
-				    "the runtime believes this extra M is back in C (golang/go#72870, fixed in Go 1.25)",
+				    "the runtime believes this extra M is back in C (golang/go#72870, fixed in Go 1.25 and in later 1.23 and 1.24 point releases)",
 				    m->id, lg->goid);
 		}
 		if (!thread_stack_bounds(s, th, &lo, &hi, &kind))

@@ -46,7 +46,13 @@ need_ptrace() {
 	return 0
 }
 
-# Every Go toolchain on the machine: the one in PATH and Debian's Go 1.19.
+# Every Go toolchain the tests build targets with: the one in PATH,
+# Debian's Go 1.19 (the oldest layout: no isextra/isExtraInC), and Go 1.21
+# and 1.23 from the Go module proxy (GOTOOLCHAIN downloads them once into the
+# module cache): the versions with isExtraInC left set after nested cgo
+# callbacks (golang/go#72870) and the layouts between. FPI_GO_EXTRA="" to
+# leave those two out.
+FPI_GO_EXTRA=${FPI_GO_EXTRA-go1.21.13 go1.23.12}
 go_toolchains() {
 	command -v go
 	if [ -x /usr/lib/go-1.19/bin/go ]; then
@@ -55,9 +61,31 @@ go_toolchains() {
 		echo "FAIL: /usr/lib/go-1.19/bin/go missing (setup.sh installs golang-1.19-go)" >&2
 		exit 99
 	fi
+	for _v in $FPI_GO_EXTRA; do
+		_root=$(GOTOOLCHAIN=$_v GOFLAGS= go env GOROOT 2>"$TDIR/toolchain.err")
+		# a go in PATH older than 1.21 ignores GOTOOLCHAIN and names itself
+		if [ -x "$_root/bin/go" ] && [ "$(GOTOOLCHAIN=local "$_root/bin/go" env GOVERSION)" = "$_v" ]; then
+			echo "$_root/bin/go"
+		elif [ "${CI:-}" = "true" ]; then
+			echo "FAIL: $_v not available from the Go module proxy: $(tail -1 "$TDIR/toolchain.err")" >&2
+			exit 99
+		else
+			echo "note: $_v not available (GOTOOLCHAIN=$_v go env GOROOT: $(tail -1 "$TDIR/toolchain.err")); not tested with it" >&2
+		fi
+	done
 }
 
 go_version_of() { "$1" env GOVERSION; }
+
+# go_bug_72870 GO: true when GO's runtime leaves isExtraInC set after a
+# nested cgo callback returns (golang/go#72870: Go 1.21 up to the fix, which
+# 1.25 has and later 1.23/1.24 point releases got). Read from the
+# toolchain's own cgocallbackg: it has the flag but not the fix's
+# "isextra && ncgo == 0" condition.
+go_bug_72870() {
+	_cg="$("$1" env GOROOT)/src/runtime/cgocall.go"
+	grep -q 'isExtraInC = true' "$_cg" && ! grep -q 'isextra && gp.m.ncgo == 0' "$_cg"
+}
 
 # build_target NAME GO [CGO]: build tests/targets/NAME with toolchain GO,
 # cached under tests/build/<goversion>/NAME. Prints the binary's path.

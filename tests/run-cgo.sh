@@ -2,6 +2,8 @@
 # cgo: a C-created thread inside a Go callback (an extra M), a goroutine
 # locked in a C call, nested C -> Go -> C -> Go callbacks. The M fields the
 # runtime keeps for them, per Go version (n/a where a version lacks them).
+# Where the toolchain's runtime has golang/go#72870 (Go 1.21.13 here), the
+# nested callback's M is caught with isExtraInC set under live Go frames.
 . "$(dirname "$0")/lib.sh"
 need_go; need_ptrace; need_python
 
@@ -17,11 +19,14 @@ for GO in $(go_toolchains); do
 	CB=$(awk '/^G .* callback$/{print $2}' "$TOUT")
 	"$FPI" attach "$TPID" --json bt "g$CB" --unwinder both >"$TDIR/bt.json"
 	check_eq "$VER bt exit" "$?" 0
+	BUG=0
+	go_bug_72870 "$GO" && BUG=1
+	echo "golang/go#72870 in this runtime: $BUG"
 	"$FPI" attach "$TPID" --json check >"$TDIR/c.json"
-	check_eq "$VER healthy cgo program: check exit 0" "$?" 0
-	out=$(python3 - "$TOUT" "$TDIR" "$VER" <<'PY'
+	check_eq "$VER cgo program: check exit (1 where the runtime has golang/go#72870)" "$?" "$BUG"
+	out=$(python3 - "$TOUT" "$TDIR" "$VER" "$BUG" <<'PY'
 import json, sys
-out, tdir, ver = sys.argv[1], sys.argv[2], sys.argv[3]
+out, tdir, ver, bug = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 minor = int(ver.split(".")[1])
 lines = open(out).read().split("\n")
 facts = {l.split()[1]: l.split()[2] for l in lines if l.startswith("M ")}
@@ -43,8 +48,9 @@ want("callback thread lockedg", cb["lockedg"], kinds["callback"])
 want("callback thread has_cgo_on_stack", cb["has_cgo_on_stack"], None if na else True)
 nt = th[int(facts["ctid_nested"])]
 want("nested thread isextra", nt["isextra"], None if na else True)
-# golang/go#72870: 1.21-1.24 leave isExtraInC set after nested callbacks; 1.25+ clear it
-want("nested thread isExtraInC", nt["is_extra_in_c"], None if na_inc else (minor < 25))
+# golang/go#72870: the nested goroutine's M still claims to be in C after
+# the inner callback returned, with the goroutine's Go frames live on it
+want("nested thread isExtraInC", nt["is_extra_in_c"], None if na_inc else bug)
 want("nested thread lockedg", nt["lockedg"], kinds["nested"])
 lk = th[int(facts["lockedtid"])]
 want("C-calling thread ncgo", lk["ncgo"] >= 1, True)
@@ -67,7 +73,12 @@ if "runtime.cgocallback" in dfn and "callback_thread" in dfn and dfn.index("call
     bad.append("frame order")
 cstack = [f["stack"] for f in bt["dwarf_frames"] if f["function"] == "callback_thread"]
 want("callback_thread frame is on the C side", cstack[:1], ["C"])
-if chk["errors"] != 0 or chk["warnings"] != 0:
+if bug:
+    # the live reproduction: exactly one error, for that goroutine and thread
+    got = [(f["kind"], f["severity"], f["goid"], f["tid"]) for f in chk["findings"] if f["severity"] != "info"]
+    want("check findings (golang/go#72870)", got,
+         [("extra-in-c-with-go-frames", "error", kinds["nested"], nt["tid"])])
+elif chk["errors"] != 0 or chk["warnings"] != 0:
     bad.append("check on a healthy cgo program: %r" % chk["findings"])
 print("\n".join(bad) if bad else "ok")
 PY

@@ -1,13 +1,15 @@
-/* The checks on states a live program of this machine's Go versions does not
- * reach: a real snapshot of the cgo test program (attached, copied,
- * released), then M and g fields changed in the snapshot to what the Go
- * runtime's bugs left behind:
+/* The checks on states a live program does not reliably reach (isExtraInC
+ * left set: only runtimes with golang/go#72870): a real snapshot of the cgo
+ * test program (attached, copied, released), then M and g fields changed in
+ * the snapshot to what the Go runtime's bugs left behind:
  *   - isExtraInC set on an extra M whose goroutine has Go frames (Go 1.21 to
  *     1.24 after nested callbacks, golang/go#72870);
  *   - an M that claims no C (ncgo 0, isextra 0) with C frames on its
  *     goroutine's stack (golang/go#59830);
  *   - a goroutine whose scan bit is held, one in _Gcopystack.
- * usage: unit_checks PID CALLBACK_GOID NESTED_GOID OTHER_GOID */
+ * usage: unit_checks PID CALLBACK_GOID NESTED_GOID OTHER_GOID [BUG72870]
+ * BUG72870 1: the program's runtime has golang/go#72870, so the real state
+ * already has the first one (Go 1.21.13 here). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,14 +54,16 @@ int main(int argc, char **argv)
 	uint64_t cb, nested, other;
 	struct go_g *g;
 	struct go_m *m;
+	int bug;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: unit_checks PID CALLBACK_GOID NESTED_GOID OTHER_GOID\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: unit_checks PID CALLBACK_GOID NESTED_GOID OTHER_GOID [BUG72870]\n");
 		return 2;
 	}
 	cb = strtoull(argv[2], NULL, 10);
 	nested = strtoull(argv[3], NULL, 10);
 	other = strtoull(argv[4], NULL, 10);
+	bug = argc == 6 && atoi(argv[5]) == 1;
 	if (fpi_session_attach(atoi(argv[1]), &s, &err) != 0) {
 		printf("attach: %s\n", err);
 		return 1;
@@ -67,7 +71,11 @@ int main(int argc, char **argv)
 	fpi_session_release(s);
 
 	out = check(s);
-	CHECK(strstr(out, "\"errors\":0,") != NULL, "the real program has no errors: %s", out);
+	if (bug)
+		CHECK(strstr(out, "\"errors\":1,") && has(out, "extra-in-c-with-go-frames", nested, "error"),
+		      "golang/go#72870 live: one error, for the nested goroutine: %s", out);
+	else
+		CHECK(strstr(out, "\"errors\":0,") != NULL, "the real program has no errors: %s", out);
 	free(out);
 
 	/* golang/go#72870: isExtraInC left set while Go frames are live */
@@ -80,6 +88,9 @@ int main(int argc, char **argv)
 		CHECK(has(out, "extra-in-c-with-go-frames", nested, "error"), "isExtraInC with Go frames: %s", out);
 		free(out);
 		m->isextrainc = 0;
+		out = check(s);
+		CHECK(strstr(out, "extra-in-c-with-go-frames") == NULL, "isExtraInC clear: no finding: %s", out);
+		free(out);
 	} else {
 		printf("isExtraInC: n/a in this Go version, its check not applicable\n");
 	}
