@@ -156,6 +156,25 @@ static const struct fpi_target_ops ptrace_ops = {
 	.destroy = ptrace_destroy,
 };
 
+/* A thread the kernel refuses to trace because it is exiting (its
+ * exit_state set: a zombie or dead, then gone from /proc). */
+static bool thread_exiting(pid_t pid, int tid)
+{
+	char path[64], buf[512], *st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	st = strrchr(buf, ')');
+	return !st || (st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X'));
+}
+
 static struct fpi_error *seize_new_threads(struct ptrace_priv *p, size_t *nnew)
 {
 	char path[64];
@@ -175,8 +194,10 @@ static struct fpi_error *seize_new_threads(struct ptrace_priv *p, size_t *nnew)
 		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) != 0) {
 			int e = errno;
 
-			if (e == ESRCH)
-				continue; /* exited between readdir and seize */
+			/* exited between readdir and seize, or exiting: the
+			 * kernel refuses a task with its exit state set */
+			if (e == ESRCH || (e == EPERM && thread_exiting(p->pid, tid)))
+				continue;
 			closedir(d);
 			if (e == EPERM)
 				return fpi_error_create(FPI_ERR_PERM,
@@ -213,35 +234,44 @@ static struct fpi_error *seize_new_threads(struct ptrace_priv *p, size_t *nnew)
 /* Wait for the stop of every thread seized so far. The first stop we see is
  * either our interrupt (PTRACE_EVENT_STOP), a group-stop (a process that was
  * stopped before: it stays stopped after detach), or a signal-delivery-stop,
- * whose signal we keep to hand back on detach so no signal is lost. */
+ * whose signal we keep to hand back on detach so no signal is lost.
+ * All threads are polled: a blocking wait for one could deadlock. When the
+ * process exits meanwhile, its leader is not reported until every other
+ * thread is gone, and a traced thread stays a zombie until its tracer (us)
+ * reaps it. */
 static void wait_stops(struct ptrace_priv *p)
 {
-	for (size_t i = 0; i < p->nth; i++) {
-		struct ptrace_thread *th = &p->th[i];
+	size_t left;
 
-		while (!th->stopped && !th->gone) {
+	do {
+		bool progress = false;
+
+		left = 0;
+		for (size_t i = 0; i < p->nth; i++) {
+			struct ptrace_thread *th = &p->th[i];
 			int status;
-			pid_t r = waitpid(th->tid, &status, __WALL);
+			pid_t r;
 
-			if (r < 0) {
-				if (errno == EINTR)
-					continue;
-				th->gone = true;
-				break;
-			}
-			if (WIFEXITED(status) || WIFSIGNALED(status)) {
-				th->gone = true;
-				break;
-			}
-			if (!WIFSTOPPED(status))
+			if (th->stopped || th->gone)
 				continue;
+			r = waitpid(th->tid, &status, __WALL | WNOHANG);
+			if (r == 0 || (r < 0 && errno == EINTR) || (r > 0 && !WIFSTOPPED(status) &&
+								      !WIFEXITED(status) && !WIFSIGNALED(status))) {
+				left++;
+				continue;
+			}
+			progress = true;
+			if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
+				th->gone = true;
+				continue;
+			}
 			th->stopped = true;
-			if ((status >> 16) == PTRACE_EVENT_STOP)
-				break; /* interrupt or group-stop */
 			if ((status >> 16) == 0)
-				th->pending_sig = WSTOPSIG(status);
+				th->pending_sig = WSTOPSIG(status); /* not our interrupt, not a group-stop */
 		}
-	}
+		if (left && !progress)
+			nanosleep(&(struct timespec){ 0, 20000 }, NULL);
+	} while (left);
 }
 
 static struct fpi_error *read_regs(struct fpi_target *t, struct ptrace_priv *p)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Bad input: each gets a message naming what is wrong and what to do, exit
-# status 2, no crash, and no thread of any process left stopped.
+# status 2, no crash, and no thread of any process left stopped; processes
+# that exit by themselves while being inspected.
 . "$(dirname "$0")/lib.sh"
 need_go; need_ptrace; need_gdb
 
@@ -84,4 +85,35 @@ ZPID=$(cat "$TDIR/zpid")
 sleep 0.2
 check_eq "zombie made" "$(sed 's/.*) //' /proc/$ZPID/stat | cut -d' ' -f1)" Z
 expect2 "exited process (zombie)" "a zombie" attach "$ZPID"
+
+# processes that exit on their own while fpinspect attaches, stops, reads
+# and lets go: 40 runs, the exit landing anywhere from before the attach to
+# after it. Each run ends (20 s cap) with 0 or 1 (it got in first) or 2 and
+# a message naming the process; the process always ends by its own exit
+# (status 3): nothing left it stopped or killed it.
+BIN=$(build_target states "$(command -v go)")
+hung=0 crashed=0 silent=0 notown=0 nok=0 n2=0
+for i in $(seq 40); do
+	d=$((30 + (i * 37) % 150))
+	"$BIN" -n 20000 -exitafter "${d}ms" </dev/null >/dev/null 2>&1 &
+	XP=$!
+	sleep "0.0$((i % 10))"
+	timeout 20 "$FPI" attach "$XP" check >/dev/null 2>"$TDIR/x.err"
+	st=$?
+	wait "$XP"
+	xst=$?
+	case $st in
+	0 | 1) nok=$((nok + 1)) ;;
+	2) n2=$((n2 + 1)); grep -q "$XP" "$TDIR/x.err" || { silent=$((silent + 1)); cat "$TDIR/x.err"; } ;;
+	124) hung=$((hung + 1)) ;;
+	*) crashed=$((crashed + 1)); echo "exit $st: $(cat "$TDIR/x.err")" ;;
+	esac
+	[ "$xst" = 3 ] || { notown=$((notown + 1)); echo "run $i: the process ended with $xst"; }
+done
+echo "exiting processes: $nok inspected, $n2 refused"
+check_eq "exiting processes: fpinspect hung" "$hung" 0
+check_eq "exiting processes: fpinspect crashed" "$crashed" 0
+check_eq "exiting processes: exit 2 without naming the process" "$silent" 0
+check_eq "exiting processes: ended other than by their own exit" "$notown" 0
+check "exiting processes: some inspected, some refused ($nok, $n2)" test "$nok" -gt 0 -a "$n2" -gt 0
 finish

@@ -25,6 +25,9 @@
 //	             off from start to exit: setup of a million goroutines is
 //	             faster, and no GC cycle (the runtime forces one every two
 //	             minutes) changes goroutine states while being inspected.
+//	-exitafter D exit with status 3 after D (a duration) from the start,
+//	             wherever setup is then: a process that goes away while it
+//	             is being inspected
 //	-notify      catch SIGUSR1 (after the count of goroutines, so it is not
 //	             in numgoroutine): each one prints "SIG usr1 <count>"
 //
@@ -188,7 +191,14 @@ func main() {
 	depth := flag.Int("depth", 0, "frames of main.recurse below each blocking call")
 	gc := flag.Bool("gc", false, "keep the garbage collector on after setup")
 	notify := flag.Bool("notify", false, "report SIGUSR1 on stdout")
+	exitAfter := flag.Duration("exitafter", 0, "exit with status 3 after this long")
 	flag.Parse()
+	if *exitAfter > 0 {
+		go func() {
+			time.Sleep(*exitAfter)
+			os.Exit(3)
+		}()
+	}
 
 	debug.SetGCPercent(-1)
 
