@@ -45,6 +45,11 @@ struct go_thread {
 	uint64_t tls_g;         /* the g in TLS (fs_base-8), 0 if unreadable */
 };
 
+/* On OS-allocated system stacks (cgo, the main thread) the runtime sets
+ * g0.stack.hi inside mstart0's own frame: the frame records of mstart0 and
+ * mstart lie just above it. Allowed above g0.stack.hi. */
+#define G0_HI_SLACK 4096
+
 struct go_snapshot {
 	struct go_g *gs;        /* all gs from allgs, dead ones included */
 	size_t ngs;

@@ -475,6 +475,18 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 		/* 4 KiB pieces so that one unmapped page loses only itself */
 		for (int p = 0; p < 64; p++)
 			want(v, &n, sp + p * 4096ull, sp + (p + 1) * 4096ull);
+		/* in a signal handler: the interrupted code is on the M's g0
+		 * stack (its top 256 KiB) or on its goroutine's */
+		if (th->stack == GO_STACK_GSIGNAL && th->m >= 0) {
+			const struct go_m *m = &sn->ms[th->m];
+			const struct go_g *cg = go_find_g_addr(sn, m->curg);
+
+			if (m->g0_lo < m->g0_hi)
+				want(v, &n, m->g0_hi - m->g0_lo > (256u << 10) ? m->g0_hi - (256u << 10) : m->g0_lo,
+				     m->g0_hi + G0_HI_SLACK);
+			if (cg)
+				want(v, &n, cg->stack_lo, cg->stack_hi);
+		}
 	}
 	for (size_t i = 0; i < sn->nms; i++)
 		if (sn->ms[i].g0)

@@ -12,7 +12,6 @@
 #include "jsonw.h"
 #include "stacks.h"
 
-#define G0_HI_SLACK 4096
 
 enum rt_fn {
 	RT_GOEXIT, RT_MSTART, RT_RT0_GO, RT_SYSTEMSTACK, RT_MCALL, RT_MORESTACK, RT_ASMCGOCALL,
@@ -217,6 +216,44 @@ static bool is_c_frame(struct fpi_session *s, uint64_t pc, bool retaddr)
 	return !sym || !sym->function || !strchr(sym->function, '.');
 }
 
+/* Linux amd64 signal delivery: the kernel enters the handler (Go's
+ * runtime.sigtramp, also through cgoSigtramp's jump) with RSP at
+ * rt_sigframe.pretcode, so the handler's CFA is the ucontext that follows.
+ * Its uc_mcontext starts 40 bytes in (after uc_flags, uc_link, uc_stack),
+ * the general registers in sigcontext order. */
+static bool signal_context(struct fpi_session *s, uint64_t cfa, struct fpi_regs *out)
+{
+	static const int order[] = { FPI_REG_R8, FPI_REG_R9, FPI_REG_R10, FPI_REG_R11, FPI_REG_R12, FPI_REG_R13,
+				     FPI_REG_R14, FPI_REG_R15, FPI_REG_RDI, FPI_REG_RSI, FPI_REG_RBP, FPI_REG_RBX,
+				     FPI_REG_RDX, FPI_REG_RAX, FPI_REG_RCX, FPI_REG_RSP, FPI_REG_RIP };
+	uint64_t g[17];
+
+	if (!cfa || !s->mem.read(s->mem.arg, cfa + 40, g, sizeof(g)))
+		return false;
+	memset(out, 0, sizeof(*out));
+	for (size_t k = 0; k < 17; k++)
+		out->r[order[k]] = g[k];
+	return out->r[FPI_REG_RIP] && out->r[FPI_REG_RSP] && !(out->r[FPI_REG_RSP] & 7);
+}
+
+/* Which stack of m the interrupted SP is on: its g0's, its signal stack
+ * (a signal that arrived while the handler of another ran), its curg's, or
+ * one we know nothing of (8 MiB allowed upwards). */
+static void stack_of_sp(struct fpi_session *s, const struct go_m *m, uint64_t sp, uint64_t *lo, uint64_t *hi,
+			enum fr_stack *kind)
+{
+	const struct go_g *cg = m && m->curg ? go_find_g_addr(s->snap, m->curg) : NULL;
+
+	if (m && m->g0_lo < m->g0_hi && sp >= m->g0_lo && sp < m->g0_hi + G0_HI_SLACK)
+		*lo = m->g0_lo, *hi = m->g0_hi + G0_HI_SLACK, *kind = FR_G0;
+	else if (m && m->gsignal_lo < m->gsignal_hi && sp >= m->gsignal_lo && sp < m->gsignal_hi)
+		*lo = m->gsignal_lo, *hi = m->gsignal_hi, *kind = FR_GSIGNAL;
+	else if (cg && sp >= cg->stack_lo && sp < cg->stack_hi)
+		*lo = cg->stack_lo, *hi = cg->stack_hi, *kind = FR_GOROUTINE;
+	else
+		*lo = sp, *hi = sp + (8u << 20), *kind = FR_OTHER;
+}
+
 static void push(struct walk *w, uint64_t pc, uint64_t sp, uint64_t fp, enum fr_stack st)
 {
 	if (w->n < WALK_MAX_FRAMES)
@@ -246,9 +283,13 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
 			return fn;
 		if (fn == RT_SIGTRAMP) {
-			/* the signal stack's top: below is the kernel's signal frame,
-			 * then the interrupted code, on another stack */
-			snprintf(w->end, sizeof(w->end), "sigtramp: the interrupted code is not followed");
+			/* the signal stack's top: below is the kernel's signal frame
+			 * (sigtramp's frame record is 16 below its CFA), then the
+			 * interrupted code, on another stack: the caller goes on */
+			w->sig_ok = signal_context(s, fr[i].fp + 16, &w->sig_regs);
+			if (!w->sig_ok)
+				snprintf(w->end, sizeof(w->end), "sigtramp: cannot read the signal frame at 0x%" PRIx64,
+					 fr[i].fp + 16);
 			return fn;
 		}
 		if (st != FR_GOROUTINE &&
@@ -433,8 +474,21 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
 			return;
 		if (fn == RT_SIGTRAMP) {
-			snprintf(w->end, sizeof(w->end), "sigtramp: the interrupted code is not followed");
-			return;
+			/* on into the code the signal interrupted: its registers are
+			 * in the signal frame at sigtramp's CFA */
+			struct fpi_regs ctx;
+
+			r = cfi_step_cached(s, mods, &regs, first, &next, why, sizeof(why));
+			if (r != 0 || switches >= 4 || !signal_context(s, next.r[FPI_REG_RSP], &ctx)) {
+				snprintf(w->end, sizeof(w->end), "sigtramp: cannot read the signal frame%s%s",
+					 why[0] ? ": " : "", why);
+				return;
+			}
+			regs = ctx;
+			stack_of_sp(s, m, regs.r[FPI_REG_RSP], &lo, &hi, &st);
+			first = true;
+			switches++;
+			continue;
 		}
 		if (st != FR_GOROUTINE && switches < 4 &&
 		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) {
@@ -538,6 +592,33 @@ struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bo
 	return NULL;
 }
 
+/* A thread's FP walk from registers: on into the interrupted code below a
+ * signal frame, and from the system stack to the goroutine it runs for. */
+static void fp_thread(struct fpi_session *s, struct walk *w, const struct fpi_regs *regs, uint64_t lo, uint64_t hi,
+		      enum fr_stack kind, const struct go_m *m, int nsignals)
+{
+	int fn = fp_from_registers(s, w, regs, lo, hi, kind);
+
+	if (fn == RT_SIGTRAMP && w->sig_ok && nsignals < 2) {
+		struct fpi_regs ctx = w->sig_regs;
+
+		w->sig_ok = false;
+		stack_of_sp(s, m, ctx.r[FPI_REG_RSP], &lo, &hi, &kind);
+		fp_thread(s, w, &ctx, lo, hi, kind, m, nsignals + 1);
+		return;
+	}
+	if (kind != FR_GOROUTINE &&
+	    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) {
+		const struct go_g *g = switch_target(s, m);
+		uint64_t pc, gsp, bp;
+
+		if (g) {
+			saved_start(s, g, &pc, &gsp, &bp);
+			fp_segment(s, w, pc, gsp, bp, g->stack_lo, g->stack_hi, FR_GOROUTINE, false);
+		}
+	}
+}
+
 struct fpi_error *walk_thread(struct fpi_session *s, const struct go_thread *th, bool dwarf, struct walk *w)
 {
 	uint64_t lo = 0, hi = 0;
@@ -559,20 +640,7 @@ struct fpi_error *walk_thread(struct fpi_session *s, const struct go_thread *th,
 		dwarf_walk(s, w, th->regs, true, kind, lo, hi, m);
 		return NULL;
 	}
-	{
-		int fn = fp_from_registers(s, w, &th->regs, lo, hi, kind);
-
-		if (kind != FR_GOROUTINE &&
-		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) {
-			const struct go_g *g = switch_target(s, m);
-			uint64_t pc, gsp, bp;
-
-			if (g) {
-				saved_start(s, g, &pc, &gsp, &bp);
-				fp_segment(s, w, pc, gsp, bp, g->stack_lo, g->stack_hi, FR_GOROUTINE, false);
-			}
-		}
-	}
+	fp_thread(s, w, &th->regs, lo, hi, kind, m, 0);
 	return NULL;
 }
 

@@ -27,6 +27,10 @@ struct walk {
 	bool saw_c;                    /* C frames (not Go code) */
 	bool saw_cgocallback;          /* a runtime.cgocallback frame */
 	const struct go_m *m;          /* the M whose system stack C frames are on */
+	/* FP walks: the registers a signal interrupted, read from the signal
+	 * frame below runtime.sigtramp (sig_ok), for the caller to go on with */
+	bool sig_ok;
+	struct fpi_regs sig_regs;
 	char end[200];                 /* why the walk stopped, "" when it reached a top frame */
 	struct frame frames[WALK_MAX_FRAMES]; /* last: resets clear only what precedes it */
 };

@@ -149,6 +149,42 @@ for GO in $(go_toolchains); do
 			check "$VER kernel core: g$G listed" jq_py "$TDIR/k.json" "sys.exit(0 if any(g['goid'] == $G for g in d['goroutines']) else 1)"
 			"$FPI" core "$K" --json bt "g$G" >"$TDIR/kb.json"
 			check "$VER kernel core: bt g$G reaches main" jq_py "$TDIR/kb.json" "sys.exit(0 if any(f['function'] == 'main.recurse' or (f['function'] or '').startswith('main.') for f in d['stacks'][0]['frames']) else 1)"
+			# GOTRACEBACK=crash: the threads die in signal handlers. Both
+			# unwinders go through runtime.sigtramp's signal frame into the
+			# interrupted code, on another stack, to a top frame; they agree
+			# on every thread that was in Go code.
+			"$FPI" core "$K" --json bt all --unwinder both >"$TDIR/kall.json"
+			out=$(python3 - "$TDIR/kall.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad, through = [], 0
+for s in d["stacks"]:
+    if s.get("tid") is None:
+        continue
+    for k in ("fp", "dwarf"):
+        fr = s[k + "_frames"]
+        fns = [f["function"] or "?" for f in fr]
+        if "runtime.sigtramp" not in fns:
+            continue
+        i = len(fns) - 1 - fns[::-1].index("runtime.sigtramp")
+        if i + 1 >= len(fr):
+            bad.append("thread %d %s: nothing below sigtramp" % (s["tid"], k))
+        elif fr[i + 1]["stack"] == "gsignal":
+            bad.append("thread %d %s: below sigtramp still on the signal stack" % (s["tid"], k))
+        if s[k + "_end"] is not None:
+            bad.append("thread %d %s ended early: %s" % (s["tid"], k, s[k + "_end"]))
+        if fns[-1] not in ("runtime.goexit", "runtime.mstart", "runtime.rt0_go", "runtime.mcall"):
+            bad.append("thread %d %s ends at %s" % (s["tid"], k, fns[-1]))
+        through += k == "fp"
+    if s["mismatch"] is not None:
+        bad.append("thread %d: fp and dwarf part at %r" % (s["tid"], s["mismatch"]))
+if through == 0:
+    bad.append("no thread in a signal handler")
+print("\n".join(bad) or "ok %d" % through)
+PY
+)
+			echo "kernel core threads through a signal frame: $out"
+			check "$VER kernel core: threads unwound through the signal frame" test "${out%% *}" = ok
 			rm -f "$K"
 		fi
 		;;
