@@ -133,8 +133,8 @@ static void judge_mismatch(struct findings *f, const struct walk *fp, const stru
 		if (fp->frames[i].pc == dw->frames[i].pc)
 			continue;
 		{
-			const char *a = session_symbol(s, fp->frames[i].pc, i > 0);
-			const char *b = session_symbol(s, dw->frames[i].pc, i > 0);
+			const char *a = session_symbol(s, fp->frames[i].pc, !fp->frames[i].exact);
+			const char *b = session_symbol(s, dw->frames[i].pc, !dw->frames[i].exact);
 
 			add(f, SEV_WARNING, "fp-dwarf-mismatch", goid, tid, (long)i,
 			    "frame pointers and DWARF CFI part at frame %zu: fp says 0x%" PRIx64 " (%s), dwarf says 0x%" PRIx64
@@ -145,7 +145,7 @@ static void judge_mismatch(struct findings *f, const struct walk *fp, const stru
 	/* a natural FP end earlier than DWARF's on the same Go stack */
 	if (!fp->fp_broken && !fp->end[0] && nfp < ndw && nfp > 0 &&
 	    dw->frames[nfp].stack == fp->frames[nfp - 1].stack) {
-		const char *b = session_symbol(s, dw->frames[nfp].pc, true);
+		const char *b = session_symbol(s, dw->frames[nfp].pc, !dw->frames[nfp].exact);
 
 		add(f, SEV_WARNING, "fp-dwarf-mismatch", goid, tid, (long)nfp,
 		    "the frame-pointer chain ends after %zu frames but DWARF CFI goes on to 0x%" PRIx64 " (%s)", nfp,

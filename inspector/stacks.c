@@ -151,24 +151,34 @@ static void saved_start(struct fpi_session *s, const struct go_g *g, uint64_t *p
 	}
 }
 
-void goroutine_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
+static bool interrupted_regs(struct fpi_session *s, const struct go_thread *th, struct fpi_regs *out);
+
+/* The registers of g when it runs now: its thread's when on g's stack, or,
+ * when the thread is in a signal handler (a crash core), those the signal
+ * interrupted when they were on g's stack. */
+static bool goroutine_regs(struct fpi_session *s, const struct go_g *g, struct fpi_regs *out)
 {
 	const struct go_thread *th = go_g_status_is(s->layout, g, "running") ? running_thread(s, g) : NULL;
 
 	if (th && th->stack == GO_STACK_CURG) {
-		*pc = th->regs.r[FPI_REG_RIP];
-		*sp = th->regs.r[FPI_REG_RSP];
-		*bp = th->regs.r[FPI_REG_RBP];
+		*out = th->regs;
+		return true;
+	}
+	return th && th->stack == GO_STACK_GSIGNAL && interrupted_regs(s, th, out) &&
+	       out->r[FPI_REG_RSP] >= g->stack_lo && out->r[FPI_REG_RSP] < g->stack_hi;
+}
+
+void goroutine_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
+{
+	struct fpi_regs r;
+
+	if (goroutine_regs(s, g, &r)) {
+		*pc = r.r[FPI_REG_RIP];
+		*sp = r.r[FPI_REG_RSP];
+		*bp = r.r[FPI_REG_RBP];
 	} else {
 		saved_start(s, g, pc, sp, bp);
 	}
-}
-
-static bool from_registers(struct fpi_session *s, const struct go_g *g)
-{
-	const struct go_thread *th = go_g_status_is(s->layout, g, "running") ? running_thread(s, g) : NULL;
-
-	return th && th->stack == GO_STACK_CURG;
 }
 
 bool thread_stack_bounds(struct fpi_session *s, const struct go_thread *th, uint64_t *lo, uint64_t *hi,
@@ -254,10 +264,10 @@ static void stack_of_sp(struct fpi_session *s, const struct go_m *m, uint64_t sp
 		*lo = sp, *hi = sp + (8u << 20), *kind = FR_OTHER;
 }
 
-static void push(struct walk *w, uint64_t pc, uint64_t sp, uint64_t fp, enum fr_stack st)
+static void push(struct walk *w, uint64_t pc, uint64_t sp, uint64_t fp, enum fr_stack st, bool exact)
 {
 	if (w->n < WALK_MAX_FRAMES)
-		w->frames[w->n++] = (struct frame){ pc, sp, fp, st };
+		w->frames[w->n++] = (struct frame){ pc, sp, fp, st, exact };
 }
 
 /* Frame-pointer segment on one stack. Stops early (without a finding) at a
@@ -277,7 +287,8 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 		int fn = rt_fn_of(s, fr[i].pc, i > 0 || !first_is_regs);
 
 		push(w, fr[i].pc, i == 0 ? sp : 0, fr[i].fp,
-		     st != FR_GOROUTINE && is_c_frame(s, fr[i].pc, i > 0 || !first_is_regs) ? FR_C : st);
+		     st != FR_GOROUTINE && is_c_frame(s, fr[i].pc, i > 0 || !first_is_regs) ? FR_C : st,
+		     i == 0 && first_is_regs);
 		if (fn == RT_CGOCALLBACK)
 			w->saw_cgocallback = true;
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
@@ -355,11 +366,39 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 	    fn != RT_MCALL && fn != RT_MORESTACK && fn != RT_ASMCGOCALL &&
 	    fpi_cfi_step(mods, &s->mem, regs, true, &next, why, sizeof(why)) == 0 &&
 	    next.r[FPI_REG_RSP] == sp + 8 && next.r[FPI_REG_RIP]) {
-		push(w, pc, sp, bp, st);
+		push(w, pc, sp, bp, st, true);
 		return fp_segment(s, w, next.r[FPI_REG_RIP], sp + 8, bp, lo, hi, st, false);
 	}
 	fpi_error_destroy(err);
 	return fp_segment(s, w, pc, sp, bp, lo, hi, st, true);
+}
+
+/* What a thread in a signal handler was doing when the signal came: the
+ * registers in the signal frame below runtime.sigtramp, found by walking
+ * the signal stack's frame pointers (Go code all the way); a second signal
+ * that came while the first's handler ran is looked through. */
+static bool interrupted_regs(struct fpi_session *s, const struct go_thread *th, struct fpi_regs *out)
+{
+	const struct go_m *m = th->m >= 0 ? &s->snap->ms[th->m] : NULL;
+	struct walk *w = malloc(sizeof(*w));
+	struct fpi_regs regs = th->regs;
+	bool ok = false;
+
+	for (int k = 0; w && m && m->gsignal_lo < m->gsignal_hi && k < 2; k++) {
+		memset(w, 0, offsetof(struct walk, frames));
+		w->m = m;
+		if (fp_from_registers(s, w, &regs, m->gsignal_lo, m->gsignal_hi, FR_GSIGNAL) != RT_SIGTRAMP ||
+		    !w->sig_ok)
+			break;
+		regs = w->sig_regs;
+		if (regs.r[FPI_REG_RSP] < m->gsignal_lo || regs.r[FPI_REG_RSP] >= m->gsignal_hi) {
+			*out = regs;
+			ok = true;
+			break;
+		}
+	}
+	free(w);
+	return ok;
 }
 
 /* The goroutine to switch to from a thread's system stack. */
@@ -470,7 +509,7 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 			fst = FR_C;
 		if (fst == FR_C)
 			w->saw_c = true;
-		push(w, pc, sp, regs.r[FPI_REG_RBP], fst);
+		push(w, pc, sp, regs.r[FPI_REG_RBP], fst, first);
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
 			return;
 		if (fn == RT_SIGTRAMP) {
@@ -561,7 +600,8 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bool dwarf, struct walk *w)
 {
 	uint64_t pc, sp, bp;
-	bool regs = from_registers(s, g);
+	struct fpi_regs gr;
+	bool regs = goroutine_regs(s, g, &gr);
 	/* the M whose account of C frames the runtime would trust for g */
 	const struct go_m *m = go_find_m_addr(s->snap, g->lockedm);
 
@@ -575,14 +615,14 @@ struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bo
 	if (!pc || !sp)
 		return NULL;
 	if (!dwarf && regs) {
-		fp_from_registers(s, w, &running_thread(s, g)->regs, g->stack_lo, g->stack_hi, FR_GOROUTINE);
+		fp_from_registers(s, w, &gr, g->stack_lo, g->stack_hi, FR_GOROUTINE);
 	} else if (!dwarf) {
 		fp_segment(s, w, pc, sp, bp, g->stack_lo, g->stack_hi, FR_GOROUTINE, false);
 	} else {
 		struct fpi_regs r;
 
 		if (regs)
-			r = running_thread(s, g)->regs;
+			r = gr;
 		else {
 			memset(&r, 0, sizeof(r));
 			r.r[FPI_REG_RIP] = pc, r.r[FPI_REG_RSP] = sp, r.r[FPI_REG_RBP] = bp;
@@ -735,7 +775,7 @@ static void print_frame_text(struct fpi_session *s, FILE *out, size_t idx, const
 		   sym ? sym->line : 0, sym ? sym->module : NULL, mark);
 }
 
-static void json_frames(struct fpi_session *s, struct jw *w, const struct walk *wk, bool first_is_regs)
+static void json_frames(struct fpi_session *s, struct jw *w, const struct walk *wk)
 {
 	struct fpi_modules *mods = NULL;
 	struct fpi_error *err = session_modules(s, &mods);
@@ -744,7 +784,7 @@ static void json_frames(struct fpi_session *s, struct jw *w, const struct walk *
 	jw_arr(w);
 	for (size_t i = 0; i < wk->n; i++) {
 		const struct frame *f = &wk->frames[i];
-		bool ret = i > 0 || !first_is_regs;
+		bool ret = !f->exact;
 		const struct fpi_symbol *sym = mods ? fpi_symbolize(mods, ret ? f->pc - 1 : f->pc) : NULL;
 		size_t ninl = sym && sym->ninlined > 1 ? sym->ninlined : 1;
 
@@ -793,7 +833,6 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 {
 	struct fpi_session *s = c->s;
 	struct walk *w[2] = { NULL, NULL };
-	bool first_regs = it->is_thread || from_registers(s, it->g);
 	const char *why = NULL;
 	int nw = uw == UW_BOTH ? 2 : 1;
 
@@ -826,7 +865,7 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 			bool dwarf = uw == UW_DWARF || k == 1;
 
 			jw_key(jw, nw == 1 ? "frames" : dwarf ? "dwarf_frames" : "fp_frames");
-			json_frames(s, jw, w[k], first_regs);
+			json_frames(s, jw, w[k]);
 			jw_key(jw, nw == 1 ? "end" : dwarf ? "dwarf_end" : "fp_end");
 			jw_str(jw, w[k]->end[0] ? w[k]->end : NULL);
 		}
@@ -845,7 +884,7 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 				go_status_name(s->layout, it->g->status & ~s->layout->gscan));
 		if (nw == 1) {
 			for (size_t i = 0; i < w[0]->n; i++)
-				print_frame_text(s, c->out, i, &w[0]->frames[i], i > 0 || !first_regs, "");
+				print_frame_text(s, c->out, i, &w[0]->frames[i], !w[0]->frames[i].exact, "");
 			if (w[0]->end[0])
 				fprintf(c->out, "     (%s)\n", w[0]->end);
 		} else {
@@ -854,7 +893,7 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 			for (int k = 0; k < 2; k++) {
 				fprintf(c->out, "  %s:\n", k ? "dwarf" : "fp");
 				for (size_t i = 0; i < w[k]->n; i++)
-					print_frame_text(s, c->out, i, &w[k]->frames[i], i > 0 || !first_regs,
+					print_frame_text(s, c->out, i, &w[k]->frames[i], !w[k]->frames[i].exact,
 							 (long)i == mm ? "   <- mismatch" : "");
 				if (w[k]->end[0])
 					fprintf(c->out, "     (%s)\n", w[k]->end);

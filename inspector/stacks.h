@@ -10,6 +10,7 @@ enum fr_stack { FR_GOROUTINE, FR_G0, FR_GSIGNAL, FR_C, FR_OTHER };
 struct frame {
 	uint64_t pc, sp, fp;
 	enum fr_stack stack;
+	bool exact; /* pc from registers (a thread's, a signal frame's), not a return address */
 };
 
 #define WALK_MAX_FRAMES 1024

@@ -125,7 +125,7 @@ for GO in $(go_toolchains); do
 		mkdir -p "$TDIR/kcore"
 		rm -f "$TDIR/kin"
 		mkfifo "$TDIR/kin"
-		(cd "$TDIR/kcore" && ulimit -c unlimited && GOTRACEBACK=crash exec "$BIN" -n 20 -running 0 <"$TDIR/kin" >"$TDIR/kcore.out" 2>&1) &
+		(cd "$TDIR/kcore" && ulimit -c unlimited && GOTRACEBACK=crash exec "$BIN" -n 20 -running 1 <"$TDIR/kin" >"$TDIR/kcore.out" 2>&1) &
 		KPID=$!
 		exec 7>"$TDIR/kin"
 		i=0
@@ -185,6 +185,17 @@ PY
 )
 			echo "kernel core threads through a signal frame: $out"
 			check "$VER kernel core: threads unwound through the signal frame" test "${out%% *}" = ok
+			# the spinning goroutine ran when the signals came: its stack
+			# starts at the registers its thread's signal frame holds
+			GR=$(awk '/^G .* running$/{print $2; exit}' "$TDIR/kcore.out")
+			"$FPI" core "$K" --json bt "g$GR" --unwinder both >"$TDIR/kr.json"
+			check "$VER kernel core: bt of the running goroutine g$GR: main.spin to goexit, fp = dwarf" jq_py "$TDIR/kr.json" "
+s = d['stacks'][0]
+for k in ('fp_frames', 'dwarf_frames'):
+    fns = [f['function'] for f in s[k]]
+    print(k, fns)
+    assert 'main.spin' in fns and fns[-1] == 'runtime.goexit', k
+assert s['mismatch'] is None"
 			rm -f "$K"
 		fi
 		;;
