@@ -15,12 +15,13 @@
 
 enum rt_fn {
 	RT_GOEXIT, RT_MSTART, RT_RT0_GO, RT_SYSTEMSTACK, RT_MCALL, RT_MORESTACK, RT_ASMCGOCALL,
-	RT_CGOCALLBACK, RT_SIGTRAMP, RT_CROSSCALL2, RT_NFUNCS
+	RT_CGOCALLBACK, RT_SIGTRAMP, RT_CROSSCALL2, RT_SIGPANIC, RT_NFUNCS
 };
 
 static const char *const rt_names[RT_NFUNCS] = {
 	"runtime.goexit", "runtime.mstart", "runtime.rt0_go", "runtime.systemstack", "runtime.mcall",
 	"runtime.morestack", "runtime.asmcgocall", "runtime.cgocallback", "runtime.sigtramp", "crosscall2",
+	"runtime.sigpanic",
 };
 
 struct rt_ranges {
@@ -270,6 +271,9 @@ static void push(struct walk *w, uint64_t pc, uint64_t sp, uint64_t fp, enum fr_
 		w->frames[w->n++] = (struct frame){ pc, sp, fp, st, exact };
 }
 
+static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct fpi_regs *regs,
+			     uint64_t lo, uint64_t hi, enum fr_stack st);
+
 /* Frame-pointer segment on one stack. Stops early (without a finding) at a
  * frame where the runtime's unwinder would switch stacks or stop. Returns the
  * index of the switch frame's function (RT_*) or -1. */
@@ -293,6 +297,20 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 			w->saw_cgocallback = true;
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
 			return fn;
+		if (fn == RT_SIGPANIC && i + 1 < res.nframes) {
+			/* A fault made the signal handler push the faulting pc and
+			 * make the goroutine call sigpanic: the pc above is where the
+			 * fault was, not a return address, and the faulting function
+			 * may not have its frame record yet (a leaf, a prologue).
+			 * Go on as from registers: SP is sigpanic's CFA. */
+			struct fpi_regs r;
+
+			memset(&r, 0, sizeof(r));
+			r.r[FPI_REG_RIP] = fr[i + 1].pc;
+			r.r[FPI_REG_RSP] = fr[i].fp + 16;
+			r.r[FPI_REG_RBP] = fr[i + 1].fp;
+			return fp_from_registers(s, w, &r, lo, hi, st);
+		}
 		if (fn == RT_SIGTRAMP) {
 			/* the signal stack's top: below is the kernel's signal frame
 			 * (sigtramp's frame record is 16 below its CFA), then the
@@ -592,7 +610,8 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 			return;
 		}
 		regs = next;
-		first = false;
+		/* below sigpanic: the faulting pc, not a return address */
+		first = fn == RT_SIGPANIC;
 	}
 	snprintf(w->end, sizeof(w->end), "depth cap %d reached", WALK_MAX_FRAMES);
 }

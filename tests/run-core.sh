@@ -198,6 +198,66 @@ for k in ('fp_frames', 'dwarf_frames'):
 assert s['mismatch'] is None"
 			rm -f "$K"
 		fi
+
+		# a fault: nil dereferenced in a frameless leaf, GOTRACEBACK=crash.
+		# The faulting goroutine's stack, read from the core by both
+		# unwinders, is the one Go's own traceback printed as it died:
+		# through sigpanic into the leaf at the faulting line, then its
+		# callers.
+		rm -rf "$TDIR/fcore" "$TDIR/fin"
+		mkdir -p "$TDIR/fcore"
+		mkfifo "$TDIR/fin"
+		(cd "$TDIR/fcore" && ulimit -c unlimited && GOTRACEBACK=crash exec "$BIN" -n 20 -faultafter 300ms <"$TDIR/fin" >"$TDIR/fcore.out" 2>"$TDIR/fcore.err") &
+		FAULTPID=$!
+		exec 6>"$TDIR/fin" # stdin stays open: the program lives until it faults
+		wait "$FAULTPID"
+		exec 6>&-
+		K=$(ls "$TDIR"/fcore/core* 2>/dev/null | head -1)
+		check "$VER fault: the kernel wrote a core" test -n "$K"
+		GF=$(awk '/^G .* fault$/{print $2; exit}' "$TDIR/fcore.out")
+		if [ -n "$K" ] && [ -n "$GF" ]; then
+			"$FPI" core "$K" --json bt "g$GF" --unwinder both >"$TDIR/kf.json"
+			check_eq "$VER fault: bt g$GF exit" "$?" 0
+			out=$(python3 - "$TDIR/kf.json" "$TDIR/fcore.err" "$GF" <<'PY'
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+err = open(sys.argv[2]).read().split("\n")
+goid = sys.argv[3]
+# Go's traceback of the faulting goroutine: "func(args)" then "\tfile:line ..."
+go, on = [], False
+for i, l in enumerate(err):
+    if re.match(r"goroutine %s( gp=\S+)?( m=\S+)?( mp=\S+)? \[running\]:" % goid, l):
+        on = True
+        continue
+    if on and l == "":
+        break
+    if on and not l.startswith("\t") and i + 1 < len(err) and err[i + 1].startswith("\t"):
+        fn = re.sub(r"\(.*\)$", "", l)
+        m = re.match(r"\t(\S+):(\d+)", err[i + 1])
+        if fn.startswith("main.") and m:
+            go.append((fn, int(m.group(2))))
+s = d["stacks"][0]
+bad = []
+if not go or go[0][0] != "main.faultLeaf":
+    bad.append("Go's traceback not found or odd: %r" % go)
+for k in ("fp_frames", "dwarf_frames"):
+    ours = [(f["function"], f["line"]) for f in s[k] if (f["function"] or "").startswith("main.")]
+    if ours != go:
+        bad.append("%s: %r, Go printed %r" % (k, ours, go))
+    fns = [f["function"] for f in s[k]]
+    if "runtime.sigpanic" not in fns or fns[fns.index("runtime.sigpanic") + 1] != "main.faultLeaf":
+        bad.append("%s: not sigpanic then main.faultLeaf: %r" % (k, fns))
+if s["mismatch"] is not None:
+    bad.append("fp and dwarf part at %r" % s["mismatch"])
+print("\n".join(bad) or "ok %d main frames" % len(go))
+PY
+)
+			echo "fault core: $out"
+			check "$VER fault: g$GF's stack from the core is Go's own traceback" test "${out%% *}" = ok
+			"$FPI" core "$K" check >"$TDIR/kf.txt"
+			check_eq "$VER fault core: check exit" "$?" 0
+			rm -f "$K"
+		fi
 		;;
 	esac
 done

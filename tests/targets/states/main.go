@@ -28,6 +28,10 @@
 //	-exitafter D exit with status 3 after D (a duration) from the start,
 //	             wherever setup is then: a process that goes away while it
 //	             is being inspected
+//	-faultafter D  D after setup, a goroutine dereferences nil in
+//	             main.faultLeaf below 4 frames of main.faultLevel (it prints
+//	             "G <goid> fault" first): a crash (a core with
+//	             GOTRACEBACK=crash)
 //	-notify      catch SIGUSR1 (after the count of goroutines, so it is not
 //	             in numgoroutine): each one prints "SIG usr1 <count>"
 //
@@ -163,6 +167,25 @@ func blockAs(kind int, announce func()) {
 	select {} // not reached
 }
 
+type faultT struct{ x int }
+
+var faultSink int
+
+// faultLeaf faults on a nil p in its first instruction: a frameless leaf.
+//
+//go:noinline
+func faultLeaf(p *faultT) int {
+	return p.x
+}
+
+//go:noinline
+func faultLevel(n int, p *faultT) int {
+	if n == 0 {
+		return faultLeaf(p)
+	}
+	return faultLevel(n-1, p) + 1
+}
+
 //go:noinline
 func spin(slot int) {
 	p := &spinSink[slot%len(spinSink)]
@@ -192,6 +215,7 @@ func main() {
 	gc := flag.Bool("gc", false, "keep the garbage collector on after setup")
 	notify := flag.Bool("notify", false, "report SIGUSR1 on stdout")
 	exitAfter := flag.Duration("exitafter", 0, "exit with status 3 after this long")
+	faultAfter := flag.Duration("faultafter", 0, "dereference nil in a goroutine after this long")
 	flag.Parse()
 	if *exitAfter > 0 {
 		go func() {
@@ -275,6 +299,13 @@ func main() {
 	}
 	time.Sleep(200*time.Millisecond + time.Duration(*n/1000)*time.Millisecond)
 	fmt.Println("M numgoroutine", runtime.NumGoroutine())
+	if *faultAfter > 0 {
+		go func() {
+			fmt.Println("G", goid(), "fault")
+			time.Sleep(*faultAfter)
+			faultSink = faultLevel(3, nil)
+		}()
+	}
 	if *notify {
 		sigs := make(chan os.Signal, 8)
 		signal.Notify(sigs, syscall.SIGUSR1)
