@@ -624,6 +624,7 @@ class Bench:
         for res in self.results:
             md.extend(self.render_one(res))
         md.extend(self.render_scaling())
+        md.extend(self.render_depth())
         md.extend(self.render_targets())
         if not final:
             md.append("\n_(partial: the run is still going)_")
@@ -716,6 +717,46 @@ class Bench:
             md.append("")
             if len(rs) >= 3:
                 md.extend(self.render_fit(rs))
+        return md
+
+    def render_depth(self):
+        """The same N at several depths: cost per frame walked should stay
+        flat (cost linear in goroutines x depth)."""
+        md = []
+        groups = {}
+        for res in self.results:
+            groups.setdefault((res["variant"], res["n"]), []).append(res)
+        for (variant, n), rs in groups.items():
+            if len(rs) < 2:
+                continue
+            rs = sorted(rs, key=lambda r: r["depth"])
+            md.append("## Depth: fpinspect, %s build, N = %s\n" % (variant, fmt_n(n)))
+            md.append("Frames walked per goroutine grow with the depth; linear cost = flat ns/frame for the "
+                      "walking commands, and a per-frame fit (wall = fixed + per-frame x frames) close to "
+                      "every point.\n")
+            md.append("| command | depth | frames / goroutine | wall s | pause ms | RSS MB | ns / frame | meas/fit |")
+            md.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+            for label, _ in FPI_COMMANDS:
+                if not label.startswith(("check", "bt")):
+                    continue  # summary and goroutines walk no stack
+                pts = []
+                for res in rs:
+                    r = next((x for x in res["rows"] if x["tool"] == "fpinspect" and x["command"] == label
+                              and x["ok"]), None)
+                    fr = next((x.get("frames") for x in res["rows"] if x.get("frames")), None)
+                    if r and fr:
+                        pts.append((res, r, fr))
+                if len(pts) < 2:
+                    continue
+                a, b = linfit([(fr, r["wall"]) for _, r, fr in pts])
+                for res, r, fr in pts:
+                    g = res.get("goroutines") or res["n"]
+                    fit = a + b * fr
+                    md.append("| %s | %d | %.1f | %.3f | %s | %.1f | %.1f | %s |" % (
+                        label, res["depth"], fr / g, r["wall"],
+                        "%.1f" % r["pause_ms"] if r.get("pause_ms") is not None else "-",
+                        r["rss_mb"], r["wall"] / fr * 1e9, "%.2f" % (r["wall"] / fit) if fit > 0 else "-"))
+            md.append("")
         return md
 
     def render_fit(self, rs):
