@@ -297,7 +297,7 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 			w->saw_cgocallback = true;
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
 			return fn;
-		if (fn == RT_SIGPANIC && i + 1 < res.nframes) {
+		if (fn == RT_SIGPANIC && i + 1 < res.nframes && w->nsigpanic++ < 4) {
 			/* A fault made the signal handler push the faulting pc and
 			 * make the goroutine call sigpanic: the pc above is where the
 			 * fault was, not a return address, and the faulting function
@@ -610,8 +610,9 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 			return;
 		}
 		regs = next;
-		/* below sigpanic: the faulting pc, not a return address */
-		first = fn == RT_SIGPANIC;
+		/* below sigpanic: the faulting pc, not a return address (a few
+		 * times a walk: garbage can repeat sigpanic's pc) */
+		first = fn == RT_SIGPANIC && w->nsigpanic++ < 4;
 	}
 	snprintf(w->end, sizeof(w->end), "depth cap %d reached", WALK_MAX_FRAMES);
 }

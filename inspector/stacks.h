@@ -32,6 +32,7 @@ struct walk {
 	 * frame below runtime.sigtramp (sig_ok), for the caller to go on with */
 	bool sig_ok;
 	struct fpi_regs sig_regs;
+	int nsigpanic;                 /* sigpanic frames gone through (garbage can repeat them) */
 	char end[200];                 /* why the walk stopped, "" when it reached a top frame */
 	struct frame frames[WALK_MAX_FRAMES]; /* last: resets clear only what precedes it */
 };

@@ -14,7 +14,8 @@ for GO in $(go_toolchains); do
 	OT=$(awk '/^G .* cgocall$/{print $2}' "$TOUT")
 	BUG=0
 	go_bug_72870 "$GO" && BUG=1
-	"$top_builddir/tests/unit_checks" "$TPID" "$CB" "$NE" "$OT" "$BUG"
+	# a 2 MiB stack: walks over garbage must not recurse without bound
+	(ulimit -s 2048 && exec "$top_builddir/tests/unit_checks" "$TPID" "$CB" "$NE" "$OT" "$BUG")
 	st=$?
 	check_eq "unit_checks $(go_version_of "$GO")" "$st" 0
 	check "target still answers" ping_target

@@ -133,6 +133,62 @@ int main(int argc, char **argv)
 		free(out);
 		g->status = st;
 	}
+
+	/* garbage: a parked goroutine's stack replaced by 64 KiB (placed above
+	 * everything copied) holding a chain of 4,095 frame records that all
+	 * return into runtime.sigpanic, each a fault to go through as from
+	 * registers: the walk must stay bounded (no C stack overflow), end, and
+	 * say what it saw */
+	g = (struct go_g *)go_find_g(s->snap, other);
+	if (g) {
+		struct fpi_modules *mods = NULL;
+		struct fpi_error *e = session_modules(s, &mods);
+		uint64_t size = 0, sigpanic = mods ? fpi_modules_lookup(mods, "runtime.sigpanic", &size) : 0;
+		const size_t len = 64 << 10;
+		unsigned char *fake = calloc(1, len);
+		struct fpi_bulk *copy = realloc(s->copy, (s->ncopy + 1) * sizeof(*copy));
+		uint64_t lo = 0;
+		char gid[32], *bt[] = { "bt", gid, "--unwinder", "both" }, *btout = NULL, *bterr = NULL;
+		int st;
+
+		fpi_error_destroy(e);
+		CHECK(sigpanic != 0 && fake && copy, "runtime.sigpanic found, memory");
+		if (copy)
+			s->copy = copy;
+		for (size_t i = 0; copy && i < s->ncopy; i++)
+			if (copy[i].addr + copy[i].len > lo)
+				lo = copy[i].addr + copy[i].len;
+		lo = (lo + (1u << 20)) & ~(uint64_t)0xfffff;
+		for (uint64_t off = 0; fake && sigpanic && off + 16 <= len; off += 16) {
+			uint64_t next = off + 32 <= len ? lo + off + 16 : 0, ret = sigpanic + 8;
+
+			memcpy(fake + off, &next, 8);
+			memcpy(fake + off + 8, &ret, 8);
+		}
+		if (fake && copy && sigpanic) {
+			s->copy[s->ncopy++] = (struct fpi_bulk){ lo, len, fake };
+			g->stack_lo = lo;
+			g->stack_hi = lo + len;
+			g->sched_sp = lo;
+			g->sched_bp = lo;
+			for (uint32_t v = 0; v < GO_MAX_STATUS; v++)
+				if (s->layout->status_names[v] && !strcmp(s->layout->status_names[v], "waiting"))
+					g->status = v;
+			g->syscallsp = 0;
+			snprintf(gid, sizeof(gid), "g%llu", (unsigned long long)other);
+			st = fpi_session_run_str(s, 4, bt, 1, &btout, &bterr);
+			CHECK(st == 0 && btout && strstr(btout, "runtime.sigpanic"), "bt through 4,095 sigpanic frames: %d %s",
+			      st, bterr ? bterr : "");
+			CHECK(btout && strstr(btout, "depth cap"), "the walk stops at its depth cap: %.300s", btout ? btout : "");
+			free(btout);
+			free(bterr);
+			out = check(s);
+			CHECK(strstr(out, "\"goroutines\":") != NULL, "check over the sigpanic chain: %.300s", out);
+			free(out);
+			s->ncopy--; /* the fake region is ours, not the session's */
+		}
+		free(fake);
+	}
 	fpi_session_destroy(s);
 	return unit_done("unit_checks");
 }
