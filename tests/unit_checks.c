@@ -37,6 +37,138 @@ static int has(const char *json, const char *kind, uint64_t goid, const char *se
 	return strstr(json, want) != NULL;
 }
 
+static uint64_t rnd_state = 0x9E3779B97F4A7C15ull;
+
+static uint64_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+/* Rounds of garbage over everything the walks read once the process is let
+ * go: every copied stack and register set refilled with words that look
+ * like what walks follow (addresses in the same stack, pcs in the
+ * runtime's switch, signal and top functions) and random ones. bt all and
+ * check must answer every time: no crash, no hang, bounded work. */
+static void garbage_rounds(struct fpi_session *s, int rounds)
+{
+	static const char *const fns[] = { "runtime.sigpanic", "runtime.sigtramp", "runtime.cgocallback",
+					   "runtime.systemstack", "runtime.mcall", "runtime.morestack",
+					   "runtime.asmcgocall", "runtime.goexit", "runtime.gopark", "crosscall2",
+					   "runtime.mstart", "runtime.rt0_go",
+					   /* and ordinary frames, as many again */
+					   "runtime.chanrecv", "runtime.selectgo", "runtime.semacquire1", "runtime.main",
+					   "runtime.schedule", "runtime.park_m", "runtime.findRunnable", "main.main",
+					   "runtime.notesleep", "runtime.stopm", "runtime.mPark", "runtime.futexsleep" };
+	uint64_t pcs[sizeof(fns) / sizeof(fns[0])], size, frames = 0;
+	struct fpi_modules *mods = NULL;
+	char *bt[] = { "bt", "all", "--unwinder", "both" };
+	uint64_t *start = calloc(s->ncopy + 1, sizeof(*start)); /* where a range's chain begins, 0: none */
+	int answered = 0;
+
+	fpi_error_destroy(session_modules(s, &mods));
+	for (size_t k = 0; k < sizeof(fns) / sizeof(fns[0]); k++)
+		pcs[k] = mods ? fpi_modules_lookup(mods, fns[k], &size) : 0;
+	for (int r = 0; r < rounds; r++) {
+		for (size_t i = 0; i < s->ncopy; i++) {
+			const struct fpi_bulk *c = &s->copy[i];
+			unsigned char *d = (unsigned char *)c->data;
+
+			if (rnd() % 8 && c->len >= 64) {
+				/* a chain of frame records up the range, random strides,
+				 * return addresses into those functions, now and then
+				 * a bad link */
+				uint64_t off = (rnd() % 64) * 8 % (c->len / 2) & ~15ull;
+
+				memset(d, 0, c->len);
+				if (start)
+					start[i] = c->addr + off;
+				while (off + 16 <= c->len) {
+					uint64_t next = off + 16 + (rnd() % 16) * 16, link = c->addr + next,
+						 pc = pcs[rnd() % (sizeof(pcs) / sizeof(pcs[0]))] + rnd() % 64;
+
+					if (rnd() % 32 == 0)
+						link = rnd() % 4 ? c->addr + off : rnd(); /* a cycle, or anything */
+					memcpy(d + off, &link, 8);
+					memcpy(d + off + 8, &pc, 8);
+					off = next;
+				}
+				continue;
+			}
+			if (start)
+				start[i] = 0;
+			for (uint64_t off = 0; off + 8 <= c->len; off += 8) {
+				uint64_t v, x = rnd();
+
+				switch (x % 8) {
+				case 0: case 1: case 2: /* a link in the same stack, a little up or down */
+					v = (c->addr + off + (int64_t)((x >> 8) % 512) - 128) & ~7ull;
+					break;
+				case 3: case 4:
+					v = pcs[(x >> 8) % (sizeof(pcs) / sizeof(pcs[0]))] + ((x >> 20) % 64);
+					break;
+				case 5:
+					v = 0;
+					break;
+				default:
+					v = rnd();
+				}
+				memcpy(d + off, &v, 8);
+			}
+		}
+		/* start walks on the chains: goroutines' saved BP, threads' RBP */
+		for (size_t i = 0; start && i < s->snap->ngs; i++) {
+			struct go_g *g = &s->snap->gs[i];
+
+			for (size_t k = 0; k < s->ncopy; k++)
+				if (start[k] && g->sched_sp >= s->copy[k].addr && g->sched_sp < s->copy[k].addr + s->copy[k].len) {
+					g->sched_bp = start[k];
+					g->sched_sp = start[k] - 8 * (rnd() % 4);
+					if (g->sched_sp < s->copy[k].addr)
+						g->sched_sp = start[k];
+				}
+		}
+		for (size_t i = 0; i < s->snap->nthreads; i++) {
+			struct fpi_regs *rg = &s->snap->threads[i].regs;
+			size_t k = s->ncopy ? rnd() % s->ncopy : 0;
+			const struct fpi_bulk *c;
+
+			/* mostly on the thread's own stack (the range its SP is in) */
+			for (size_t j = 0; rnd() % 8 && j < s->ncopy; j++)
+				if (rg->r[FPI_REG_RSP] >= s->copy[j].addr && rg->r[FPI_REG_RSP] < s->copy[j].addr + s->copy[j].len)
+					k = j;
+			c = s->ncopy ? &s->copy[k] : NULL;
+
+			if (c && start && start[k]) {
+				rg->r[FPI_REG_RBP] = start[k];
+				rg->r[FPI_REG_RSP] = start[k] >= c->addr + 32 ? start[k] - 8 * (rnd() % 4) : start[k];
+			} else if (c && c->len >= 64) {
+				rg->r[FPI_REG_RSP] = (c->addr + rnd() % (c->len - 32)) & ~7ull;
+				rg->r[FPI_REG_RBP] = (c->addr + rnd() % (c->len - 32)) & ~7ull;
+			}
+			rg->r[FPI_REG_RIP] = pcs[rnd() % (sizeof(pcs) / sizeof(pcs[0]))] + rnd() % 64;
+		}
+		{
+			char *out = NULL, *err = NULL;
+			int st = fpi_session_run_str(s, 4, bt, 1, &out, &err);
+
+			answered += st == 0 && out && out[0] == '{';
+			for (const char *q = out; q && (q = strstr(q, "\"index\":")); q++)
+				frames++;
+			free(out);
+			free(err);
+			out = check(s);
+			free(out);
+		}
+	}
+	free(start);
+	CHECK_EQ(answered, rounds, "bt all answered every round of garbage");
+	printf("garbage: %d rounds over %zu copied ranges and %zu threads' registers, %llu frames walked\n",
+	       rounds, s->ncopy, s->snap->nthreads, (unsigned long long)frames);
+}
+
 static struct go_m *m_of(struct fpi_session *s, const struct go_g *g)
 {
 	uint64_t a = g->lockedm ? g->lockedm : g->m;
@@ -189,6 +321,7 @@ int main(int argc, char **argv)
 		}
 		free(fake);
 	}
+	garbage_rounds(s, getenv("FPI_GARBAGE_ROUNDS") ? atoi(getenv("FPI_GARBAGE_ROUNDS")) : 200);
 	fpi_session_destroy(s);
 	return unit_done("unit_checks");
 }
