@@ -849,6 +849,22 @@ struct bt_item {
 	const struct go_g *g;
 };
 
+/* Text output: a line before a frame whose pc is not a return address
+ * (below a signal frame, or the faulting pc below sigpanic), as GDB marks
+ * "<signal handler called>". */
+static void print_break(struct fpi_session *s, FILE *out, const struct walk *w, size_t i)
+{
+	int fn;
+
+	if (i == 0 || !w->frames[i].exact)
+		return;
+	fn = rt_fn_of(s, w->frames[i - 1].pc, !w->frames[i - 1].exact);
+	if (fn == RT_SIGTRAMP)
+		fputs("     <signal handler called: the code the signal interrupted>\n", out);
+	else if (fn == RT_SIGPANIC)
+		fputs("     <fault: the faulting instruction>\n", out);
+}
+
 static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const struct bt_item *it, enum unwinder uw)
 {
 	struct fpi_session *s = c->s;
@@ -903,8 +919,10 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 			fprintf(c->out, "goroutine %" PRIu64 " [%s]:\n", it->g->goid,
 				go_status_name(s->layout, it->g->status & ~s->layout->gscan));
 		if (nw == 1) {
-			for (size_t i = 0; i < w[0]->n; i++)
+			for (size_t i = 0; i < w[0]->n; i++) {
+				print_break(s, c->out, w[0], i);
 				print_frame_text(s, c->out, i, &w[0]->frames[i], !w[0]->frames[i].exact, "");
+			}
 			if (w[0]->end[0])
 				fprintf(c->out, "     (%s)\n", w[0]->end);
 		} else {
@@ -912,9 +930,11 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 
 			for (int k = 0; k < 2; k++) {
 				fprintf(c->out, "  %s:\n", k ? "dwarf" : "fp");
-				for (size_t i = 0; i < w[k]->n; i++)
+				for (size_t i = 0; i < w[k]->n; i++) {
+					print_break(s, c->out, w[k], i);
 					print_frame_text(s, c->out, i, &w[k]->frames[i], !w[k]->frames[i].exact,
 							 (long)i == mm ? "   <- mismatch" : "");
+				}
 				if (w[k]->end[0])
 					fprintf(c->out, "     (%s)\n", w[k]->end);
 			}

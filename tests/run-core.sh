@@ -184,6 +184,9 @@ print("\n".join(bad) or "ok %d" % through)
 PY
 )
 			echo "kernel core threads through a signal frame: $out"
+			"$FPI" core "$K" bt all >"$TDIR/kall.txt"
+			check "$VER kernel core: the text bt marks signal frames" \
+				grep -q '^     <signal handler called: the code the signal interrupted>$' "$TDIR/kall.txt"
 			check "$VER kernel core: threads unwound through the signal frame" test "${out%% *}" = ok
 			# the spinning goroutine ran when the signals came: its stack
 			# starts at the registers its thread's signal frame holds
@@ -254,6 +257,9 @@ PY
 )
 			echo "fault core: $out"
 			check "$VER fault: g$GF's stack from the core is Go's own traceback" test "${out%% *}" = ok
+			"$FPI" core "$K" bt "g$GF" >"$TDIR/kf.bt"
+			check "$VER fault: the text bt marks the faulting frame" \
+				sh -c "grep -A1 '<fault: the faulting instruction>' '$TDIR/kf.bt' | grep -q ' main.faultLeaf '"
 			"$FPI" core "$K" check >"$TDIR/kf.txt"
 			check_eq "$VER fault core: check exit" "$?" 0
 			rm -f "$K"
