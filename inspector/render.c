@@ -32,6 +32,31 @@ static char *display_exe(struct fpi_session *s)
 	return strdup(s->target->exe_path);
 }
 
+/* "SIGSEGV", or "signal 42" where the C library cannot name it. */
+static void signal_name(int sig, char *buf, size_t len)
+{
+#ifdef HAVE_SIGABBREV_NP
+	const char *a = sigabbrev_np(sig);
+
+	if (a) {
+		snprintf(buf, len, "SIG%s", a);
+		return;
+	}
+#endif
+	snprintf(buf, len, "signal %d", sig);
+}
+
+static const char *signal_descr(int sig)
+{
+#ifdef HAVE_SIGDESCR_NP
+	const char *d = sigdescr_np(sig);
+
+	if (d)
+		return d;
+#endif
+	return NULL;
+}
+
 struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 {
 	struct fpi_session *s = c->s;
@@ -78,7 +103,22 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 		jw_end_obj(&w);
 		jw_key(&w, "scan_bit_held"); jw_uint(&w, nscan);
 		if (!strcmp(s->target->ops->kind, "core")) {
-			jw_key(&w, "executable_check"); jw_str(&w, fpi_target_core_exe_check(s->target));
+			const struct fpi_target *t = s->target;
+			char name[32];
+
+			jw_key(&w, "executable_check"); jw_str(&w, fpi_target_core_exe_check(t));
+			jw_key(&w, "signal");
+			if (t->signal > 0) {
+				signal_name(t->signal, name, sizeof(name));
+				jw_obj(&w);
+				jw_key(&w, "number"); jw_int(&w, t->signal);
+				jw_key(&w, "name"); jw_str(&w, name);
+				jw_key(&w, "tid"); jw_int(&w, t->signal_tid);
+				jw_key(&w, "addr"); if (t->signal_has_addr) jw_hex(&w, t->signal_addr); else jw_null(&w);
+				jw_end_obj(&w);
+			} else {
+				jw_null(&w);
+			}
 		}
 		jw_key(&w, "pause_seconds");
 		if (!strcmp(s->target->ops->kind, "live"))
@@ -103,6 +143,18 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 				fprintf(c->out, "  %-12s %zu\n", go_status_name(l, i), counts[i]);
 		if (nscan)
 			fprintf(c->out, "  (scan bit held by %zu)\n", nscan);
+		if (!strcmp(s->target->ops->kind, "core") && s->target->signal > 0) {
+			const struct fpi_target *t = s->target;
+			const char *d = signal_descr(t->signal);
+			char name[32];
+
+			signal_name(t->signal, name, sizeof(name));
+			fprintf(c->out, "signal:      %s%s%s%s, taken by thread %d", name, d ? " (" : "", d ? d : "",
+				d ? ")" : "", t->signal_tid);
+			if (t->signal_has_addr)
+				fprintf(c->out, ", fault address 0x%" PRIx64, t->signal_addr);
+			fputc('\n', c->out);
+		}
 		if (!strcmp(s->target->ops->kind, "live")) {
 			if (s->target->released)
 				fprintf(c->out, "stopped for: %.3f ms\n", s->target->pause_seconds * 1e3);

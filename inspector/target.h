@@ -68,6 +68,13 @@ struct fpi_target {
 	struct fpi_mapping *maps;  /* file-backed mappings, sorted by start */
 	size_t nmaps;
 	double pause_seconds;      /* live: first thread stopped to last released */
+	/* cores: the signal the core was written for, from the first
+	 * NT_PRSTATUS (the thread that took it: signal_tid) and NT_SIGINFO (the
+	 * faulting address of SIGSEGV, SIGBUS, SIGILL, SIGFPE); 0 when the core
+	 * records none, and for other targets */
+	int signal, signal_tid;
+	uint64_t signal_addr;
+	bool signal_has_addr;
 	bool released;
 };
 

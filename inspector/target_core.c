@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -34,7 +35,10 @@
 /* struct elf_prstatus and struct elf_prpsinfo as the x86-64 kernel writes
  * them (include/linux/elfcore.h), spelled out so that the layout is the
  * core's rather than the host's <sys/procfs.h>. */
+#define PRSTATUS_CURSIG 12
 #define PRSTATUS_PID 32
+#define SIGINFO_ADDR 16
+#define SIGINFO_MIN 24
 #define PRSTATUS_REG 112
 #define USER_REGS_WORDS 27
 #define PRSTATUS_MIN (PRSTATUS_REG + USER_REGS_WORDS * 8)
@@ -116,7 +120,7 @@ struct core {
 struct core_notes {
 	const unsigned char **prstatus; /* each NT_PRSTATUS's desc, in order */
 	size_t nprstatus, prstatus_cap;
-	const unsigned char *auxv, *file;
+	const unsigned char *auxv, *file, *siginfo;
 	size_t auxv_len, file_len;
 	bool have_psinfo;
 	int psinfo_pid;
@@ -668,6 +672,19 @@ static struct fpi_error *make_threads(struct fpi_target *t, const struct core_no
 		th->regs.fs_base = le64(ur + 8 * USER_REGS_FS_BASE);
 	}
 	t->nthreads = notes->nprstatus;
+	if (notes->nprstatus) {
+		const unsigned char *p = notes->prstatus[0] + PRSTATUS_CURSIG;
+
+		t->signal = (int16_t)(p[0] | p[1] << 8);
+		t->signal_tid = t->threads[0].tid;
+	}
+	if (t->signal > 0 && notes->siginfo && (int)le32(notes->siginfo) == t->signal &&
+	    (t->signal == SIGSEGV || t->signal == SIGBUS || t->signal == SIGILL || t->signal == SIGFPE)) {
+		t->signal_addr = le64(notes->siginfo + SIGINFO_ADDR);
+		t->signal_has_addr = true;
+	}
+	if (t->signal < 0)
+		t->signal = 0;
 	return NULL;
 }
 
@@ -708,6 +725,10 @@ static struct fpi_error *parse_note_segment(const char *core, Elf *elf, size_t i
 				memcpy(notes->fname, desc + PRPSINFO_FNAME, 16);
 				notes->fname[16] = '\0';
 			}
+			break;
+		case NT_SIGINFO:
+			if (!notes->siginfo && nh.n_descsz >= SIGINFO_MIN)
+				notes->siginfo = desc;
 			break;
 		case NT_AUXV:
 			if (!notes->auxv) {

@@ -68,6 +68,7 @@ for GO in $(go_toolchains); do
 		"$FPI" core "$CORE" "$BIN" --json summary >"$TDIR/s.json"
 		check_eq "$VER $NAME core with EXE: summary exit" "$?" 0
 		check_eq "$VER $NAME core summary target/pause" "$(jq_py "$TDIR/s.json" 'print(d["target"], d["pause_seconds"], d["go_version"])')" "core None $VER"
+		check_eq "$VER $NAME gcore: no signal recorded" "$(jq_py "$TDIR/s.json" 'print(d["signal"])')" None
 		"$FPI" core "$CORE" check >"$TDIR/c.txt"
 		st=$?
 		if [ "$NAME" = cgo ] && go_bug_72870 "$GO"; then
@@ -257,6 +258,16 @@ PY
 )
 			echo "fault core: $out"
 			check "$VER fault: g$GF's stack from the core is Go's own traceback" test "${out%% *}" = ok
+			# the summary names the signal and the thread that took it: the
+			# one that ran the faulting goroutine (Go ends a crash with SIGABRT)
+			"$FPI" core "$K" --json summary >"$TDIR/kfs.json"
+			ST=$(jq_py "$TDIR/kfs.json" 'print(d["signal"]["name"], d["signal"]["tid"])')
+			check_eq "$VER fault core: the signal" "${ST% *}" SIGABRT
+			"$FPI" core "$K" --json bt "${ST#* }" >"$TDIR/kft.json"
+			check "$VER fault core: thread ${ST#* } that took it ran main.faultLeaf" jq_py "$TDIR/kft.json" \
+				"sys.exit(0 if 'main.faultLeaf' in [f['function'] for f in d['stacks'][0]['frames']] else 1)"
+			"$FPI" core "$K" summary | grep -q "^signal:      SIGABRT (Aborted), taken by thread ${ST#* }\$"
+			check_eq "$VER fault core: summary text names the signal" "$?" 0
 			"$FPI" core "$K" bt "g$GF" >"$TDIR/kf.bt"
 			check "$VER fault: the text bt marks the faulting frame" \
 				sh -c "grep -A1 '<fault: the faulting instruction>' '$TDIR/kf.bt' | grep -q ' main.faultLeaf '"

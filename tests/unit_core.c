@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -127,6 +128,8 @@ struct synth {
 	bool no_file_note, no_auxv;
 	uint64_t file_count;      /* 0: right count; else claimed count */
 	uint32_t prstatus_size;   /* 0: 336 */
+	int16_t signal;           /* the first thread's pr_cursig */
+	bool siginfo;             /* an NT_SIGINFO for it, si_addr 0xdead0 */
 };
 
 #define SEG_A 0x10000ull
@@ -140,10 +143,11 @@ struct synth {
 static unsigned char seg_a_byte(size_t i) { return (unsigned char)i; }
 static unsigned char seg_b_byte(size_t i) { return (unsigned char)(0xb0 ^ i); }
 
-static void prstatus(struct buf *b, int tid, uint32_t size)
+static void prstatus(struct buf *b, int tid, uint32_t size, int16_t cursig)
 {
 	unsigned char d[336] = { 0 };
 
+	memcpy(d + 12, &cursig, 2);
 	memcpy(d + 32, &tid, 4);
 	for (int k = 0; k < 27; k++) {
 		uint64_t v = 0x1000 + k;
@@ -165,11 +169,20 @@ static void build_core(struct buf *b, const struct synth *o)
 	int pid = 100;
 	size_t data_off;
 
-	prstatus(&notes, 101, o->prstatus_size);
+	prstatus(&notes, 101, o->prstatus_size, o->signal);
+	if (o->siginfo) {
+		unsigned char si[128] = { 0 };
+		int signo = o->signal;
+		uint64_t addr = 0xdead0;
+
+		memcpy(si, &signo, 4);
+		memcpy(si + 16, &addr, 8);
+		buf_note(&notes, "CORE", NT_SIGINFO, si, sizeof(si));
+	}
 	memcpy(psinfo + 24, &pid, 4);
 	memcpy(psinfo + 40, "synth", 5);
 	buf_note(&notes, "CORE", NT_PRPSINFO, psinfo, sizeof(psinfo));
-	prstatus(&notes, 102, o->prstatus_size);
+	prstatus(&notes, 102, o->prstatus_size, 0);
 	if (!o->no_auxv) {
 		uint64_t auxv[] = { AT_PHDR, EXE_VADDR + 64, AT_ENTRY, EXE_VADDR + 0x1000, AT_EXECFN, EXECFN_ADDR,
 				    AT_NULL, 0 };
@@ -248,7 +261,7 @@ static void build_stress_core(struct buf *b, size_t nph, size_t nthreads, size_t
 	Elf64_Ehdr eh = { 0 };
 
 	for (size_t i = 0; i < nthreads; i++)
-		prstatus(&notes, (int)i + 1, 0);
+		prstatus(&notes, (int)i + 1, 0, 0);
 	if (nfiles) {
 		struct buf f = { 0 };
 		char name[32];
@@ -425,6 +438,7 @@ static void test_synthetic(void)
 		CHECK(check && strstr(check, "GNU build ID 1111") && strstr(check, "matches"), "exe check: %s",
 		      check ? check : "(null)");
 		printf("  exe check: %s\n", check ? check : "(null)");
+		CHECK(t->signal == 0 && !t->signal_has_addr, "no signal recorded: %d", t->signal);
 
 		/* Within a segment, across two adjacent ones, and out of the
 		 * dumped page into the file. */
@@ -575,6 +589,37 @@ static void test_synthetic(void)
 	((Elf64_Ehdr *)core.p)->e_machine = EM_AARCH64;
 	write_file(bad_path, core.p, core.len);
 	expect_refusal("arm64 core", bad_path, NULL, FPI_ERR_FORMAT, "another machine");
+
+	/* The signal the core was written for: the first thread's pr_cursig,
+	 * NT_SIGINFO's address for a fault, none for other signals. */
+	{
+		static const struct { int16_t sig; bool siginfo, has_addr; } cases[] = {
+			{ SIGSEGV, true, true }, { SIGBUS, true, true }, { SIGABRT, true, false },
+			{ SIGSEGV, false, false }, { -1, false, false },
+		};
+
+		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			struct synth so = o;
+
+			so.signal = cases[k].sig;
+			so.siginfo = cases[k].siginfo;
+			free(core.p);
+			core = (struct buf){ 0 };
+			build_core(&core, &so);
+			write_file(bad_path, core.p, core.len);
+			err = fpi_target_open_core(bad_path, NULL, &t);
+			CHECK(!err, "open with signal %d: %s", cases[k].sig, err ? err->message : "");
+			if (err) {
+				fpi_error_destroy(err);
+				continue;
+			}
+			CHECK(t->signal == (cases[k].sig > 0 ? cases[k].sig : 0) && t->signal_tid == 101,
+			      "signal %d: got %d in %d", cases[k].sig, t->signal, t->signal_tid);
+			CHECK(t->signal_has_addr == cases[k].has_addr && (!t->signal_has_addr || t->signal_addr == 0xdead0),
+			      "signal %d: address %d 0x%" PRIx64, cases[k].sig, t->signal_has_addr, t->signal_addr);
+			fpi_target_destroy(t);
+		}
+	}
 
 	free(exe.p);
 	free(exe2.p);
