@@ -687,15 +687,17 @@ class Bench:
         md.append("")
         return md
 
-    def render_scaling(self):
-        md = []
+    def series(self, fixed, varying):
+        """Results grouped by (variant, fixed), two or more per group, each
+        group sorted by varying: [((variant, fixed value), [results])]."""
         groups = {}
         for res in self.results:
-            groups.setdefault((res["variant"], res["depth"]), []).append(res)
-        for (variant, depth), rs in groups.items():
-            if len(rs) < 2:
-                continue
-            rs = sorted(rs, key=lambda r: r["n"])
+            groups.setdefault((res["variant"], res[fixed]), []).append(res)
+        return [(k, sorted(rs, key=lambda r: r[varying])) for k, rs in groups.items() if len(rs) >= 2]
+
+    def render_scaling(self):
+        md = []
+        for (variant, depth), rs in self.series("depth", "n"):
             md.append("## Scaling: fpinspect, %s build, depth %d\n" % (variant, depth))
             md.append("Cost per goroutine and per frame walked (frames from `check`). Linear scaling = flat "
                       "µs/goroutine and ns/frame columns.\n")
@@ -723,13 +725,7 @@ class Bench:
         """The same N at several depths: cost per frame walked should stay
         flat (cost linear in goroutines x depth)."""
         md = []
-        groups = {}
-        for res in self.results:
-            groups.setdefault((res["variant"], res["n"]), []).append(res)
-        for (variant, n), rs in groups.items():
-            if len(rs) < 2:
-                continue
-            rs = sorted(rs, key=lambda r: r["depth"])
+        for (variant, n), rs in self.series("n", "depth"):
             md.append("## Depth: fpinspect, %s build, N = %s\n" % (variant, fmt_n(n)))
             md.append("Frames walked per goroutine grow with the depth; linear cost = flat ns/frame for the "
                       "walking commands, and a per-frame fit (wall = fixed + per-frame x frames) close to "
