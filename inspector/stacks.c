@@ -169,40 +169,24 @@ static bool goroutine_regs(struct fpi_session *s, const struct go_g *g, struct f
 	       out->r[FPI_REG_RSP] >= g->stack_lo && out->r[FPI_REG_RSP] < g->stack_hi;
 }
 
-void goroutine_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
+/* The bounds of one of m's stacks. */
+static bool m_stack_bounds(struct fpi_session *s, const struct go_m *m, enum go_stack_kind which, uint64_t *lo,
+			   uint64_t *hi, enum fr_stack *kind)
 {
-	struct fpi_regs r;
-
-	if (goroutine_regs(s, g, &r)) {
-		*pc = r.r[FPI_REG_RIP];
-		*sp = r.r[FPI_REG_RSP];
-		*bp = r.r[FPI_REG_RBP];
-	} else {
-		saved_start(s, g, pc, sp, bp);
-	}
-}
-
-bool thread_stack_bounds(struct fpi_session *s, const struct go_thread *th, uint64_t *lo, uint64_t *hi,
-			 enum fr_stack *kind)
-{
-	const struct go_m *m = th->m >= 0 ? &s->snap->ms[th->m] : NULL;
 	const struct go_g *cg;
 
-	*kind = FR_OTHER;
-	if (!m)
-		return false;
-	switch (th->stack) {
+	switch (which) {
 	case GO_STACK_G0:
 		/* On OS-allocated system stacks (cgo, the main thread) the runtime
 		 * sets g0.stack.hi to an address inside mstart0's own frame, so
 		 * mstart0's and mstart's frame records lie just above it. */
 		*lo = m->g0_lo, *hi = m->g0_hi + G0_HI_SLACK, *kind = FR_G0;
-		return true;
+		return m->g0_lo < m->g0_hi;
 	case GO_STACK_GSIGNAL:
 		*lo = m->gsignal_lo, *hi = m->gsignal_hi, *kind = FR_GSIGNAL;
-		return true;
+		return m->gsignal_lo < m->gsignal_hi;
 	case GO_STACK_CURG:
-		cg = go_find_g_addr(s->snap, m->curg);
+		cg = m->curg ? go_find_g_addr(s->snap, m->curg) : NULL;
 		if (!cg)
 			return false;
 		*lo = cg->stack_lo, *hi = cg->stack_hi, *kind = FR_GOROUTINE;
@@ -210,6 +194,15 @@ bool thread_stack_bounds(struct fpi_session *s, const struct go_thread *th, uint
 	default:
 		return false;
 	}
+}
+
+bool thread_stack_bounds(struct fpi_session *s, const struct go_thread *th, uint64_t *lo, uint64_t *hi,
+			 enum fr_stack *kind)
+{
+	const struct go_m *m = th->m >= 0 ? &s->snap->ms[th->m] : NULL;
+
+	*kind = FR_OTHER;
+	return m && m_stack_bounds(s, m, th->stack, lo, hi, kind);
 }
 
 static bool is_c_frame(struct fpi_session *s, uint64_t pc, bool retaddr)
@@ -253,16 +246,12 @@ static bool signal_context(struct fpi_session *s, uint64_t cfa, struct fpi_regs 
 static void stack_of_sp(struct fpi_session *s, const struct go_m *m, uint64_t sp, uint64_t *lo, uint64_t *hi,
 			enum fr_stack *kind)
 {
-	const struct go_g *cg = m && m->curg ? go_find_g_addr(s->snap, m->curg) : NULL;
+	static const enum go_stack_kind order[] = { GO_STACK_G0, GO_STACK_GSIGNAL, GO_STACK_CURG };
 
-	if (m && m->g0_lo < m->g0_hi && sp >= m->g0_lo && sp < m->g0_hi + G0_HI_SLACK)
-		*lo = m->g0_lo, *hi = m->g0_hi + G0_HI_SLACK, *kind = FR_G0;
-	else if (m && m->gsignal_lo < m->gsignal_hi && sp >= m->gsignal_lo && sp < m->gsignal_hi)
-		*lo = m->gsignal_lo, *hi = m->gsignal_hi, *kind = FR_GSIGNAL;
-	else if (cg && sp >= cg->stack_lo && sp < cg->stack_hi)
-		*lo = cg->stack_lo, *hi = cg->stack_hi, *kind = FR_GOROUTINE;
-	else
-		*lo = sp, *hi = sp + (8u << 20), *kind = FR_OTHER;
+	for (size_t k = 0; m && k < sizeof(order) / sizeof(order[0]); k++)
+		if (m_stack_bounds(s, m, order[k], lo, hi, kind) && sp >= *lo && sp < *hi)
+			return;
+	*lo = sp, *hi = sp + (8u << 20), *kind = FR_OTHER;
 }
 
 static void push(struct walk *w, uint64_t pc, uint64_t sp, uint64_t fp, enum fr_stack st, bool exact)
@@ -619,9 +608,9 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 
 struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bool dwarf, struct walk *w)
 {
-	uint64_t pc, sp, bp;
-	struct fpi_regs gr;
-	bool regs = goroutine_regs(s, g, &gr);
+	struct fpi_regs r;
+	/* exact registers when g runs now, else where it resumes */
+	bool regs = goroutine_regs(s, g, &r);
 	/* the M whose account of C frames the runtime would trust for g */
 	const struct go_m *m = go_find_m_addr(s->snap, g->lockedm);
 
@@ -631,24 +620,19 @@ struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bo
 	w->n = 0;
 	w->dwarf = dwarf;
 	w->m = m;
-	goroutine_start(s, g, &pc, &sp, &bp);
-	if (!pc || !sp)
-		return NULL;
-	if (!dwarf && regs) {
-		fp_from_registers(s, w, &gr, g->stack_lo, g->stack_hi, FR_GOROUTINE);
-	} else if (!dwarf) {
-		fp_segment(s, w, pc, sp, bp, g->stack_lo, g->stack_hi, FR_GOROUTINE, false);
-	} else {
-		struct fpi_regs r;
-
-		if (regs)
-			r = gr;
-		else {
-			memset(&r, 0, sizeof(r));
-			r.r[FPI_REG_RIP] = pc, r.r[FPI_REG_RSP] = sp, r.r[FPI_REG_RBP] = bp;
-		}
-		dwarf_walk(s, w, r, regs, FR_GOROUTINE, g->stack_lo, g->stack_hi, m);
+	if (!regs) {
+		memset(&r, 0, sizeof(r));
+		saved_start(s, g, &r.r[FPI_REG_RIP], &r.r[FPI_REG_RSP], &r.r[FPI_REG_RBP]);
 	}
+	if (!r.r[FPI_REG_RIP] || !r.r[FPI_REG_RSP])
+		return NULL;
+	if (dwarf)
+		dwarf_walk(s, w, r, regs, FR_GOROUTINE, g->stack_lo, g->stack_hi, m);
+	else if (regs)
+		fp_from_registers(s, w, &r, g->stack_lo, g->stack_hi, FR_GOROUTINE);
+	else
+		fp_segment(s, w, r.r[FPI_REG_RIP], r.r[FPI_REG_RSP], r.r[FPI_REG_RBP], g->stack_lo, g->stack_hi,
+			   FR_GOROUTINE, false);
 	return NULL;
 }
 

@@ -37,10 +37,9 @@ struct walk {
 	struct frame frames[WALK_MAX_FRAMES]; /* last: resets clear only what precedes it */
 };
 
-/* Where the runtime's own unwinder would start for g: its thread's registers
- * when it runs on its own stack, syscallpc/sp/bp in a syscall or cgo call,
- * g.sched otherwise. */
-void goroutine_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp);
+/* g's stack from where the runtime's own unwinder would start: its
+ * registers when it runs now (its thread's, or those a signal interrupted),
+ * syscallpc/sp/bp in a syscall or cgo call, g.sched otherwise. */
 struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bool dwarf, struct walk *w);
 struct fpi_error *walk_thread(struct fpi_session *s, const struct go_thread *th, bool dwarf, struct walk *w);
 /* Stack bounds of a thread's current stack; false when unknown. */

@@ -160,58 +160,62 @@ static void check_symbolize(struct fpi_modules *mods, const char *exe, uint64_t 
 
 /* Runtime functions with inlined calls in every Go from 1.19 to 1.26: scan
  * their pcs for inlined frames. */
+/* The first pc of one of funcs whose symbol has at least depth frames
+ * (inlined ones included); its symbol and which function in *fi. */
+static const struct fpi_symbol *find_inlined(struct fpi_modules *mods, const char *const *funcs, size_t nfuncs,
+					     size_t depth, uint64_t *pc_ret, size_t *fi)
+{
+	for (size_t i = 0; i < nfuncs; i++) {
+		uint64_t size, a = fpi_modules_lookup(mods, funcs[i], &size);
+
+		for (uint64_t pc = a; a && pc < a + size; pc++) {
+			const struct fpi_symbol *s = fpi_symbolize(mods, pc);
+
+			if (s->ninlined >= depth) {
+				*pc_ret = pc;
+				*fi = i;
+				return s;
+			}
+		}
+	}
+	return NULL;
+}
+
 static void check_inlined(struct fpi_modules *mods)
 {
 	static const char *const funcs[] = {
 		"runtime.mallocgc", "runtime.schedule", "runtime.newproc1", "runtime.main",
 		"runtime.gopark", "runtime.chansend", "runtime.findRunnable", "runtime.findrunnable",
 	};
-	bool found = false;
+	const size_t nfuncs = sizeof(funcs) / sizeof(funcs[0]);
+	const struct fpi_symbol *s;
+	uint64_t pc;
+	size_t fi;
 
-	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]) && !found; i++) {
-		uint64_t size, a = fpi_modules_lookup(mods, funcs[i], &size);
-
-		for (uint64_t pc = a; a && pc < a + size && !found; pc++) {
-			const struct fpi_symbol *s = fpi_symbolize(mods, pc);
-
-			if (s->ninlined < 2)
-				continue;
-			found = true;
-			print_symbol("inlined", pc, s);
-			CHECK(str_eq(s->inlined[s->ninlined - 1].function, funcs[i]),
-			      "outermost is %s", funcs[i]);
-			CHECK(str_eq(s->inlined[0].function, s->function), "innermost is the function");
-			CHECK(!str_eq(s->inlined[0].function, funcs[i]), "innermost is not %s", funcs[i]);
-			for (size_t k = 0; k < s->ninlined; k++) {
-				CHECK(s->inlined[k].function && s->inlined[k].line > 0,
-				      "inlined[%zu] named with a line", k);
-				CHECK(ends_with(s->inlined[k].file, ".go"), "inlined[%zu] file", k);
-			}
+	s = find_inlined(mods, funcs, nfuncs, 2, &pc, &fi);
+	CHECK(s != NULL, "a pc with inlined frames in the runtime");
+	if (s) {
+		print_symbol("inlined", pc, s);
+		CHECK(str_eq(s->inlined[s->ninlined - 1].function, funcs[fi]), "outermost is %s", funcs[fi]);
+		CHECK(str_eq(s->inlined[0].function, s->function), "innermost is the function");
+		CHECK(!str_eq(s->inlined[0].function, funcs[fi]), "innermost is not %s", funcs[fi]);
+		for (size_t k = 0; k < s->ninlined; k++) {
+			CHECK(s->inlined[k].function && s->inlined[k].line > 0, "inlined[%zu] named with a line", k);
+			CHECK(ends_with(s->inlined[k].file, ".go"), "inlined[%zu] file", k);
 		}
 	}
-	CHECK(found, "a pc with inlined frames in the runtime");
 
 	/* Nested inlining: Go's ranges of an inlined subroutine leave out the
 	 * calls inlined into it, so the chain must come from the DIE nesting. */
-	found = false;
-	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]) && !found; i++) {
-		uint64_t size, a = fpi_modules_lookup(mods, funcs[i], &size);
-
-		for (uint64_t pc = a; a && pc < a + size && !found; pc++) {
-			const struct fpi_symbol *s = fpi_symbolize(mods, pc);
-
-			if (s->ninlined < 3)
-				continue;
-			found = true;
-			print_symbol("nested", pc, s);
-			CHECK(str_eq(s->inlined[s->ninlined - 1].function, funcs[i]),
-			      "outermost is %s", funcs[i]);
-			for (size_t k = 0; k + 1 < s->ninlined; k++)
-				CHECK(!str_eq(s->inlined[k].function, s->inlined[k + 1].function),
-				      "inlined[%zu] differs from its caller", k);
-		}
+	s = find_inlined(mods, funcs, nfuncs, 3, &pc, &fi);
+	if (s) {
+		print_symbol("nested", pc, s);
+		CHECK(str_eq(s->inlined[s->ninlined - 1].function, funcs[fi]), "outermost is %s", funcs[fi]);
+		for (size_t k = 0; k + 1 < s->ninlined; k++)
+			CHECK(!str_eq(s->inlined[k].function, s->inlined[k + 1].function),
+			      "inlined[%zu] differs from its caller", k);
 	}
-	CHECK(found, "a pc with two levels of inlining in the runtime");
+	CHECK(s != NULL, "a pc with two levels of inlining in the runtime");
 
 	/* When argv[1] is this program, the exact chain:
 	 *	func add(a, b int) int { return a*3 + b }
@@ -222,17 +226,17 @@ static void check_inlined(struct fpi_modules *mods)
 	{
 		uint64_t size, w = fpi_modules_lookup(mods, "main.worker", &size);
 
-		for (uint64_t pc = w; w && pc < w + size; pc++) {
-			const struct fpi_symbol *s = fpi_symbolize(mods, pc);
+		for (uint64_t wpc = w; w && wpc < w + size; wpc++) {
+			const struct fpi_symbol *ws = fpi_symbolize(mods, wpc);
 
-			if (!str_eq(s->function, "main.add"))
+			if (!str_eq(ws->function, "main.add"))
 				continue;
-			print_symbol("worker", pc, s);
-			CHECK(s->ninlined == 3, "add, twice, worker: %zu", s->ninlined);
-			if (s->ninlined == 3) {
-				CHECK(str_eq(s->inlined[1].function, "main.twice"), "twice calls add");
-				CHECK(str_eq(s->inlined[2].function, "main.worker"), "worker calls twice");
-				CHECK(s->inlined[1].line != s->inlined[0].line, "call line of add in twice");
+			print_symbol("worker", wpc, ws);
+			CHECK(ws->ninlined == 3, "add, twice, worker: %zu", ws->ninlined);
+			if (ws->ninlined == 3) {
+				CHECK(str_eq(ws->inlined[1].function, "main.twice"), "twice calls add");
+				CHECK(str_eq(ws->inlined[2].function, "main.worker"), "worker calls twice");
+				CHECK(ws->inlined[1].line != ws->inlined[0].line, "call line of add in twice");
 			}
 			break;
 		}

@@ -143,6 +143,23 @@ struct synth {
 static unsigned char seg_a_byte(size_t i) { return (unsigned char)i; }
 static unsigned char seg_b_byte(size_t i) { return (unsigned char)(0xb0 ^ i); }
 
+/* An amd64 ET_CORE header with phnum program headers right after it. */
+static void core_ehdr(Elf64_Ehdr *eh, uint16_t phnum)
+{
+	memset(eh, 0, sizeof(*eh));
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_CORE;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = phnum;
+}
+
 static void prstatus(struct buf *b, int tid, uint32_t size, int16_t cursig)
 {
 	unsigned char d[336] = { 0 };
@@ -202,17 +219,7 @@ static void build_core(struct buf *b, const struct synth *o)
 		free(f.p);
 	}
 
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_type = ET_CORE;
-	eh.e_machine = EM_X86_64;
-	eh.e_version = EV_CURRENT;
-	eh.e_phoff = sizeof(eh);
-	eh.e_ehsize = sizeof(eh);
-	eh.e_phentsize = sizeof(Elf64_Phdr);
-	eh.e_phnum = 5;
+	core_ehdr(&eh, 5);
 
 	size_t note_off = sizeof(eh) + sizeof(ph);
 	data_off = (note_off + notes.len + 0xfff) & ~(size_t)0xfff;
@@ -280,17 +287,7 @@ static void build_stress_core(struct buf *b, size_t nph, size_t nthreads, size_t
 		buf_note(&notes, "CORE", NT_FILE, f.p, f.len);
 		free(f.p);
 	}
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_type = ET_CORE;
-	eh.e_machine = EM_X86_64;
-	eh.e_version = EV_CURRENT;
-	eh.e_phoff = sizeof(eh);
-	eh.e_ehsize = sizeof(eh);
-	eh.e_phentsize = sizeof(Elf64_Phdr);
-	eh.e_phnum = (uint16_t)nph;
+	core_ehdr(&eh, (uint16_t)nph);
 	b->len = 0;
 	buf_put(b, &eh, sizeof(eh));
 	for (size_t i = 0; i < nph; i++) {
