@@ -164,10 +164,12 @@ check() {
 }
 
 check_eq() {
+	# check_eq DESCRIPTION GOT WANT: count and report; status 1 when they differ
 	NCHECK=$((NCHECK + 1))
 	if [ "$2" != "$3" ]; then
 		NFAIL=$((NFAIL + 1))
 		echo "FAIL: $1: got '$2', want '$3'"
+		return 1
 	fi
 }
 
