@@ -379,6 +379,8 @@ struct fpi_error *go_layout_load(const char *exe, struct go_layout **ret)
 	struct_field(&s.m, "alllink", &l->m_alllink);
 	struct_field(&s.m, "lockedg", &l->m_lockedg);
 	struct_field(&s.m, "p", &l->m_p);
+	struct_field(&s.m, "vdsoSP", &l->m_vdsosp);
+	struct_field(&s.m, "vdsoPC", &l->m_vdsopc);
 	if (!go_has(l->g_stack_lo) || !go_has(l->g_sched_pc) || !go_has(l->g_atomicstatus) ||
 	    !go_has(l->g_goid) || !go_has(l->m_alllink) || !go_has(l->m_procid) || !go_has(l->m_g0)) {
 		err = fpi_error_create(FPI_ERR_NODWARF,

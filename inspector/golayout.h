@@ -29,7 +29,7 @@ struct go_layout {
 		g_syscallsp, g_syscallpc, g_syscallbp, g_atomicstatus, g_goid,
 		g_waitreason, g_lockedm, g_gopc, g_startpc, g_parentgoid;
 	struct go_field m_g0, m_procid, m_gsignal, m_curg, m_id, m_incgo, m_isextra,
-		m_isextraInC, m_ncgo, m_alllink, m_lockedg, m_p;
+		m_isextraInC, m_ncgo, m_alllink, m_lockedg, m_p, m_vdsosp, m_vdsopc;
 
 	uint64_t allgs, allglen, allm, buildversion;   /* variable addresses */
 	uint64_t waitreasons;      /* runtime.waitReasonStrings */

@@ -252,6 +252,8 @@ static struct fpi_error *read_ms(const struct go_layout *l, struct fpi_target *t
 		m->isextra = go_has(l->m_isextra) ? (int)go_get(buf, l->m_isextra) : GO_NA;
 		m->isextrainc = go_has(l->m_isextraInC) ? (int)go_get(buf, l->m_isextraInC) : GO_NA;
 		m->ncgo = (int32_t)go_get(buf, l->m_ncgo);
+		m->vdsosp = go_has(l->m_vdsosp) ? go_get(buf, l->m_vdsosp) : 0;
+		m->vdsopc = go_has(l->m_vdsopc) ? go_get(buf, l->m_vdsopc) : 0;
 		m->thread = -1;
 		maddr = go_get(buf, l->m_alllink);
 		/* a cycle in alllink would otherwise run to MAX_MS */
@@ -412,7 +414,9 @@ bool go_g_stack_used(const struct go_layout *l, const struct go_g *g, uint64_t *
 		return false;
 	if (g->syscallsp && g->syscallsp < sp)
 		sp = g->syscallsp;
-	if (sp < g->stack_lo || sp > g->stack_hi)
+	/* a running goroutine's g.sched is stale: its frames may be anywhere
+	 * (a thread in the vDSO or a signal handler has SP elsewhere) */
+	if (go_g_status_is(l, g, "running") || sp < g->stack_lo || sp > g->stack_hi)
 		sp = g->stack_lo;
 	/* more than 64 MiB in use: garbage or a runaway recursion, not copied */
 	if (g->stack_hi <= sp || g->stack_hi - sp > (64u << 20))

@@ -34,6 +34,7 @@ struct go_m {
 	int64_t curg_goid, lockedg_goid;   /* -1 none */
 	int incgo, isextra, isextrainc;     /* GO_NA when absent */
 	int64_t ncgo;
+	uint64_t vdsosp, vdsopc;             /* in a vDSO call now: its caller (0 otherwise or absent) */
 	int thread;                         /* index into snapshot threads, -1: no thread */
 };
 

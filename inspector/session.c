@@ -8,6 +8,7 @@
 
 #include "fpinspect.h"
 #include "session.h"
+#include "stacks.h"
 
 static const struct fpi_command commands[] = {
 	{ "summary", "summary",
@@ -75,21 +76,28 @@ static int fail(struct fpi_error *err, char **errmsg)
 	return 2;
 }
 
+/* The copy index is sorted and disjoint (copy_stacks clips overlaps), so a
+ * read is one binary search, and a read that straddles two pieces (a frame
+ * record across a run boundary) continues in the next one. */
 static bool copy_read(struct fpi_session *s, uint64_t addr, void *buf, size_t len)
 {
-	size_t lo = fpi_count_le(s->copy, s->ncopy, sizeof(*s->copy), offsetof(struct fpi_bulk, addr), addr);
+	size_t i = fpi_count_le(s->copy, s->ncopy, sizeof(*s->copy), offsetof(struct fpi_bulk, addr), addr);
+	unsigned char *out = buf;
 
-	/* ranges may overlap (a running goroutine's stack is also its thread's):
-	 * look back a few */
-	for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++) {
-		const struct fpi_bulk *c = &s->copy[i - 1];
+	while (len) {
+		const struct fpi_bulk *c = i > 0 ? &s->copy[i - 1] : NULL;
+		size_t k;
 
-		if (addr - c->addr <= c->len && len <= c->len - (addr - c->addr)) {
-			memcpy(buf, c->data + (addr - c->addr), len);
-			return true;
-		}
+		if (!c || addr - c->addr >= c->len)
+			return false;
+		k = c->len - (addr - c->addr);
+		if (k > len)
+			k = len;
+		memcpy(out, c->data + (addr - c->addr), k);
+		out += k, addr += k, len -= k;
+		i++;
 	}
-	return false;
+	return true;
 }
 
 static bool mem_read(void *arg, uint64_t addr, void *buf, size_t len)
@@ -330,8 +338,11 @@ int fpi_session_load(struct fpi_session *s, char **errmsg)
 struct fpi_error *session_modules(struct fpi_session *s, struct fpi_modules **ret)
 {
 	if (!s->mods) {
+		struct fpi_mem_image vdso = { "[vdso]", s->target->vdso, s->target->vdso_image,
+					      s->target->vdso_len };
 		struct fpi_error *err = fpi_modules_create(s->target->maps, s->target->nmaps,
-							   s->target->exe_path, &s->mods);
+							   s->target->exe_path, &vdso,
+							   s->target->vdso_image ? 1 : 0, &s->mods);
 		if (err)
 			return err;
 	}
@@ -434,13 +445,37 @@ int fpi_session_run_str(struct fpi_session *s, int argc, char **argv, int json, 
  * SP up; a few KiB each, sitting together in stack spans), every thread's
  * stack from its SP up, and each M's g0 struct (cgocallback's saved C SP).
  * With a prefetch, what it holds is not read again. */
+/* What to copy of the stack a thread is on: all of it from SP up, since a
+ * running goroutine may use a megabyte or more (a deep recursion); 256 KiB
+ * of a stack whose bounds are unknown (C, a thread not yet set up). */
+static void thread_copy_range(struct fpi_session *s, const struct go_thread *th, uint64_t *sp, uint64_t *top)
+{
+	uint64_t lo, hi;
+	enum fr_stack kind;
+
+	*sp = th->regs.r[FPI_REG_RSP] & ~(uint64_t)4095;
+	*top = *sp + (256u << 10);
+	if (thread_stack_bounds(s, th, &lo, &hi, &kind) && *sp + 4096 > lo && *sp < hi)
+		*top = hi - *sp > (64u << 20) ? *sp + (64u << 20) : hi;
+	if (*top < *sp)
+		*top = *sp;
+}
+
 static struct fpi_error *copy_stacks(struct fpi_session *s)
 {
 	const struct go_snapshot *sn = s->snap;
-	size_t cap = sn->ngs + 80 * sn->nthreads + sn->nms + 1, n = 0, k = 0, npre;
-	struct fpi_bulk *v = calloc(cap, sizeof(*v)), *pre, *all;
+	size_t cap = sn->ngs + 4 * sn->nthreads + sn->nms + 1, n = 0, k = 0, npre;
+	struct fpi_bulk *v, *pre, *all;
 	struct fpi_error *err = NULL;
 	bool all_read;
+
+	for (size_t i = 0; i < sn->nthreads; i++) {
+		uint64_t sp, top;
+
+		thread_copy_range(s, &sn->threads[i], &sp, &top);
+		cap += (top - sp) / 4096 + 1;
+	}
+	v = calloc(cap, sizeof(*v));
 
 	if (!v)
 		return &fpi_enomem;
@@ -470,11 +505,12 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 	}
 	for (size_t i = 0; i < sn->nthreads; i++) {
 		const struct go_thread *th = &sn->threads[i];
-		uint64_t sp = th->regs.r[FPI_REG_RSP] & ~(uint64_t)4095;
+		uint64_t sp, top;
 
+		thread_copy_range(s, th, &sp, &top);
 		/* 4 KiB pieces so that one unmapped page loses only itself */
-		for (int p = 0; p < 64; p++)
-			want(v, &n, sp + p * 4096ull, sp + (p + 1) * 4096ull);
+		for (uint64_t p = sp; p < top; p += 4096)
+			want(v, &n, p, p + 4096 < top ? p + 4096 : top);
 		/* in a signal handler: the interrupted code is on the M's g0
 		 * stack (its top 256 KiB) or on its goroutine's */
 		if (th->stack == GO_STACK_GSIGNAL && th->m >= 0) {
@@ -515,8 +551,29 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 		all[o++] = b == npre || (a < k && v[a].addr <= pre[b].addr) ? v[a++] : pre[b++];
 	free(v);
 	free(pre);
+	/* Both copies were taken in this stop, so where they overlap (a
+	 * running goroutine's stack is also its thread's) either will do:
+	 * clip each piece to what the ones before it do not cover. */
+	k += npre;
+	npre = 0;
+	for (size_t i = 0; i < k; i++) {
+		struct fpi_bulk c = all[i];
+
+		if (npre) {
+			uint64_t end = all[npre - 1].addr + all[npre - 1].len;
+
+			if (c.addr + c.len <= end)
+				continue;
+			if (c.addr < end) {
+				c.data += end - c.addr;
+				c.len -= end - c.addr;
+				c.addr = end;
+			}
+		}
+		all[npre++] = c;
+	}
 	s->copy = all;
-	s->ncopy = k + npre;
+	s->ncopy = npre;
 	if (getenv("FPI_TIMING"))
 		fprintf(stderr, "timing:   copy: %zu runs prefetched, %zu ranges read now\n", npre, k);
 	return NULL;

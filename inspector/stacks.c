@@ -127,7 +127,7 @@ static uint64_t derive_bp(struct fpi_session *s, uint64_t pc, uint64_t sp)
 	r.r[FPI_REG_RIP] = pc;
 	r.r[FPI_REG_RSP] = sp;
 	if (fpi_cfi_step(mods, &s->mem, &r, false, &next, why, sizeof(why)) != 0 ||
-	    next.r[FPI_REG_RSP] < sp + 24)
+	    next.r[FPI_REG_RSP] < sp + 16)
 		return 0;
 	return next.r[FPI_REG_RSP] - 16;
 }
@@ -143,7 +143,16 @@ static void syscall_start(struct fpi_session *s, const struct go_g *g, uint64_t 
  * syscall registers in a syscall or cgo call, g.sched otherwise. */
 static void saved_start(struct fpi_session *s, const struct go_g *g, uint64_t *pc, uint64_t *sp, uint64_t *bp)
 {
-	if (go_g_status_is(s->layout, g, "syscall") && g->syscallsp) {
+	const struct go_m *m = g->m ? go_find_m_addr(s->snap, g->m) : NULL;
+
+	if (m && m->curg == g->addr && m->vdsosp >= g->stack_lo && m->vdsosp < g->stack_hi) {
+		/* in a vDSO call (nanotime1, walltime, time.now moved to g0
+		 * without saving g.sched): the call's caller, as the runtime's
+		 * SIGPROF traceback starts from m.vdsoPC/vdsoSP */
+		*pc = m->vdsopc;
+		*sp = m->vdsosp;
+		*bp = derive_bp(s, m->vdsopc, m->vdsosp);
+	} else if (go_g_status_is(s->layout, g, "syscall") && g->syscallsp) {
 		syscall_start(s, g, pc, sp, bp);
 	} else {
 		*pc = g->sched_pc;
@@ -205,12 +214,40 @@ bool thread_stack_bounds(struct fpi_session *s, const struct go_thread *th, uint
 	return m && m_stack_bounds(s, m, th->stack, lo, hi, kind);
 }
 
-static bool is_c_frame(struct fpi_session *s, uint64_t pc, bool retaddr)
+/* The vDSO is entered from Go (nanotime1, walltime, time.now) on the g0
+ * stack with m.vdsoSP set: no M field counts it, and it is not C in the cgo
+ * sense (it never calls back, and the runtime's own profiler walks from
+ * vdsoPC/vdsoSP around it). */
+static bool in_vdso(struct fpi_session *s, uint64_t pc)
+{
+	const struct fpi_target *t = s->target;
+
+	return t->vdso_image && pc >= t->vdso && pc - t->vdso < t->vdso_len;
+}
+
+static bool func_entry(struct fpi_session *s, uint64_t pc)
 {
 	struct fpi_modules *mods;
 	const struct fpi_symbol *sym;
 	struct fpi_error *err = session_modules(s, &mods);
 
+	if (err) {
+		fpi_error_destroy(err);
+		return false;
+	}
+	sym = fpi_symbolize(mods, pc);
+	return sym && sym->function && sym->func_start == pc;
+}
+
+static bool is_c_frame(struct fpi_session *s, uint64_t pc, bool retaddr)
+{
+	struct fpi_modules *mods;
+	const struct fpi_symbol *sym;
+	struct fpi_error *err;
+
+	if (in_vdso(s, pc))
+		return false;
+	err = session_modules(s, &mods);
 	if (err) {
 		fpi_error_destroy(err);
 		return false;
@@ -260,8 +297,22 @@ static void push(struct walk *w, uint64_t pc, uint64_t sp, uint64_t fp, enum fr_
 		w->frames[w->n++] = (struct frame){ pc, sp, fp, st, exact };
 }
 
-static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct fpi_regs *regs,
+static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct fpi_regs *regs, bool exact,
 			     uint64_t lo, uint64_t hi, enum fr_stack st);
+static int cfi_step_cached(struct fpi_session *s, struct fpi_modules *mods, const struct fpi_regs *regs,
+			   bool first, struct fpi_regs *next, bool *signal, char *why, size_t whylen);
+
+/* The stack that holds sp among m's (g0, gsignal, curg); false: none. */
+static bool m_stack_holding(struct fpi_session *s, const struct go_m *m, uint64_t sp, uint64_t *lo, uint64_t *hi,
+			    enum fr_stack *kind)
+{
+	static const enum go_stack_kind order[] = { GO_STACK_CURG, GO_STACK_G0, GO_STACK_GSIGNAL };
+
+	for (size_t k = 0; m && k < sizeof(order) / sizeof(order[0]); k++)
+		if (m_stack_bounds(s, m, order[k], lo, hi, kind) && sp >= *lo && sp < *hi)
+			return true;
+	return false;
+}
 
 /* Frame-pointer segment on one stack. Stops early (without a finding) at a
  * frame where the runtime's unwinder would switch stacks or stop. Returns the
@@ -286,6 +337,20 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 			w->saw_cgocallback = true;
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
 			return fn;
+		if (w->m && w->m->vdsosp && st != FR_GOROUTINE && w->n >= 2 && in_vdso(s, w->frames[w->n - 2].pc) &&
+		    !in_vdso(s, fr[i].pc) && i + 1 == res.nframes && res.stop == FPI_FP_OUT_OF_BOUNDS &&
+		    res.bad_value == fr[i].fp) {
+			/* The vDSO's caller (nanotime1, walltime, time.now) moved SP
+			 * to g0 but kept its frame record on the stack it came
+			 * from, the one vdsoSP is on: the chain goes on there. */
+			uint64_t vlo, vhi;
+			enum fr_stack vk;
+
+			if (m_stack_holding(s, w->m, w->m->vdsosp, &vlo, &vhi, &vk) && fr[i].fp >= vlo && fr[i].fp < vhi) {
+				w->n--;
+				return fp_segment(s, w, fr[i].pc, 0, fr[i].fp, vlo, vhi, vk, false);
+			}
+		}
 		if (fn == RT_SIGPANIC && i + 1 < res.nframes && w->nsigpanic++ < 4) {
 			/* A fault made the signal handler push the faulting pc and
 			 * make the goroutine call sigpanic: the pc above is where the
@@ -298,7 +363,7 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 			r.r[FPI_REG_RIP] = fr[i + 1].pc;
 			r.r[FPI_REG_RSP] = fr[i].fp + 16;
 			r.r[FPI_REG_RBP] = fr[i + 1].fp;
-			return fp_from_registers(s, w, &r, lo, hi, st);
+			return fp_from_registers(s, w, &r, true, lo, hi, st);
 		}
 		if (fn == RT_SIGTRAMP) {
 			/* the signal stack's top: below is the kernel's signal frame
@@ -354,30 +419,51 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 	return -1;
 }
 
-/* A thread stopped in a function that has not pushed a frame record (a
- * frameless leaf such as runtime.futex, or a prologue) has RBP still pointing
- * at its caller's record: a plain FP walk would skip the caller. Its return
- * address is at [RSP] then; CFI tells which case we are in. The runtime never
- * meets this (it walks from its own frame), so it is no finding. */
-static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct fpi_regs *regs,
+/* The first frame of a walk (a thread's registers, a goroutine's g.sched
+ * or syscall registers) may be in a function that has no frame record at
+ * this pc: a frameless leaf (runtime.futex, the vDSO), a prologue (a
+ * goroutine preempted at its morestack call, a fresh goroutine at its
+ * entry), an epilogue. RBP then still points at the caller's record, and a
+ * plain FP walk would skip the caller. Every frame record on amd64 sits at
+ * CFA-16, so CFI says which case this is: RBP == CFA-16 or not. The
+ * runtime never meets this (it walks from its own frame, or from a
+ * synchronous safe point), so it is no finding. The entry of the signal
+ * handler (runtime.sigtramp before its prologue) and a CFI signal frame
+ * (the kernel's restorer, __restore_rt) hand over the interrupted
+ * registers, as a sigtramp frame record does. */
+static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct fpi_regs *regs, bool exact,
 			     uint64_t lo, uint64_t hi, enum fr_stack st)
 {
 	struct fpi_modules *mods;
 	struct fpi_regs next;
 	struct fpi_error *err = session_modules(s, &mods);
-	uint64_t pc = regs->r[FPI_REG_RIP], sp = regs->r[FPI_REG_RSP], bp = regs->r[FPI_REG_RBP];
+	uint64_t pc = regs->r[FPI_REG_RIP], sp = regs->r[FPI_REG_RSP], bp = regs->r[FPI_REG_RBP], cfa;
 	char why[160];
-	int fn = rt_fn_of(s, pc, false);
+	bool signal = false;
+	int fn = rt_fn_of(s, pc, !exact);
 
-	if (!err && fn != RT_GOEXIT && fn != RT_MSTART && fn != RT_RT0_GO && fn != RT_SYSTEMSTACK &&
-	    fn != RT_MCALL && fn != RT_MORESTACK && fn != RT_ASMCGOCALL &&
-	    fpi_cfi_step(mods, &s->mem, regs, true, &next, why, sizeof(why)) == 0 &&
-	    next.r[FPI_REG_RSP] == sp + 8 && next.r[FPI_REG_RIP]) {
-		push(w, pc, sp, bp, st, true);
-		return fp_segment(s, w, next.r[FPI_REG_RIP], sp + 8, bp, lo, hi, st, false);
+	if (err || fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO || fn == RT_SYSTEMSTACK ||
+	    fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL ||
+	    cfi_step_cached(s, mods, regs, exact, &next, &signal, why, sizeof(why)) != 0) {
+		fpi_error_destroy(err);
+		return fp_segment(s, w, pc, sp, bp, lo, hi, st, exact);
 	}
-	fpi_error_destroy(err);
-	return fp_segment(s, w, pc, sp, bp, lo, hi, st, true);
+	cfa = next.r[FPI_REG_RSP];
+	if (signal || (fn == RT_SIGTRAMP && bp != cfa - 16)) {
+		push(w, pc, sp, bp, st, exact);
+		w->sig_ok = signal ? next.r[FPI_REG_RIP] && next.r[FPI_REG_RSP] : signal_context(s, cfa, &w->sig_regs);
+		if (signal)
+			w->sig_regs = next;
+		if (!w->sig_ok)
+			snprintf(w->end, sizeof(w->end), "signal frame: cannot read the interrupted registers at 0x%" PRIx64,
+				 cfa);
+		return RT_SIGTRAMP;
+	}
+	if (bp != cfa - 16 && next.r[FPI_REG_RIP] && cfa > sp) {
+		push(w, pc, sp, bp, st, exact);
+		return fp_segment(s, w, next.r[FPI_REG_RIP], cfa, bp, lo, hi, st, false);
+	}
+	return fp_segment(s, w, pc, sp, bp, lo, hi, st, exact);
 }
 
 /* What a thread in a signal handler was doing when the signal came: the
@@ -394,7 +480,7 @@ static bool interrupted_regs(struct fpi_session *s, const struct go_thread *th, 
 	for (int k = 0; w && m && m->gsignal_lo < m->gsignal_hi && k < 2; k++) {
 		memset(w, 0, offsetof(struct walk, frames));
 		w->m = m;
-		if (fp_from_registers(s, w, &regs, m->gsignal_lo, m->gsignal_hi, FR_GSIGNAL) != RT_SIGTRAMP ||
+		if (fp_from_registers(s, w, &regs, true, m->gsignal_lo, m->gsignal_hi, FR_GSIGNAL) != RT_SIGTRAMP ||
 		    !w->sig_ok)
 			break;
 		regs = w->sig_regs;
@@ -442,12 +528,14 @@ struct cfi_cache {
 };
 
 static int cfi_step_cached(struct fpi_session *s, struct fpi_modules *mods, const struct fpi_regs *regs,
-			   bool first, struct fpi_regs *next, char *why, size_t whylen)
+			   bool first, struct fpi_regs *next, bool *signal, char *why, size_t whylen)
 {
 	uint64_t key = regs->r[FPI_REG_RIP] << 1 | first, h = (key * 0x9E3779B97F4A7C15ull) >> 48;
 	struct fpi_cfi_info info;
 	int r;
 
+	if (signal)
+		*signal = false;
 	if (!s->cfi_cache)
 		s->cfi_cache = calloc(1, sizeof(struct cfi_cache));
 	if (s->cfi_cache) {
@@ -469,6 +557,8 @@ static int cfi_step_cached(struct fpi_session *s, struct fpi_modules *mods, cons
 		}
 	}
 	r = fpi_cfi_step_info(mods, &s->mem, regs, first, next, &info, why, whylen);
+	if (signal)
+		*signal = r == 0 && info.signal_frame;
 	if (r == 0 && s->cfi_cache && info.debug_frame && !info.signal_frame && !info.rbp_from_rule &&
 	    next->r[FPI_REG_RSP] > regs->r[FPI_REG_RSP] && next->r[FPI_REG_RSP] - regs->r[FPI_REG_RSP] < (1u << 30) &&
 	    next->r[FPI_REG_RBX] == regs->r[FPI_REG_RBX] && next->r[FPI_REG_RBP] == regs->r[FPI_REG_RBP] &&
@@ -496,7 +586,7 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 {
 	struct fpi_modules *mods;
 	struct fpi_error *err = session_modules(s, &mods);
-	bool first = first_is_regs;
+	bool first = first_is_regs, signal = false;
 	int switches = 0;
 
 	if (err) {
@@ -519,12 +609,28 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 		push(w, pc, sp, regs.r[FPI_REG_RBP], fst, first);
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
 			return;
+		if (m && m->vdsosp && st != FR_GOROUTINE && w->n >= 2 && in_vdso(s, w->frames[w->n - 2].pc) &&
+		    !in_vdso(s, pc) && switches < 4) {
+			/* the vDSO's caller moved SP to g0 (its CFI no longer holds):
+			 * its caller is at vdsoPC/vdsoSP, where the runtime's own
+			 * SIGPROF traceback starts */
+			uint64_t vlo, vhi;
+
+			if (m_stack_holding(s, m, m->vdsosp, &vlo, &vhi, &st)) {
+				regs.r[FPI_REG_RIP] = m->vdsopc;
+				regs.r[FPI_REG_RSP] = m->vdsosp;
+				lo = vlo, hi = vhi;
+				first = false;
+				switches++;
+				continue;
+			}
+		}
 		if (fn == RT_SIGTRAMP) {
 			/* on into the code the signal interrupted: its registers are
 			 * in the signal frame at sigtramp's CFA */
 			struct fpi_regs ctx;
 
-			r = cfi_step_cached(s, mods, &regs, first, &next, why, sizeof(why));
+			r = cfi_step_cached(s, mods, &regs, first, &next, NULL, why, sizeof(why));
 			if (r != 0 || switches >= 4 || !signal_context(s, next.r[FPI_REG_RSP], &ctx)) {
 				snprintf(w->end, sizeof(w->end), "sigtramp: cannot read the signal frame%s%s",
 					 why[0] ? ": " : "", why);
@@ -547,7 +653,7 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 			regs.r[FPI_REG_RBP] = bp;
 			st = FR_GOROUTINE;
 			lo = g->stack_lo, hi = g->stack_hi;
-			first = false;
+			first = func_entry(s, regs.r[FPI_REG_RIP]);
 			switches++;
 			continue;
 		}
@@ -568,7 +674,7 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 			if (lo >= hi || csp < lo || csp >= hi)
 				lo = csp, hi = csp + (8u << 20);
 		}
-		r = cfi_step_cached(s, mods, &regs, first, &next, why, sizeof(why));
+		r = cfi_step_cached(s, mods, &regs, first, &next, &signal, why, sizeof(why));
 		if (r == 1)
 			return;
 		if (r < 0) {
@@ -589,16 +695,24 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 				for (int k = 0; k < 6; k++)
 					next.r[regs_at[k]] = save[k];
 		}
-		if (next.r[FPI_REG_RSP] <= regs.r[FPI_REG_RSP] && st != FR_C) {
+		if (next.r[FPI_REG_RSP] <= regs.r[FPI_REG_RSP] && st != FR_C && !signal) {
 			snprintf(w->end, sizeof(w->end), "CFI gave a caller SP 0x%" PRIx64 " not above 0x%" PRIx64,
 				 next.r[FPI_REG_RSP], regs.r[FPI_REG_RSP]);
 			return;
 		}
-		if (hi > lo && (next.r[FPI_REG_RSP] < lo || next.r[FPI_REG_RSP] > hi) && st == FR_GOROUTINE) {
+		if (hi > lo && (next.r[FPI_REG_RSP] < lo || next.r[FPI_REG_RSP] > hi) && st == FR_GOROUTINE && !signal) {
 			snprintf(w->end, sizeof(w->end), "CFI gave a caller SP 0x%" PRIx64 " outside the stack", next.r[FPI_REG_RSP]);
 			return;
 		}
 		regs = next;
+		if (signal && switches < 4) {
+			/* a CFI signal frame (the kernel's restorer, __restore_rt):
+			 * the interrupted code, at its exact pc, on its own stack */
+			stack_of_sp(s, m, regs.r[FPI_REG_RSP], &lo, &hi, &st);
+			first = true;
+			switches++;
+			continue;
+		}
 		/* below sigpanic: the faulting pc, not a return address (a few
 		 * times a walk: garbage can repeat sigpanic's pc) */
 		first = fn == RT_SIGPANIC && w->nsigpanic++ < 4;
@@ -610,7 +724,7 @@ struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bo
 {
 	struct fpi_regs r;
 	/* exact registers when g runs now, else where it resumes */
-	bool regs = goroutine_regs(s, g, &r);
+	bool regs = goroutine_regs(s, g, &r), exact;
 	/* the M whose account of C frames the runtime would trust for g */
 	const struct go_m *m = go_find_m_addr(s->snap, g->lockedm);
 
@@ -624,15 +738,21 @@ struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bo
 		memset(&r, 0, sizeof(r));
 		saved_start(s, g, &r.r[FPI_REG_RIP], &r.r[FPI_REG_RSP], &r.r[FPI_REG_RBP]);
 	}
-	if (!r.r[FPI_REG_RIP] || !r.r[FPI_REG_RSP])
+	if (!r.r[FPI_REG_RIP] || !r.r[FPI_REG_RSP]) {
+		snprintf(w->end, sizeof(w->end), "no place to start: %s is 0", regs ? "the thread's pc or sp" :
+			 go_g_status_is(s->layout, g, "syscall") && g->syscallsp ? "syscallpc or syscallsp" :
+			 "g.sched.pc or g.sched.sp");
 		return NULL;
+	}
+	/* A saved pc is a return address (looked up at pc-1), except at a
+	 * function's entry: a goroutine that has not run yet (g.sched.pc =
+	 * its function's entry), Go 1.19's systemstack_switch. Go's unwinder
+	 * does the same (symPC: pc-1 only when pc > the function's entry). */
+	exact = regs || func_entry(s, r.r[FPI_REG_RIP]);
 	if (dwarf)
-		dwarf_walk(s, w, r, regs, FR_GOROUTINE, g->stack_lo, g->stack_hi, m);
-	else if (regs)
-		fp_from_registers(s, w, &r, g->stack_lo, g->stack_hi, FR_GOROUTINE);
+		dwarf_walk(s, w, r, exact, FR_GOROUTINE, g->stack_lo, g->stack_hi, m);
 	else
-		fp_segment(s, w, r.r[FPI_REG_RIP], r.r[FPI_REG_RSP], r.r[FPI_REG_RBP], g->stack_lo, g->stack_hi,
-			   FR_GOROUTINE, false);
+		fp_from_registers(s, w, &r, exact, g->stack_lo, g->stack_hi, FR_GOROUTINE);
 	return NULL;
 }
 
@@ -641,7 +761,7 @@ struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bo
 static void fp_thread(struct fpi_session *s, struct walk *w, const struct fpi_regs *regs, uint64_t lo, uint64_t hi,
 		      enum fr_stack kind, const struct go_m *m, int nsignals)
 {
-	int fn = fp_from_registers(s, w, regs, lo, hi, kind);
+	int fn = fp_from_registers(s, w, regs, true, lo, hi, kind);
 
 	if (fn == RT_SIGTRAMP && w->sig_ok && nsignals < 2) {
 		struct fpi_regs ctx = w->sig_regs;
@@ -657,8 +777,12 @@ static void fp_thread(struct fpi_session *s, struct walk *w, const struct fpi_re
 		uint64_t pc, gsp, bp;
 
 		if (g) {
+			struct fpi_regs r;
+
+			memset(&r, 0, sizeof(r));
 			saved_start(s, g, &pc, &gsp, &bp);
-			fp_segment(s, w, pc, gsp, bp, g->stack_lo, g->stack_hi, FR_GOROUTINE, false);
+			r.r[FPI_REG_RIP] = pc, r.r[FPI_REG_RSP] = gsp, r.r[FPI_REG_RBP] = bp;
+			fp_from_registers(s, w, &r, func_entry(s, pc), g->stack_lo, g->stack_hi, FR_GOROUTINE);
 		}
 	}
 }

@@ -1,4 +1,5 @@
 /* Target-independent parts: batching, bookkeeping of threads and mappings. */
+#include <elf.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -102,7 +103,41 @@ void fpi_target_destroy(struct fpi_target *t)
 	free(t->maps);
 	free(t->threads);
 	free(t->exe_path);
+	free(t->vdso_image);
 	free(t);
+}
+
+static bool read_quiet(struct fpi_target *t, uint64_t addr, void *buf, size_t len)
+{
+	struct fpi_error *err = fpi_target_read(t, addr, buf, len);
+
+	fpi_error_destroy(err);
+	return err == NULL;
+}
+
+void fpi_target_load_vdso(struct fpi_target *t)
+{
+	Elf64_Ehdr eh;
+	uint64_t len;
+	unsigned char *img;
+
+	if (!t->vdso || t->vdso_image || !read_quiet(t, t->vdso, &eh, sizeof(eh)))
+		return;
+	/* the image is what its section headers (at its end) still cover;
+	 * Linux's vDSO is two to four pages */
+	len = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff < sizeof(eh) || len > (1u << 20))
+		return;
+	img = malloc(len);
+	if (!img)
+		return;
+	if (!read_quiet(t, t->vdso, img, len)) {
+		free(img);
+		return;
+	}
+	t->vdso_image = img;
+	t->vdso_len = len;
 }
 
 /* Capacities double (counts may come from untrusted input: no quadratic

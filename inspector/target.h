@@ -76,6 +76,11 @@ struct fpi_target {
 	uint64_t signal_addr;
 	bool signal_has_addr;
 	bool released;
+	/* The vDSO: AT_SYSINFO_EHDR (0: unknown) and its ELF image, read from
+	 * the target's memory by fpi_target_load_vdso (it has no file) */
+	uint64_t vdso;
+	unsigned char *vdso_image;
+	size_t vdso_len;
 };
 
 /* Read exactly len bytes at addr, or fail with FPI_ERR_FAULT naming addr. */
@@ -85,6 +90,10 @@ struct fpi_error *fpi_target_readv(struct fpi_target *t, struct fpi_read *reads,
 /* Convenience: read a uint64 (0 and false when unreadable). */
 bool fpi_target_read_u64(struct fpi_target *t, uint64_t addr, uint64_t *ret);
 void fpi_target_release(struct fpi_target *t);
+/* Copy the vDSO's ELF image from the target's memory (t->vdso set): it
+ * never changes, so a live process need not be stopped for it. Bad images
+ * (garbage at the address) are no error: the vDSO is then not a module. */
+void fpi_target_load_vdso(struct fpi_target *t);
 void fpi_target_destroy(struct fpi_target *t);
 
 /* In an array of n elements of size bytes sorted by the uint64_t at offset

@@ -125,7 +125,7 @@ struct core_notes {
 	bool have_psinfo;
 	int psinfo_pid;
 	char fname[17];
-	uint64_t at_entry, at_phdr, at_execfn;
+	uint64_t at_entry, at_phdr, at_execfn, at_sysinfo_ehdr;
 };
 
 static uint64_t le64(const unsigned char *p)
@@ -760,6 +760,8 @@ static void parse_auxv(struct core_notes *notes)
 			notes->at_phdr = val;
 		else if (type == AT_EXECFN)
 			notes->at_execfn = val;
+		else if (type == AT_SYSINFO_EHDR)
+			notes->at_sysinfo_ehdr = val;
 	}
 }
 
@@ -1255,6 +1257,9 @@ static struct fpi_error *load_core(struct fpi_target *t, struct core *c, const c
 			goto out;
 	}
 	err = find_exe(t, c, core, exe, &notes);
+	t->vdso = notes.at_sysinfo_ehdr;
+	if (!err)
+		fpi_target_load_vdso(t);
 out:
 	free(notes.prstatus);
 	elf_end(elf);

@@ -3,6 +3,7 @@
  * /proc/PID/task until no new thread shows up. Memory comes through
  * process_vm_readv in batches, /proc/PID/mem as the fallback. Release detaches
  * every thread, handing back any signal that arrived while it was stopped. */
+#include <elf.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -301,6 +302,24 @@ static struct fpi_error *read_regs(struct fpi_target *t, struct ptrace_priv *p)
 	return NULL;
 }
 
+/* AT_SYSINFO_EHDR from /proc/PID/auxv: where the vDSO's ELF image is. */
+static uint64_t read_sysinfo_ehdr(int pid)
+{
+	uint64_t aux[2], v = 0;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while (read(fd, aux, sizeof(aux)) == sizeof(aux) && aux[0] != AT_NULL)
+		if (aux[0] == AT_SYSINFO_EHDR)
+			v = aux[1];
+	close(fd);
+	return v;
+}
+
 static struct fpi_error *read_maps(struct fpi_target *t, int pid)
 {
 	char path[64], line[4096];
@@ -378,6 +397,8 @@ struct fpi_error *fpi_target_ptrace_open(pid_t pid, struct fpi_target **ret)
 	err = read_maps(t, pid);
 	if (err)
 		goto fail;
+	t->vdso = read_sysinfo_ehdr(pid);
+	fpi_target_load_vdso(t);
 	*ret = t;
 	return NULL;
 fail:

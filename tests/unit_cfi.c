@@ -310,7 +310,7 @@ static void check_cfi(struct fpi_modules *mods, const char *exe, uint64_t main_m
 static void check_go(const char *exe)
 {
 	struct fpi_modules *mods;
-	struct fpi_error *err = fpi_modules_create(NULL, 0, exe, &mods);
+	struct fpi_error *err = fpi_modules_create(NULL, 0, exe, NULL, 0, &mods);
 	uint64_t main_main = 0, main_size = 0;
 
 	CHECK(!err, "fpi_modules_create %s: %s", exe, err ? err->message : "");
@@ -344,13 +344,13 @@ static void check_mapped(const char *exe)
 			memcpy(&type, ident + EI_NIDENT, 2);
 		fclose(f);
 	}
-	err = fpi_modules_create(NULL, 0, exe, &mods0);
+	err = fpi_modules_create(NULL, 0, exe, NULL, 0, &mods0);
 	CHECK(!err, "fpi_modules_create: %s", err ? err->message : "");
 	if (err)
 		return;
 	link = fpi_modules_lookup(mods0, "main.main", NULL);
 	fpi_modules_destroy(mods0);
-	err = fpi_modules_create(&map, 1, exe, &mods);
+	err = fpi_modules_create(&map, 1, exe, NULL, 0, &mods);
 	CHECK(!err, "fpi_modules_create with a mapping: %s", err ? err->message : "");
 	if (err)
 		return;
@@ -467,7 +467,7 @@ static void check_live_c(void)
 	}
 	lm.pid = pid;
 	nmaps = read_maps(pid, maps, 256);
-	err = fpi_modules_create(maps, nmaps, "/bin/sleep", &mods);
+	err = fpi_modules_create(maps, nmaps, "/bin/sleep", NULL, 0, &mods);
 	CHECK(!err, "fpi_modules_create for sleep: %s", err ? err->message : "");
 	if (err) {
 		fpi_error_destroy(err);
@@ -574,7 +574,7 @@ static struct fpi_modules *self_modules(struct fpi_mapping *maps, size_t *nmaps)
 	struct fpi_error *err;
 
 	*nmaps = read_maps(getpid(), maps, 256);
-	err = fpi_modules_create(maps, *nmaps, "/proc/self/exe", &mods);
+	err = fpi_modules_create(maps, *nmaps, "/proc/self/exe", NULL, 0, &mods);
 	CHECK(!err, "fpi_modules_create for this process: %s", err ? err->message : "");
 	fpi_error_destroy(err);
 	return mods;

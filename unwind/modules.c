@@ -7,6 +7,7 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -141,8 +142,36 @@ static struct fpi_error *report(struct fpi_modules *mods, const char *name, cons
 	return add_module(mods, dm, is_exe);
 }
 
+/* libdwfl reads modules from files: an image from the target's memory is
+ * given one, a memfd (closed with mods). A bad image is skipped. */
+static void report_image(struct fpi_modules *mods, const struct fpi_mem_image *im)
+{
+	struct elf_file_info info;
+	char path[64];
+	int *v, fd = memfd_create(im->name, MFD_CLOEXEC);
+	struct fpi_error *err;
+
+	if (fd < 0)
+		return;
+	v = realloc(mods->image_fds, (mods->nimage_fds + 1) * sizeof(*v));
+	if (!v || write(fd, im->data, im->len) != (ssize_t)im->len) {
+		if (v)
+			mods->image_fds = v;
+		close(fd);
+		return;
+	}
+	mods->image_fds = v;
+	v[mods->nimage_fds++] = fd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (!elf_file_info(path, im->addr, 0, &info))
+		return;
+	err = report(mods, im->name, path, &info, false);
+	fpi_error_destroy(err);
+}
+
 struct fpi_error *fpi_modules_create(const struct fpi_mapping *maps, size_t nmaps,
-				     const char *exe_path, struct fpi_modules **ret)
+				     const char *exe_path, const struct fpi_mem_image *images,
+				     size_t nimages, struct fpi_modules **ret)
 {
 	struct fpi_modules *mods;
 	struct fpi_error *err = NULL;
@@ -238,6 +267,8 @@ struct fpi_error *fpi_modules_create(const struct fpi_mapping *maps, size_t nmap
 		if (err)
 			goto out;
 	}
+	for (size_t i = 0; i < nimages; i++)
+		report_image(mods, &images[i]);
 	if (dwfl_report_end(mods->dwfl, NULL, NULL) != 0) {
 		err = fpi_error_create(FPI_ERR_OTHER, "dwfl_report_end: %s", dwfl_errmsg(-1));
 		goto out;
@@ -272,6 +303,9 @@ void fpi_modules_destroy(struct fpi_modules *mods)
 	free(mods->by_name);
 	if (mods->dwfl)
 		dwfl_end(mods->dwfl);
+	for (size_t i = 0; i < mods->nimage_fds; i++)
+		close(mods->image_fds[i]);
+	free(mods->image_fds);
 	free(mods);
 }
 

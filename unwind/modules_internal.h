@@ -85,6 +85,8 @@ struct fpi_modules {
 	Dwfl *dwfl;
 	struct fpi_module **mods;  /* report order, exe first */
 	size_t nmods;
+	int *image_fds;            /* memfds holding fpi_mem_images, open while mods lives */
+	size_t nimage_fds;
 
 	/* Name lookups (fpi_modules_lookup): every function and object
 	 * symbol of every module under its name and, if different, its raw

@@ -57,9 +57,20 @@ const char *fpi_fp_stop_name(enum fpi_fp_stop stop);
 
 struct fpi_modules; /* opaque: a Dwfl with every ELF mapped in the target */
 
-/* Build from the target's file mappings (exe, libc, ld.so, ...). */
+/* An ELF image that has no file, only bytes in the target's memory (the
+ * vDSO), loaded at addr. */
+struct fpi_mem_image {
+	const char *name;  /* as shown, e.g. "[vdso]" */
+	uint64_t addr;
+	const void *data;
+	size_t len;
+};
+
+/* Build from the target's file mappings (exe, libc, ld.so, ...) and the
+ * images given (may be NULL, 0). */
 struct fpi_error *fpi_modules_create(const struct fpi_mapping *maps, size_t nmaps,
-				     const char *exe_path, struct fpi_modules **ret);
+				     const char *exe_path, const struct fpi_mem_image *images,
+				     size_t nimages, struct fpi_modules **ret);
 void fpi_modules_destroy(struct fpi_modules *mods);
 
 /* One DWARF CFI step on amd64: given the registers of a frame, compute the

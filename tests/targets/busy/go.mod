@@ -1,0 +1,3 @@
+module fpinspect.test/busy
+
+go 1.19
