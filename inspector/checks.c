@@ -153,6 +153,29 @@ static void judge_mismatch(struct findings *f, const struct walk *fp, const stru
 	}
 }
 
+/* What Go frames an extra M's goroutine has on its own stack: 2 live ones
+ * (a callback's: cgocallbackg1 or anything not in the runtime), 1 only the
+ * runtime's own callback entry or exit (cgocallback, cgocallbackg and what
+ * they call before and after the callback runs), 0 none but the goexit
+ * placeholder (a C thread between callbacks: the extra M's goroutine sits
+ * in _Gsyscall with only that frame). */
+static int extra_go_frames(struct fpi_session *s, const struct walk *w)
+{
+	int level = 0;
+
+	for (size_t i = 0; i < w->n; i++) {
+		const char *fn = w->frames[i].stack == FR_GOROUTINE ?
+				 session_symbol(s, w->frames[i].pc, !w->frames[i].exact) : NULL;
+
+		if (!fn || !strcmp(fn, "runtime.goexit"))
+			continue;
+		if (!strcmp(fn, "runtime.cgocallbackg1") || strncmp(fn, "runtime.", 8) != 0)
+			return 2;
+		level = 1;
+	}
+	return level;
+}
+
 static bool running_without_registers(struct fpi_session *s, const struct go_g *g)
 {
 	const struct go_m *m = go_find_m_addr(s->snap, g->m);
@@ -185,12 +208,23 @@ struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
 			continue; /* not a Go thread (yet): nothing the runtime walks */
 		if (m->isextrainc == 1) {
 			const struct go_g *lg = go_find_g_addr(s->snap, m->lockedg ? m->lockedg : m->curg);
+			int level = 0;
+			const char *why;
 
-			if (lg && !go_g_is_dead(s->layout, lg))
+			if (lg && !go_g_is_dead(s->layout, lg) && !goroutine_not_owned(s, lg, &why)) {
+				walk_goroutine(s, lg, true, dw);
+				level = extra_go_frames(s, dw);
+			}
+			if (level == 2)
 				add(&f, SEV_ERROR, "extra-in-c-with-go-frames", (int64_t)lg->goid, th->tid, -1,
 				    "M%" PRId64 " has isExtraInC set while goroutine %" PRIu64 " has live Go frames on it: "
 				    "the runtime believes this extra M is back in C (golang/go#72870, fixed in Go 1.25 and in later 1.23 and 1.24 point releases)",
 				    m->id, lg->goid);
+			else if (level == 1)
+				add(&f, SEV_INFO, "extra-in-c-with-go-frames", (int64_t)lg->goid, th->tid, -1,
+				    "M%" PRId64 " has isExtraInC set while goroutine %" PRIu64 " is entering or leaving a cgo "
+				    "callback (only cgocallback/cgocallbackg frames): the runtime clears it after exitsyscall "
+				    "on entry and sets it before the return to C, an intended window", m->id, lg->goid);
 		}
 		if (!thread_stack_bounds(s, th, &lo, &hi, &kind))
 			continue;

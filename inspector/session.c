@@ -455,7 +455,10 @@ static void thread_copy_range(struct fpi_session *s, const struct go_thread *th,
 
 	*sp = th->regs.r[FPI_REG_RSP] & ~(uint64_t)4095;
 	*top = *sp + (256u << 10);
-	if (thread_stack_bounds(s, th, &lo, &hi, &kind) && *sp + 4096 > lo && *sp < hi)
+	/* a system stack's bounds are a guess on C-made threads (the runtime
+	 * sets an extra M's g0 bounds around the callback's SP): C frames may
+	 * lie above them, so at least the 256 KiB */
+	if (thread_stack_bounds(s, th, &lo, &hi, &kind) && *sp + 4096 > lo && *sp < hi && (kind != FR_G0 || hi > *top))
 		*top = hi - *sp > (64u << 20) ? *sp + (64u << 20) : hi;
 	if (*top < *sp)
 		*top = *sp;
@@ -554,6 +557,8 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 	/* Both copies were taken in this stop, so where they overlap (a
 	 * running goroutine's stack is also its thread's) either will do:
 	 * clip each piece to what the ones before it do not cover. */
+	if (getenv("FPI_TIMING"))
+		fprintf(stderr, "timing:   copy: %zu runs prefetched, %zu ranges read now\n", npre, k);
 	k += npre;
 	npre = 0;
 	for (size_t i = 0; i < k; i++) {
@@ -574,8 +579,6 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 	}
 	s->copy = all;
 	s->ncopy = npre;
-	if (getenv("FPI_TIMING"))
-		fprintf(stderr, "timing:   copy: %zu runs prefetched, %zu ranges read now\n", npre, k);
 	return NULL;
 }
 

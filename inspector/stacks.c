@@ -441,7 +441,14 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 	char why[160];
 	bool signal = false;
 	int fn = rt_fn_of(s, pc, !exact);
+	uint64_t vlo, vhi;
+	enum fr_stack vk;
 
+	/* Stopped in the vDSO's caller itself on g0, before or after the call:
+	 * vdsoSP is set only there, and SP was moved without CFI knowing */
+	if (!err && w->m && w->m->vdsosp && st == FR_G0 && exact && !in_vdso(s, pc) &&
+	    m_stack_holding(s, w->m, w->m->vdsosp, &vlo, &vhi, &vk) && bp >= vlo && bp < vhi)
+		return fp_segment(s, w, pc, sp, bp, vlo, vhi, vk, true);
 	if (err || fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO || fn == RT_SYSTEMSTACK ||
 	    fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL ||
 	    cfi_step_cached(s, mods, regs, exact, &next, &signal, why, sizeof(why)) != 0) {
@@ -458,6 +465,14 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 			snprintf(w->end, sizeof(w->end), "signal frame: cannot read the interrupted registers at 0x%" PRIx64,
 				 cfa);
 		return RT_SIGTRAMP;
+	}
+	if (bp && bp == sp - 16 && cfa - 16 > sp) {
+		/* Go's duffzero/duffcopy call sequence builds the callee a frame
+		 * record just below SP (MOVQ BP, -16(SP); LEAQ -16(SP), BP) and
+		 * restores BP after the call: stopped between, RBP is that
+		 * record, whose return slot is not written yet. The function's
+		 * own record, at CFA-16, is the chain. */
+		return fp_segment(s, w, pc, sp, cfa - 16, lo, hi, st, exact);
 	}
 	if (bp != cfa - 16 && next.r[FPI_REG_RIP] && cfa > sp) {
 		push(w, pc, sp, bp, st, exact);
@@ -609,8 +624,8 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 		push(w, pc, sp, regs.r[FPI_REG_RBP], fst, first);
 		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
 			return;
-		if (m && m->vdsosp && st != FR_GOROUTINE && w->n >= 2 && in_vdso(s, w->frames[w->n - 2].pc) &&
-		    !in_vdso(s, pc) && switches < 4) {
+		if (m && m->vdsosp && !in_vdso(s, pc) && switches < 4 &&
+		    ((st != FR_GOROUTINE && w->n >= 2 && in_vdso(s, w->frames[w->n - 2].pc)) || (first && st == FR_G0))) {
 			/* the vDSO's caller moved SP to g0 (its CFI no longer holds):
 			 * its caller is at vdsoPC/vdsoSP, where the runtime's own
 			 * SIGPROF traceback starts */

@@ -1,0 +1,99 @@
+#!/bin/sh
+# Attach storms over programs that run (issue 10): `check` of a healthy,
+# busy program must find no error and no warning, every time. For every Go
+# toolchain: tests/targets/busy (the vDSO in a loop, a running recursion
+# 2,400 frames deep, allocation and GC with assembly-heavy runtime paths,
+# goroutines started and ending all the time, signals and SIGPROF all the
+# time) checked 100 times; the same with GOMAXPROCS=1 (goroutines created
+# and not yet run); stopped with SIGSTOP and checked while stopped (threads
+# caught at the signal handler), then SIGCONT; tests/targets/busycgo (Go ->
+# C -> Go -> C on Go threads, C-made threads calling Go in a loop, a cgo
+# traceback function under SIGPROF) checked 50 times. The programs check
+# their own results: they must be unchanged (no BAD, still counting).
+. "$(dirname "$0")/lib.sh"
+need_go; need_ptrace; need_python
+
+STORM="python3 $top_srcdir/tests/storm.py $FPI"
+
+# status_of: the target's own account ("status ... bad=N")
+status_of() {
+	_before=$(grep -c '^status' "$TOUT")
+	echo status >&8
+	_i=0
+	while [ "$(grep -c '^status' "$TOUT")" -le "$_before" ]; do
+		_i=$((_i + 1))
+		[ $_i -gt 100 ] && return 1
+		sleep 0.05
+	done
+	grep '^status' "$TOUT" | tail -1
+}
+
+# progressed A B: every counter of status line B is above A's, and bad=0
+progressed() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+a = dict(kv.split("=") for kv in sys.argv[1].split()[1:])
+b = dict(kv.split("=") for kv in sys.argv[2].split()[1:])
+bad = [k for k in a if k != "bad" and int(b[k]) <= int(a[k])]
+if b["bad"] != "0" or bad:
+    print("not progressed or bad: %s -> %s (%s)" % (sys.argv[1], sys.argv[2], bad))
+    sys.exit(1)
+PY
+}
+
+storm() {
+	# storm DESC COUNT: COUNT checks of $TPID, 0 errors and 0 warnings
+	$STORM "$TPID" "$2" >"$TDIR/storm.out" 2>&1
+	_st=$?
+	tail -5 "$TDIR/storm.out"
+	check_eq "$1: storm exit (0 errors, 0 warnings, every attach answered)" "$_st" 0
+}
+
+for GO in $(go_toolchains); do
+	VER=$(go_version_of "$GO")
+	echo "== $VER"
+
+	BIN=$(build_target busy "$GO")
+	start_target "$BIN"
+	s0=$(status_of)
+	storm "$VER busy" 100
+	s1=$(status_of)
+	check "$VER busy: the program's own results unchanged ($s1)" progressed "$s0" "$s1"
+	check "$VER busy still answers" ping_target
+	check_eq "$VER busy untraced" "$(awk '/^TracerPid/{print $2}' /proc/$TPID/status)" 0
+
+	# stopped by SIGSTOP (Ctrl-Z): threads often sit at the signal handler
+	for k in 1 2 3 4 5; do
+		kill -STOP "$TPID"
+		sleep 0.05
+		"$FPI" attach "$TPID" --json check >"$TDIR/stop.json" 2>"$TDIR/stop.err"
+		check_eq "$VER busy SIGSTOPped $k: check exit" "$?" 0
+		check_eq "$VER busy SIGSTOPped $k: errors, warnings" \
+			"$(jq_py "$TDIR/stop.json" 'print(d["errors"], d["warnings"])' 2>&1)" "0 0" ||
+			jq_py "$TDIR/stop.json" 'print("\n".join(f["message"] for f in d["findings"] if f["severity"] != "info"))'
+		check_eq "$VER busy SIGSTOPped $k: still stopped" "$(sed 's/.*) //' /proc/$TPID/stat | cut -d' ' -f1)" T
+		kill -CONT "$TPID"
+		sleep 0.1
+	done
+	s2=$(status_of)
+	check "$VER busy after SIGSTOP/SIGCONT: results unchanged" progressed "$s1" "$s2"
+	stop_target
+
+	# one P: new goroutines wait unrun (g.sched.pc at their entry)
+	start_target env GOMAXPROCS=1 "$BIN" -work churn,gc,vdso
+	s0=$(status_of)
+	storm "$VER busy GOMAXPROCS=1" 30
+	s1=$(status_of)
+	check "$VER busy GOMAXPROCS=1: results unchanged" progressed "$s0" "$s1"
+	stop_target
+
+	BIN=$(build_target busycgo "$GO")
+	start_target "$BIN"
+	s0=$(status_of)
+	storm "$VER busycgo" 50
+	s1=$(status_of)
+	check "$VER busycgo: the program's own results unchanged ($s1)" progressed "$s0" "$s1"
+	check "$VER busycgo still answers" ping_target
+	stop_target
+done
+finish

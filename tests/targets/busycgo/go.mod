@@ -1,0 +1,3 @@
+module fpinspect.test/busycgo
+
+go 1.19
