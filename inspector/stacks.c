@@ -384,8 +384,23 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 			 * anything. cgocallback's saved BP leads there: follow it as a
 			 * stack switch, and judge what comes after on that stack. */
 			const struct go_m *m = w->m;
+			struct fpi_modules *mods;
+			struct fpi_error *merr = session_modules(s, &mods);
+			struct fpi_regs at, cont;
 
 			w->saw_cgocallback = true;
+			/* cgocallback's SP is the CFA of the frame above it */
+			memset(&at, 0, sizeof(at));
+			at.r[FPI_REG_RIP] = fr[i].pc;
+			at.r[FPI_REG_RSP] = i > 0 ? fr[i - 1].fp + 16 : sp;
+			w->cont_ok = !merr && at.r[FPI_REG_RSP] &&
+				     cfi_step_cached(s, mods, &at, false, &cont, NULL, w->end, sizeof(w->end)) == 0 &&
+				     cont.r[FPI_REG_RIP] && cont.r[FPI_REG_RSP] > at.r[FPI_REG_RSP] &&
+				     cont.r[FPI_REG_RSP] < hi;
+			w->end[0] = '\0';
+			fpi_error_destroy(merr);
+			if (w->cont_ok)
+				w->cont = cont;
 			/* cgocallback has no frame record of its own: the link into it,
 			 * from the frame above, already holds the system stack's BP */
 			if (m && res.stop == FPI_FP_OUT_OF_BOUNDS && res.bad_frame + 1 == i && i + 1 == res.nframes &&
@@ -397,6 +412,16 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 					       FR_G0, false);
 				if (base + i < w->n)
 					w->frames[base + i].stack = FR_GOROUTINE;
+				if (r == RT_ASMCGOCALL && w->cont_ok && w->n > 0) {
+					/* nested cgo: the C part came from an earlier cgocall
+					 * of this goroutine, whose frame record the asmcgocall
+					 * frame's link points at */
+					struct fpi_regs c = w->cont;
+
+					w->cont_ok = false;
+					c.r[FPI_REG_RBP] = w->frames[w->n - 1].fp;
+					return fp_from_registers(s, w, &c, func_entry(s, c.r[FPI_REG_RIP]), lo, hi, FR_GOROUTINE);
+				}
 				return r;
 			}
 			if (res.stop != FPI_FP_END && res.bad_frame + 1 >= i) {
@@ -509,10 +534,20 @@ static bool interrupted_regs(struct fpi_session *s, const struct go_thread *th, 
 	return ok;
 }
 
-/* The goroutine to switch to from a thread's system stack. */
-static const struct go_g *switch_target(struct fpi_session *s, const struct go_m *m)
+/* The goroutine to switch to from a thread's system stack; NULL when there
+ * is none, or when its stack is not walkable now (newstack copying it, the
+ * GC holding its scan bit: its gobuf and frames may be half moved), which
+ * w->end then says. */
+static const struct go_g *switch_target(struct fpi_session *s, struct walk *w, const struct go_m *m)
 {
-	return m && m->curg ? go_find_g_addr(s->snap, m->curg) : NULL;
+	const struct go_g *g = m && m->curg ? go_find_g_addr(s->snap, m->curg) : NULL;
+	const char *why;
+
+	if (g && goroutine_not_owned(s, g, &why)) {
+		snprintf(w->end, sizeof(w->end), "goroutine %" PRIu64 " not walked: %s", g->goid, why);
+		return NULL;
+	}
+	return g;
 }
 
 /* ---- DWARF ---- */
@@ -659,11 +694,22 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 		}
 		if (st != FR_GOROUTINE && switches < 4 &&
 		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) {
-			const struct go_g *g = switch_target(s, m);
+			const struct go_g *g = switch_target(s, w, m);
 			uint64_t bp;
 
 			if (!g)
 				return; /* an idle M: the system stack is all there is */
+			if (fn == RT_ASMCGOCALL && w->cont_ok) {
+				/* the C part of a callback ends at the asmcgocall of the
+				 * goroutine's earlier cgocall: on from below cgocallback */
+				regs = w->cont;
+				w->cont_ok = false;
+				st = FR_GOROUTINE;
+				lo = g->stack_lo, hi = g->stack_hi;
+				first = func_entry(s, regs.r[FPI_REG_RIP]);
+				switches++;
+				continue;
+			}
 			saved_start(s, g, &regs.r[FPI_REG_RIP], &regs.r[FPI_REG_RSP], &bp);
 			regs.r[FPI_REG_RBP] = bp;
 			st = FR_GOROUTINE;
@@ -676,8 +722,13 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 			/* Go on into the C frames the callback came from: cgocallback
 			 * left the system stack's SP in m.g0.sched.sp. */
 			uint64_t csp = g0_sched_sp(s, m);
+			struct fpi_regs cont;
 
 			w->saw_cgocallback = true;
+			w->cont_ok = cfi_step_cached(s, mods, &regs, first, &cont, NULL, why, sizeof(why)) == 0 &&
+				     cont.r[FPI_REG_RIP] && cont.r[FPI_REG_RSP] > regs.r[FPI_REG_RSP] && cont.r[FPI_REG_RSP] < hi;
+			if (w->cont_ok)
+				w->cont = cont;
 			if (!csp || switches >= 4) {
 				snprintf(w->end, sizeof(w->end), "cgocallback: no saved C stack pointer (m.g0.sched.sp)");
 				return;
@@ -788,7 +839,7 @@ static void fp_thread(struct fpi_session *s, struct walk *w, const struct fpi_re
 	}
 	if (kind != FR_GOROUTINE &&
 	    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) {
-		const struct go_g *g = switch_target(s, m);
+		const struct go_g *g = switch_target(s, w, m);
 		uint64_t pc, gsp, bp;
 
 		if (g) {

@@ -32,6 +32,12 @@ struct walk {
 	 * frame below runtime.sigtramp (sig_ok), for the caller to go on with */
 	bool sig_ok;
 	struct fpi_regs sig_regs;
+	/* Below runtime.cgocallback on a goroutine's stack: where the
+	 * goroutine was before it called C (cgocallback pushed the old
+	 * g.sched.pc there and made a frame like its g0 one): the walk goes on
+	 * from it once the C part reaches the asmcgocall that called that C */
+	bool cont_ok;
+	struct fpi_regs cont;
 	int nsigpanic;                 /* sigpanic frames gone through (garbage can repeat them) */
 	char end[200];                 /* why the walk stopped, "" when it reached a top frame */
 	struct frame frames[WALK_MAX_FRAMES]; /* last: resets clear only what precedes it */
