@@ -126,18 +126,22 @@ start_target() {
 	done
 }
 
-# ping_target: the target answers "pong N" to "ping": it still works.
-ping_target() {
-	_before=$(grep -c '^pong' "$TOUT")
-	echo ping >&8
+# ask_target REQUEST REPLY: send REQUEST on the target's stdin and wait (5 s
+# at most) for a new line starting with REPLY; print it.
+ask_target() {
+	_before=$(grep -c "^$2" "$TOUT")
+	echo "$1" >&8
 	_i=0
-	while [ "$(grep -c '^pong' "$TOUT")" -le "$_before" ]; do
+	while [ "$(grep -c "^$2" "$TOUT")" -le "$_before" ]; do
 		_i=$((_i + 1))
 		[ $_i -gt 100 ] && return 1
 		sleep 0.05
 	done
-	return 0
+	grep "^$2" "$TOUT" | tail -1
 }
+
+# ping_target: the target answers "pong N" to "ping": it still works.
+ping_target() { ask_target ping pong >/dev/null; }
 
 stop_target() {
 	exec 8>&-
