@@ -239,7 +239,8 @@ def main():
                     npcs += 1
                     if a[3] != w[3]:
                         diff("%s g%d frame %d (%s): pc got %s, want %s" % (uw, b["goid"], idx, w[0], a[3], w[3]))
-    print("\n".join(out))
+    for ln in out:
+        print(ln)
     print("oracle: %d goroutines, %d frames, %d pcs compared, %d differences, %d pending" %
           (ngor, nframes, npcs, ndiff, npending))
     sys.exit(1 if ndiff else 0)
