@@ -18,7 +18,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: symdump EXE < pcs\n");
 		return 2;
 	}
-	err = fpi_modules_create(NULL, 0, argv[1], &mods);
+	err = fpi_modules_create(NULL, 0, argv[1], NULL, 0, &mods);
 	if (err) {
 		fprintf(stderr, "symdump: %s\n", err->message);
 		fpi_error_destroy(err);
