@@ -47,12 +47,12 @@ need_ptrace() {
 }
 
 # Every Go toolchain the tests build targets with: the one in PATH,
-# Debian's Go 1.19 (the oldest layout: no isextra/isExtraInC), and Go 1.21
-# and 1.23 from the Go module proxy (GOTOOLCHAIN downloads them once into the
-# module cache): the versions with isExtraInC left set after nested cgo
-# callbacks (golang/go#72870) and the layouts between. FPI_GO_EXTRA="" to
-# leave those two out.
-FPI_GO_EXTRA=${FPI_GO_EXTRA-go1.21.13 go1.23.12}
+# Debian's Go 1.19 (the oldest layout: no isextra/isExtraInC), and from the
+# Go module proxy (GOTOOLCHAIN downloads them once into the module cache)
+# Go 1.21 and 1.23, the versions with isExtraInC left set after nested cgo
+# callbacks (golang/go#72870) and the layouts between, and 1.27, the newest
+# release. FPI_GO_EXTRA="" to leave those out.
+FPI_GO_EXTRA=${FPI_GO_EXTRA-go1.21.13 go1.23.12 go1.27.3}
 go_toolchains() {
 	command -v go
 	if [ -x /usr/lib/go-1.19/bin/go ]; then
