@@ -417,6 +417,10 @@ static int cmd_demo(void)
 
 int main(int argc, char **argv)
 {
+	/* first of all: a SIGINT or SIGTERM from now on ends fpinspect with
+	 * exit status 2 (detaching whatever it attached by then), never by
+	 * the signal, whenever it comes */
+	fpi_install_signal_handlers();
 	/* libdw would fetch debuginfo over the network on first use of a module,
 	 * perhaps while the target is stopped: fpinspect reads what is here */
 	unsetenv("DEBUGINFOD_URLS");

@@ -33,6 +33,13 @@ const char *go_status_name(const struct go_layout *l, uint32_t status)
 	return "unknown";
 }
 
+bool go_status_known(const struct go_layout *l, uint32_t status)
+{
+	uint32_t base = status & ~l->gscan;
+
+	return base < GO_MAX_STATUS && l->status_names[base];
+}
+
 const char *go_waitreason(const struct go_layout *l, uint32_t reason)
 {
 	if (reason < l->nwaitreason_strs && l->waitreason_strs[reason])
@@ -224,6 +231,8 @@ static void scan_die(struct go_layout *l, struct layout_scan *s, Dwarf_Die *die)
 			l->allglen = var_addr(die);
 		else if (strcmp(name, "runtime.allm") == 0)
 			l->allm = var_addr(die);
+		else if (strcmp(name, "runtime.maxstacksize") == 0)
+			l->maxstacksize_addr = var_addr(die);
 		else if (strcmp(name, "runtime.buildVersion") == 0)
 			l->buildversion = var_addr(die);
 		else if (strcmp(name, "runtime.waitReasonStrings") == 0) {
@@ -301,6 +310,7 @@ struct fpi_error *go_layout_load(const char *exe, struct go_layout **ret)
 		goto out;
 	}
 	l->gdead = l->gdeadextra = -1;
+	l->maxstacksize = 1000000000;
 	l->exe_path = strdup(exe);
 	l->go_version = buildinfo_version(elf);
 
@@ -434,8 +444,13 @@ static char *read_gostring(struct fpi_target *t, uint64_t ptr, uint64_t len)
 struct fpi_error *go_layout_read_target(struct go_layout *l, struct fpi_target *t)
 {
 	struct fpi_error *err;
-	uint64_t *hdr;
+	uint64_t *hdr, v;
 
+	/* what runtime.main sets on 64-bit, when the variable cannot be read
+	 * (or holds something no runtime would) */
+	l->maxstacksize = 1000000000;
+	if (l->maxstacksize_addr && fpi_target_read_u64(t, l->maxstacksize_addr, &v) && v >= 4096 && v < (1ull << 40))
+		l->maxstacksize = v;
 	if (!l->go_version && l->buildversion) {
 		uint64_t sh[2];
 

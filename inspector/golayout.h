@@ -32,6 +32,10 @@ struct go_layout {
 		m_isextraInC, m_ncgo, m_alllink, m_lockedg, m_p, m_vdsosp, m_vdsopc;
 
 	uint64_t allgs, allglen, allm, buildversion;   /* variable addresses */
+	uint64_t maxstacksize_addr;
+	/* runtime.maxstacksize as the target has it (newstack throws rather
+	 * than grow a stack past it): a larger stack is garbage */
+	uint64_t maxstacksize;
 	uint64_t waitreasons;      /* runtime.waitReasonStrings */
 	uint32_t nwaitreasons;     /* its array length */
 
@@ -56,7 +60,11 @@ void go_layout_destroy(struct go_layout *l);
 uint64_t go_get(const void *buf, struct go_field f);
 static inline bool go_has(struct go_field f) { return f.size != 0; }
 
-const char *go_status_name(const struct go_layout *l, uint32_t status); /* without the scan bit */
+/* The name of a status without the scan bit; "unknown" for a value the
+ * runtime has no _G constant for (garbage, or a newer runtime). */
+const char *go_status_name(const struct go_layout *l, uint32_t status);
+/* status (scan bit allowed) is one of the runtime's. */
+bool go_status_known(const struct go_layout *l, uint32_t status);
 const char *go_waitreason(const struct go_layout *l, uint32_t reason);
 
 /* Read the Go version string from .go.buildinfo of an ELF file (NULL if none). */

@@ -1,6 +1,7 @@
 /* The snapshot: allgs read as one pointer array and the g structs in merged
  * runs; allm followed link by link (a handful of Ms); each thread mapped to
  * its M by m.procid, and to the stack its SP is on. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,23 @@ bool go_g_is_dead(const struct go_layout *l, const struct go_g *g)
 	       (l->gdeadextra >= 0 && st == (uint32_t)l->gdeadextra);
 }
 
+const char *go_g_garbage(const struct go_layout *l, const struct go_g *g)
+{
+	uint64_t size = g->stack_hi - g->stack_lo;
+
+	if (!go_status_known(l, g->status))
+		return "unknown status: no _G constant of the runtime has this value (garbage in g.atomicstatus?)";
+	if (go_g_is_dead(l, g))
+		return NULL;
+	/* stackalloc throws on any size but a power of two; newstack throws
+	 * rather than grow past runtime.maxstacksize */
+	if (g->stack_lo >= g->stack_hi || (size & (size - 1)) || size > l->maxstacksize ||
+	    !fpi_range_ok(g->stack_lo, size))
+		return "stack bounds no runtime hands out (the size is not a power of two, or larger than "
+		       "runtime.maxstacksize): garbage in g.stack";
+	return NULL;
+}
+
 const struct go_g *go_find_g_addr(const struct go_snapshot *s, uint64_t addr)
 {
 	size_t lo = 0, hi = s->ngs;
@@ -48,9 +66,20 @@ const struct go_g *go_find_g_addr(const struct go_snapshot *s, uint64_t addr)
 
 const struct go_m *go_find_m_addr(const struct go_snapshot *s, uint64_t addr)
 {
-	for (size_t i = 0; addr && i < s->nms; i++)
-		if (s->ms[i].addr == addr)
-			return &s->ms[i];
+	size_t lo = 0, hi = s->ms_by_addr ? s->nms : 0;
+
+	/* called for every g: garbage can make allm long */
+	while (addr && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct go_m *m = &s->ms[s->ms_by_addr[mid].i];
+
+		if (m->addr == addr)
+			return m;
+		if (m->addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
@@ -76,12 +105,15 @@ const struct go_g *go_find_g(const struct go_snapshot *s, uint64_t goid)
 	return NULL;
 }
 
-/* After fpi_bulk_read sorted them: the data read at addr (small n only). */
+/* After fpi_bulk_read sorted them: the data read at addr. */
 static const unsigned char *bulk_find(const struct fpi_bulk *reqs, size_t n, uint64_t addr)
 {
-	for (size_t i = 0; addr && i < n; i++)
-		if (reqs[i].addr == addr && reqs[i].len)
-			return reqs[i].data;
+	size_t k = fpi_count_le(reqs, n, sizeof(*reqs), offsetof(struct fpi_bulk, addr), addr);
+
+	/* equal addresses sit together, the one asked for among them */
+	for (; addr && k > 0 && reqs[k - 1].addr == addr; k--)
+		if (reqs[k - 1].len && reqs[k - 1].data)
+			return reqs[k - 1].data;
 	return NULL;
 }
 
@@ -121,13 +153,25 @@ static int u64_cmp(const void *a, const void *b)
 #define G_BATCH_RUNS 1024
 #define G_MERGE_GAP 1024
 
+/* Garbage in allgs (a wild array pointer, a wild length) must cost about
+ * what a healthy program of its size costs, not one failing read per word:
+ * pointers that cannot be a g's are dropped before any read, and the walk
+ * stops as soon as most of what it saw was not a g. */
+#define GS_BAD_MIN 64
+
+static bool mostly_bad(size_t bad, size_t good)
+{
+	return bad > GS_BAD_MIN && bad > good;
+}
+
 static struct fpi_error *read_gs(const struct go_layout *l, struct fpi_target *t, struct go_snapshot *s)
 {
-	uint64_t slice[3], glen, n, *ptrs;
+	uint64_t slice[3], glen, n, *ptrs, readable = fpi_target_readable_bytes(t);
 	struct fpi_read *rd = NULL;
 	unsigned char *buf = NULL;
 	struct fpi_error *err;
-	size_t i = 0, m = 0;
+	/* bad: what is not a g (skipped: not read at all, or unreadable) */
+	size_t i = 0, m = 0, bad = 0, good = 0, skipped = 0;
 
 	err = fpi_target_read(t, l->allgs, slice, sizeof(slice));
 	if (err)
@@ -137,15 +181,17 @@ static struct fpi_error *read_gs(const struct go_layout *l, struct fpi_target *t
 		n = glen;
 	if (n == 0)
 		return NULL;
-	if (n > MAX_GS || slice[1] > slice[2])
+	/* every g takes at least its own size of the heap: more than the
+	 * target's memory holds is a length read from garbage */
+	if (n > MAX_GS || slice[1] > slice[2] || (readable && n > readable / l->g_size) ||
+	    !fpi_target_readable(t, slice[0], n * 8))
 		return fpi_error_create(FPI_ERR_FAULT,
-			"runtime.allgs looks corrupt (len %llu, cap %llu): not a sane Go heap",
-			(unsigned long long)slice[1], (unsigned long long)slice[2]);
+			"runtime.allgs looks corrupt (array 0x%llx, len %llu, cap %llu): not a sane Go heap",
+			(unsigned long long)slice[0], (unsigned long long)slice[1], (unsigned long long)slice[2]);
 	ptrs = malloc(n * 8);
-	s->gs = calloc(n, sizeof(*s->gs));
 	buf = malloc(G_BATCH_BYTES);
 	rd = malloc(G_BATCH_RUNS * sizeof(*rd));
-	if (!ptrs || !s->gs || !buf || !rd) {
+	if (!ptrs || !buf || !rd) {
 		err = &fpi_enomem;
 		goto out;
 	}
@@ -154,10 +200,32 @@ static struct fpi_error *read_gs(const struct go_layout *l, struct fpi_target *t
 		err = fpi_error_wrap(err, "reading the allgs array");
 		goto out;
 	}
-	qsort(ptrs, n, 8, u64_cmp);
-	for (size_t k = 0; k < n; k++)
-		if (ptrs[k] && (m == 0 || ptrs[k] != ptrs[m - 1]))
+	/* g structs are heap objects: 8-aligned, wholly in readable memory */
+	for (size_t k = 0; k < n; k++) {
+		if (!ptrs[k])
+			continue;
+		if ((ptrs[k] & 7) || !fpi_target_readable(t, ptrs[k], l->g_size))
+			bad++, skipped++;
+		else
 			ptrs[m++] = ptrs[k];
+	}
+	if (mostly_bad(bad, m)) {
+		err = fpi_error_create(FPI_ERR_FAULT,
+			"runtime.allgs looks corrupt: %zu of its %llu entries are not addresses of readable memory",
+			bad, (unsigned long long)n);
+		goto out;
+	}
+	qsort(ptrs, m, 8, u64_cmp);
+	n = m;
+	m = 0;
+	for (size_t k = 0; k < n; k++)
+		if (m == 0 || ptrs[k] != ptrs[m - 1])
+			ptrs[m++] = ptrs[k];
+	s->gs = calloc(m ? m : 1, sizeof(*s->gs));
+	if (!s->gs) {
+		err = &fpi_enomem;
+		goto out;
+	}
 	while (i < m) {
 		size_t nr = 0, used = 0, first = i;
 
@@ -181,17 +249,33 @@ static struct fpi_error *read_gs(const struct go_layout *l, struct fpi_target *t
 			for (; k < i && ptrs[k] + l->g_size <= rd[r].addr + rd[r].len; k++) {
 				unsigned char *g = (unsigned char *)rd[r].buf + (ptrs[k] - rd[r].addr);
 				struct fpi_read one = { ptrs[k], g, l->g_size, true };
+				struct go_g *gg;
 
 				/* a run that failed as a whole: its gs one by one */
-				if (!rd[r].ok && (t->ops->readv(t, &one, 1) || !one.ok))
+				if (!rd[r].ok && (fpi_target_readv(t, &one, 1) || !one.ok)) {
+					bad++, skipped++;
 					continue;
-				decode_g(l, g, ptrs[k], &s->gs[s->ngs++]);
+				}
+				gg = &s->gs[s->ngs++];
+				decode_g(l, g, ptrs[k], gg);
+				if (go_status_known(l, gg->status))
+					good++;
+				else
+					bad++;
 			}
+		}
+		if (mostly_bad(bad, good)) {
+			err = fpi_error_create(FPI_ERR_FAULT,
+				"runtime.allgs looks corrupt: of the first %zu gs it points to, %zu are unreadable or "
+				"hold no status the runtime has",
+				good + bad, bad);
+			goto out;
 		}
 	}
 	for (size_t k = 0; k < s->ngs; k++)
 		s->ndead += go_g_is_dead(l, &s->gs[k]);
 out:
+	s->nbad = skipped;
 	free(ptrs);
 	free(buf);
 	free(rd);
@@ -205,14 +289,109 @@ static int64_t goid_of(const struct go_snapshot *s, uint64_t gaddr)
 	return g ? (int64_t)g->goid : -1;
 }
 
+/* Addresses seen on allm, for its cycle check: open addressing, kept at
+ * most half full, so following a chain of n Ms costs O(n), not O(n^2). */
+struct addr_set {
+	uint64_t *v;
+	size_t cap, n;
+};
+
+static size_t addr_hash(uint64_t a, size_t cap)
+{
+	return (size_t)((a >> 3) * 0x9e3779b97f4a7c15ull >> 17) & (cap - 1);
+}
+
+/* Add a (non-zero); false when it was there already. */
+static bool addr_set_add(struct addr_set *h, uint64_t a, bool *nomem)
+{
+	size_t i;
+
+	if (2 * (h->n + 1) > h->cap) {
+		size_t nc = h->cap ? 2 * h->cap : 64;
+		uint64_t *nv = calloc(nc, sizeof(*nv));
+
+		if (!nv) {
+			*nomem = true;
+			return false;
+		}
+		for (size_t k = 0; k < h->cap; k++)
+			if (h->v[k]) {
+				for (i = addr_hash(h->v[k], nc); nv[i]; i = (i + 1) & (nc - 1))
+					;
+				nv[i] = h->v[k];
+			}
+		free(h->v);
+		h->v = nv;
+		h->cap = nc;
+	}
+	for (i = addr_hash(a, h->cap); h->v[i]; i = (i + 1) & (h->cap - 1))
+		if (h->v[i] == a)
+			return false;
+	h->v[i] = a;
+	h->n++;
+	return true;
+}
+
+static int m_key_cmp(const void *a, const void *b)
+{
+	const struct go_m_key *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* ms by a key (address, procid), ties in allm order. */
+static struct go_m_key *ms_keyed(const struct go_snapshot *s, bool by_procid)
+{
+	struct go_m_key *v = malloc((s->nms ? s->nms : 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < s->nms; i++)
+		v[i] = (struct go_m_key){ by_procid ? s->ms[i].procid : s->ms[i].addr, i };
+	qsort(v, s->nms, sizeof(*v), m_key_cmp);
+	return v;
+}
+
+/* A g struct (g0, gsignal) whose first len bytes can be read. */
+static bool g_readable(const struct go_layout *l, struct fpi_target *t, uint64_t g, size_t len)
+{
+	return g && !(g & 7) && fpi_target_readable(t, g, len);
+}
+
+/* The stack bounds of m's g0 or gsignal g, from the bulk read: false when
+ * g is not m's (allocm sets g0.m, mpreinit gsignal.m, before either is
+ * used; 0 while an M is being made), and then no bounds. */
+static bool m_own_g(const struct go_layout *l, const struct fpi_bulk *reqs, size_t nreq, const struct go_m *m,
+		    uint64_t g, uint64_t *lo, uint64_t *hi)
+{
+	const unsigned char *d = g ? bulk_find(reqs, nreq, g) : NULL;
+	uint64_t gm;
+
+	*lo = *hi = 0;
+	if (!g)
+		return true;
+	if (!d)
+		return false;
+	gm = go_get(d, l->g_m);
+	if (gm && gm != m->addr)
+		return false;
+	memcpy(lo, d + l->g_stack_lo.off, 8);
+	memcpy(hi, d + l->g_stack_lo.off + 8, 8);
+	return true;
+}
+
 static struct fpi_error *read_ms(const struct go_layout *l, struct fpi_target *t, struct go_snapshot *s)
 {
 	unsigned char *buf = malloc(l->m_size);
+	struct addr_set seen = { 0 };
+	bool nomem = false;
 	uint64_t maddr;
-	size_t cap = 0;
+	size_t cap = 0, nreq = 0, head, nbad = 0;
 	struct fpi_bulk *reqs;
 	void *arena;
-	struct fpi_error *err;
+	struct fpi_error *err = NULL;
 
 	if (!buf)
 		return &fpi_enomem;
@@ -220,21 +399,28 @@ static struct fpi_error *read_ms(const struct go_layout *l, struct fpi_target *t
 		free(buf);
 		return fpi_error_create(FPI_ERR_FAULT, "cannot read runtime.allm at 0x%llx", (unsigned long long)l->allm);
 	}
-	while (maddr && s->nms < MAX_MS) {
+	/* a cycle in alllink ends the list where it closes */
+	while (maddr && s->nms < MAX_MS && addr_set_add(&seen, maddr, &nomem)) {
 		struct go_m *m;
 
+		if ((maddr & 7) || !fpi_target_readable(t, maddr, l->m_size)) {
+			err = fpi_error_create(FPI_ERR_FAULT,
+				"runtime.allm looks corrupt: M %zu of allm is at 0x%llx, not an address of readable memory",
+				s->nms, (unsigned long long)maddr);
+			goto out;
+		}
 		err = fpi_target_read(t, maddr, buf, l->m_size);
 		if (err) {
-			free(buf);
-			return fpi_error_wrap(err, "reading M %zu of allm", s->nms);
+			err = fpi_error_wrap(err, "reading M %zu of allm", s->nms);
+			goto out;
 		}
 		if (s->nms == cap) {
 			size_t nc = cap ? 2 * cap : 16;
 			struct go_m *ms = realloc(s->ms, nc * sizeof(*ms));
 
 			if (!ms) {
-				free(buf);
-				return &fpi_enomem;
+				err = &fpi_enomem;
+				goto out;
 			}
 			s->ms = ms;
 			cap = nc;
@@ -256,53 +442,70 @@ static struct fpi_error *read_ms(const struct go_layout *l, struct fpi_target *t
 		m->vdsopc = go_has(l->m_vdsopc) ? go_get(buf, l->m_vdsopc) : 0;
 		m->thread = -1;
 		maddr = go_get(buf, l->m_alllink);
-		/* a cycle in alllink would otherwise run to MAX_MS */
-		for (size_t i = 0; i + 1 < s->nms; i++)
-			if (s->ms[i].addr == maddr)
-				maddr = 0;
 	}
-	free(buf);
+	if (nomem) {
+		err = &fpi_enomem;
+		goto out;
+	}
 	if (s->nms == 0)
-		return NULL;
-	/* g0 and gsignal are not in allgs: read their stack bounds in one go */
-	reqs = calloc(2 * s->nms, sizeof(*reqs));
-	if (!reqs)
-		return &fpi_enomem;
-	for (size_t i = 0; i < s->nms; i++) {
-		reqs[2 * i] = (struct fpi_bulk){ s->ms[i].g0 + l->g_stack_lo.off, 16, NULL };
-		reqs[2 * i + 1] = (struct fpi_bulk){ s->ms[i].gsignal + l->g_stack_lo.off, 16, NULL };
-		if (!s->ms[i].g0)
-			reqs[2 * i].len = 0;
-		if (!s->ms[i].gsignal)
-			reqs[2 * i + 1].len = 0;
+		goto out;
+	s->ms_by_addr = ms_keyed(s, false);
+	if (!s->ms_by_addr) {
+		err = &fpi_enomem;
+		goto out;
 	}
-	err = fpi_bulk_read(t, reqs, 2 * s->nms, 0, &arena);
+	/* g0 and gsignal are not in allgs: read their stack bounds and their
+	 * m in one go (those that can be g structs at all) */
+	head = l->g_stack_lo.off + 16 > l->g_m.off + 8 ? l->g_stack_lo.off + 16 : l->g_m.off + 8;
+	reqs = calloc(2 * s->nms, sizeof(*reqs));
+	if (!reqs) {
+		err = &fpi_enomem;
+		goto out;
+	}
+	for (size_t i = 0; i < s->nms; i++) {
+		if (g_readable(l, t, s->ms[i].g0, head))
+			reqs[nreq++] = (struct fpi_bulk){ s->ms[i].g0, head, NULL };
+		if (g_readable(l, t, s->ms[i].gsignal, head))
+			reqs[nreq++] = (struct fpi_bulk){ s->ms[i].gsignal, head, NULL };
+	}
+	err = fpi_bulk_read(t, reqs, nreq, 0, &arena);
 	if (err) {
 		free(reqs);
-		return err;
+		goto out;
 	}
 	for (size_t i = 0; i < s->nms; i++) {
 		struct go_m *m = &s->ms[i];
-		const unsigned char *d;
+		bool bad = false;
 
-		if (m->g0 && (d = bulk_find(reqs, 2 * s->nms, m->g0 + l->g_stack_lo.off))) {
-			memcpy(&m->g0_lo, d, 8);
-			memcpy(&m->g0_hi, d + 8, 8);
-		}
-		if (m->gsignal && (d = bulk_find(reqs, 2 * s->nms, m->gsignal + l->g_stack_lo.off))) {
-			memcpy(&m->gsignal_lo, d, 8);
-			memcpy(&m->gsignal_hi, d + 8, 8);
-		}
+		bad |= !m_own_g(l, reqs, nreq, m, m->g0, &m->g0_lo, &m->g0_hi);
+		bad |= !m_own_g(l, reqs, nreq, m, m->gsignal, &m->gsignal_lo, &m->gsignal_hi);
+		nbad += bad;
+		/* bounds nobody can walk in: none (a walk checks lo < hi) */
+		if (!fpi_range_ok(m->g0_lo, m->g0_hi - m->g0_lo + G0_HI_SLACK) || m->g0_lo >= m->g0_hi)
+			m->g0_lo = m->g0_hi = 0;
+		if (!fpi_range_ok(m->gsignal_lo, m->gsignal_hi - m->gsignal_lo) || m->gsignal_lo >= m->gsignal_hi)
+			m->gsignal_lo = m->gsignal_hi = 0;
 		m->curg_goid = goid_of(s, m->curg);
 		m->lockedg_goid = goid_of(s, m->lockedg);
 	}
 	fpi_bulk_free(arena);
 	free(reqs);
-	return NULL;
+	/* one M with garbage in it loses its g0 or gsignal stack; an allm of
+	 * mostly such Ms is not the runtime's */
+	if (nbad > 2 && 2 * nbad > s->nms)
+		err = fpi_error_create(FPI_ERR_FAULT,
+			"runtime.allm looks corrupt: %zu of its %zu Ms have a g0 or gsignal that is not theirs "
+			"(allocm and mpreinit set g.m to the M)",
+			nbad, s->nms);
+out:
+	free(seen.v);
+	free(buf);
+	return err;
 }
 
 static void map_threads(const struct go_layout *l, struct fpi_target *t, struct go_snapshot *s)
 {
+	struct go_m_key *by_procid;
 	struct fpi_bulk *reqs = calloc(t->nthreads ? t->nthreads : 1, sizeof(*reqs));
 	void *arena = NULL;
 	struct fpi_error *err;
@@ -337,16 +540,20 @@ static void map_threads(const struct go_layout *l, struct fpi_target *t, struct 
 	}
 	fpi_bulk_free(arena);
 	free(reqs);
+	by_procid = ms_keyed(s, true);
 	for (size_t i = 0; i < s->nthreads; i++) {
 		struct go_thread *th = &s->threads[i];
 		uint64_t sp = th->regs.r[FPI_REG_RSP];
+		size_t k = by_procid ? fpi_count_le(by_procid, s->nms, sizeof(*by_procid),
+						    offsetof(struct go_m_key, key), (uint64_t)th->tid - 1) : s->nms;
 
-		for (size_t j = 0; j < s->nms; j++) {
-			struct go_m *m = &s->ms[j];
+		/* the first M (in allm order) that claims this thread */
+		for (; k < s->nms && by_procid[k].key == (uint64_t)th->tid; k++) {
+			struct go_m *m = &s->ms[by_procid[k].i];
 
-			if (m->procid != (uint64_t)th->tid || m->thread >= 0)
+			if (m->thread >= 0)
 				continue;
-			th->m = j;
+			th->m = by_procid[k].i;
 			m->thread = i;
 			break;
 		}
@@ -363,6 +570,7 @@ static void map_threads(const struct go_layout *l, struct fpi_target *t, struct 
 				th->stack = GO_STACK_CURG;
 		}
 	}
+	free(by_procid);
 	(void)l;
 }
 
@@ -410,7 +618,7 @@ bool go_g_stack_used(const struct go_layout *l, const struct go_g *g, uint64_t *
 {
 	uint64_t sp = g->sched_sp;
 
-	if (go_g_is_dead(l, g))
+	if (go_g_is_dead(l, g) || go_g_garbage(l, g))
 		return false;
 	if (g->syscallsp && g->syscallsp < sp)
 		sp = g->syscallsp;
@@ -432,6 +640,7 @@ void go_snapshot_destroy(struct go_snapshot *s)
 		return;
 	free(s->gs);
 	free(s->ms);
+	free(s->ms_by_addr);
 	free(s->threads);
 	free(s);
 }

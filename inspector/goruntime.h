@@ -51,6 +51,11 @@ struct go_thread {
  * mstart lie just above it. Allowed above g0.stack.hi. */
 #define G0_HI_SLACK 4096
 
+struct go_m_key {
+	uint64_t key;
+	size_t i;               /* into ms */
+};
+
 struct go_snapshot {
 	struct go_g *gs;        /* all gs from allgs, dead ones included */
 	size_t ngs;
@@ -59,6 +64,8 @@ struct go_snapshot {
 	struct go_thread *threads;
 	size_t nthreads;
 	size_t ndead;
+	size_t nbad;            /* allgs entries that were no readable g: skipped */
+	struct go_m_key *ms_by_addr; /* ms by address */
 };
 
 struct fpi_error *go_snapshot_read(const struct go_layout *l, struct fpi_target *t, struct go_snapshot **ret);
@@ -71,6 +78,10 @@ void go_snapshot_destroy(struct go_snapshot *s);
 bool go_g_stack_used(const struct go_layout *l, const struct go_g *g, uint64_t *lo, uint64_t *hi);
 
 bool go_g_is_dead(const struct go_layout *l, const struct go_g *g);
+/* Why g cannot be one the runtime has (a status it has no constant for,
+ * stack bounds stackalloc never hands out), or NULL. Such a g's stack is
+ * neither copied nor walked. */
+const char *go_g_garbage(const struct go_layout *l, const struct go_g *g);
 const struct go_g *go_find_g(const struct go_snapshot *s, uint64_t goid);
 const struct go_g *go_find_g_addr(const struct go_snapshot *s, uint64_t addr);
 const struct go_m *go_find_m_addr(const struct go_snapshot *s, uint64_t addr);

@@ -16,7 +16,11 @@ static void status_string(const struct go_layout *l, uint32_t status, char *buf,
 {
 	uint32_t base = status & ~l->gscan;
 
-	snprintf(buf, len, "%s%s", go_status_name(l, base), l->gscan && (status & l->gscan) ? "+scan" : "");
+	/* garbage shows as what it is, the scan bit not split off */
+	if (!go_status_known(l, status))
+		snprintf(buf, len, "status 0x%" PRIx32, status);
+	else
+		snprintf(buf, len, "%s%s", go_status_name(l, base), l->gscan && (status & l->gscan) ? "+scan" : "");
 }
 
 static char *display_exe(struct fpi_session *s)
@@ -62,7 +66,7 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 	struct fpi_session *s = c->s;
 	const struct go_layout *l = s->layout;
 	const struct go_snapshot *sn = s->snap;
-	size_t counts[GO_MAX_STATUS] = { 0 }, nscan = 0, nlive = 0, ms_nothread = 0;
+	size_t counts[GO_MAX_STATUS] = { 0 }, nscan = 0, nlive = 0, ms_nothread = 0, nunknown = 0;
 	char *exe = display_exe(s);
 
 	for (size_t i = 0; i < sn->ngs; i++) {
@@ -71,8 +75,11 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 		if (go_g_is_dead(l, &sn->gs[i]))
 			continue;
 		nlive++;
-		if (st < GO_MAX_STATUS)
-			counts[st]++;
+		if (!go_status_known(l, sn->gs[i].status)) {
+			nunknown++;
+			continue;
+		}
+		counts[st]++;
 		if (l->gscan && (sn->gs[i].status & l->gscan))
 			nscan++;
 	}
@@ -100,8 +107,13 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 				jw_key(&w, go_status_name(l, i));
 				jw_uint(&w, counts[i]);
 			}
+		if (nunknown) {
+			jw_key(&w, "unknown");
+			jw_uint(&w, nunknown);
+		}
 		jw_end_obj(&w);
 		jw_key(&w, "scan_bit_held"); jw_uint(&w, nscan);
+		jw_key(&w, "allgs_skipped"); jw_uint(&w, sn->nbad);
 		if (!strcmp(s->target->ops->kind, "core")) {
 			const struct fpi_target *t = s->target;
 			char name[32];
@@ -141,8 +153,13 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 		for (int i = 0; i < GO_MAX_STATUS; i++)
 			if (counts[i])
 				fprintf(c->out, "  %-12s %zu\n", go_status_name(l, i), counts[i]);
+		if (nunknown)
+			fprintf(c->out, "  %-12s %zu (statuses the runtime has no constant for: garbage?)\n", "unknown",
+				nunknown);
 		if (nscan)
 			fprintf(c->out, "  (scan bit held by %zu)\n", nscan);
+		if (sn->nbad)
+			fprintf(c->out, "  (%zu entries of allgs skipped: no readable g there)\n", sn->nbad);
 		if (!strcmp(s->target->ops->kind, "core") && s->target->signal > 0) {
 			const struct fpi_target *t = s->target;
 			const char *d = signal_descr(t->signal);
@@ -290,7 +307,7 @@ struct fpi_error *cmd_goroutines(struct fpi_cmd_ctx *c, int *status)
 		uint32_t base = g->status & ~l->gscan;
 
 		status_string(l, g->status, st, sizeof(st));
-		if (g->waitreason > 0 && l->status_names[base] && strcmp(l->status_names[base], "waiting") == 0)
+		if (g->waitreason > 0 && go_status_known(l, g->status) && strcmp(go_status_name(l, base), "waiting") == 0)
 			wr = go_waitreason(l, g->waitreason);
 		fn = session_symbol(s, g->sched_pc, false);
 		cb = session_symbol(s, g->gopc, true);
@@ -298,6 +315,7 @@ struct fpi_error *cmd_goroutines(struct fpi_cmd_ctx *c, int *status)
 			jw_obj(&w);
 			jw_key(&w, "goid"); jw_uint(&w, g->goid);
 			jw_key(&w, "status"); jw_str(&w, go_status_name(l, base));
+			jw_key(&w, "status_value"); jw_uint(&w, g->status);
 			jw_key(&w, "scan"); jw_bool(&w, l->gscan && (g->status & l->gscan));
 			jw_key(&w, "wait_reason"); jw_str(&w, wr && *wr ? wr : NULL);
 			jw_key(&w, "m"); jw_tri_int(&w, g->mid, g->mid < 0);

@@ -152,8 +152,15 @@ static bool needs_stacks(int argc, char **argv)
 	return argc >= 1 && (!strcmp(argv[0], "bt") || !strcmp(argv[0], "check"));
 }
 
-static void want(struct fpi_bulk *v, size_t *n, uint64_t lo, uint64_t hi)
+/* A range to copy, cut to the mapping it starts in: a stack is one piece
+ * of one mapping, and bounds running past it (garbage) must not make the
+ * copy larger than the memory there is. */
+static void want(const struct fpi_target *t, struct fpi_bulk *v, size_t *n, uint64_t lo, uint64_t hi)
 {
+	uint64_t end = fpi_target_readable_end(t, lo);
+
+	if (hi > end)
+		hi = end;
 	if (hi > lo && hi - lo <= (64u << 20))
 		v[(*n)++] = (struct fpi_bulk){ lo, hi - lo, NULL };
 }
@@ -168,13 +175,19 @@ static void plan_prefetch(struct fpi_session *s)
 	struct fpi_bulk *v = NULL;
 	size_t n = 0;
 	double t0 = now();
+	struct fpi_error *err = go_layout_read_target(s->layout, s->target);
 
+	/* without the layout's limits the preview is not worth planning from */
+	if (err) {
+		fpi_error_destroy(err);
+		return;
+	}
 	if (go_snapshot_read_gs(s->layout, s->target, &pre) == NULL && (v = calloc(pre->ngs + 1, sizeof(*v)))) {
 		for (size_t i = 0; i < pre->ngs; i++) {
 			uint64_t lo, hi;
 
 			if (go_g_stack_used(s->layout, &pre->gs[i], &lo, &hi))
-				want(v, &n, lo, hi);
+				want(s->target, v, &n, lo, hi);
 		}
 		fpi_error_destroy(fpi_bulk_plan(v, n, 512, true, &s->prefetch));
 	}
@@ -504,7 +517,7 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 			continue;
 		if (all_read ? prefetched(s, &pos, g->addr, lo, hi) : fpi_bulk_find(s->prefetch, lo, hi - lo) != NULL)
 			continue;
-		want(v, &n, lo, hi);
+		want(s->target, v, &n, lo, hi);
 	}
 	for (size_t i = 0; i < sn->nthreads; i++) {
 		const struct go_thread *th = &sn->threads[i];
@@ -513,7 +526,7 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 		thread_copy_range(s, th, &sp, &top);
 		/* 4 KiB pieces so that one unmapped page loses only itself */
 		for (uint64_t p = sp; p < top; p += 4096)
-			want(v, &n, p, p + 4096 < top ? p + 4096 : top);
+			want(s->target, v, &n, p, p + 4096 < top ? p + 4096 : top);
 		/* in a signal handler: the interrupted code is on the M's g0
 		 * stack (its top 256 KiB) or on its goroutine's */
 		if (th->stack == GO_STACK_GSIGNAL && th->m >= 0) {
@@ -521,15 +534,15 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 			const struct go_g *cg = go_find_g_addr(sn, m->curg);
 
 			if (m->g0_lo < m->g0_hi)
-				want(v, &n, m->g0_hi - m->g0_lo > (256u << 10) ? m->g0_hi - (256u << 10) : m->g0_lo,
+				want(s->target, v, &n, m->g0_hi - m->g0_lo > (256u << 10) ? m->g0_hi - (256u << 10) : m->g0_lo,
 				     m->g0_hi + G0_HI_SLACK);
 			if (cg)
-				want(v, &n, cg->stack_lo, cg->stack_hi);
+				want(s->target, v, &n, cg->stack_lo, cg->stack_hi);
 		}
 	}
 	for (size_t i = 0; i < sn->nms; i++)
 		if (sn->ms[i].g0)
-			want(v, &n, sn->ms[i].g0, sn->ms[i].g0 + s->layout->g_size);
+			want(s->target, v, &n, sn->ms[i].g0, sn->ms[i].g0 + s->layout->g_size);
 	err = fpi_bulk_read(s->target, v, n, 512, &s->copy_arena);
 	if (err) {
 		free(v);

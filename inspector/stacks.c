@@ -88,6 +88,8 @@ const char *fr_stack_name(enum fr_stack k)
 
 bool goroutine_not_owned(struct fpi_session *s, const struct go_g *g, const char **why)
 {
+	if ((*why = go_g_garbage(s->layout, g)))
+		return true;
 	if (s->layout->gscan && (g->status & s->layout->gscan)) {
 		*why = "the _Gscan bit is held: the GC (or a stack scan) owns this stack right now";
 		return true;

@@ -44,12 +44,24 @@ struct fpi_target *fpi_target_alloc(const struct fpi_target_ops *ops)
 
 struct fpi_error *fpi_target_readv(struct fpi_target *t, struct fpi_read *reads, size_t n)
 {
-	for (size_t i = 0; i < n; i += FPI_READ_BATCH) {
-		size_t k = n - i < FPI_READ_BATCH ? n - i : FPI_READ_BATCH;
-		struct fpi_error *err = t->ops->readv(t, reads + i, k);
+	size_t i = 0;
 
+	/* ranges that cannot be user memory never reach a backend: runs of
+	 * sane ones go in batches */
+	while (i < n) {
+		size_t k = 0;
+		struct fpi_error *err;
+
+		while (i < n && !fpi_range_ok(reads[i].addr, reads[i].len))
+			reads[i++].ok = false;
+		while (i + k < n && k < FPI_READ_BATCH && fpi_range_ok(reads[i + k].addr, reads[i + k].len))
+			k++;
+		if (k == 0)
+			break;
+		err = t->ops->readv(t, reads + i, k);
 		if (err)
 			return err;
+		i += k;
 	}
 	return NULL;
 }
@@ -61,6 +73,9 @@ struct fpi_error *fpi_target_read(struct fpi_target *t, uint64_t addr, void *buf
 
 	if (len == 0)
 		return NULL;
+	if (!fpi_range_ok(addr, len))
+		return fpi_error_create(FPI_ERR_FAULT, "0x%llx (%zu bytes) is not an address of user memory",
+					(unsigned long long)addr, len);
 	err = t->ops->readv(t, &r, 1);
 	if (err)
 		return err;
@@ -75,7 +90,7 @@ bool fpi_target_read_u64(struct fpi_target *t, uint64_t addr, uint64_t *ret)
 	struct fpi_read r = { .addr = addr, .buf = ret, .len = 8 };
 
 	*ret = 0;
-	if (t->ops->readv(t, &r, 1) || !r.ok) {
+	if (!fpi_range_ok(addr, 8) || t->ops->readv(t, &r, 1) || !r.ok) {
 		*ret = 0;
 		return false;
 	}
@@ -91,6 +106,47 @@ void fpi_target_release(struct fpi_target *t)
 	}
 }
 
+/* The region holding addr, or NULL. */
+static const struct fpi_region *region_of(const struct fpi_target *t, uint64_t addr)
+{
+	size_t k = fpi_count_le(t->regions, t->nregions, sizeof(*t->regions), offsetof(struct fpi_region, start), addr);
+
+	return k && addr < t->regions[k - 1].end ? &t->regions[k - 1] : NULL;
+}
+
+bool fpi_target_readable(const struct fpi_target *t, uint64_t addr, size_t len)
+{
+	const struct fpi_region *r;
+
+	if (!fpi_range_ok(addr, len))
+		return false;
+	if (!t->regions_known)
+		return true;
+	r = region_of(t, addr);
+	return r && len <= r->end - addr;
+}
+
+uint64_t fpi_target_readable_end(const struct fpi_target *t, uint64_t addr)
+{
+	const struct fpi_region *r;
+
+	if (!fpi_range_ok(addr, 1))
+		return 0;
+	if (!t->regions_known)
+		return FPI_USER_TOP;
+	r = region_of(t, addr);
+	return r ? r->end : 0;
+}
+
+uint64_t fpi_target_readable_bytes(const struct fpi_target *t)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; t->regions_known && i < t->nregions; i++)
+		total += t->regions[i].end - t->regions[i].start;
+	return total;
+}
+
 void fpi_target_destroy(struct fpi_target *t)
 {
 	if (!t)
@@ -101,6 +157,7 @@ void fpi_target_destroy(struct fpi_target *t)
 	for (size_t i = 0; i < t->nmaps; i++)
 		free(t->maps[i].path);
 	free(t->maps);
+	free(t->regions);
 	free(t->threads);
 	free(t->exe_path);
 	free(t->vdso_image);
@@ -177,6 +234,34 @@ struct fpi_error *fpi_target_add_mapping(struct fpi_target *t, uint64_t start, u
 	t->nmaps++;
 	if (!m[pos].path)
 		return &fpi_enomem;
+	return NULL;
+}
+
+void fpi_target_clear_regions(struct fpi_target *t)
+{
+	free(t->regions);
+	t->regions = NULL;
+	t->nregions = 0;
+	t->regions_known = true;
+}
+
+struct fpi_error *fpi_target_add_region(struct fpi_target *t, uint64_t start, uint64_t end)
+{
+	struct fpi_region *last = t->nregions ? &t->regions[t->nregions - 1] : NULL;
+
+	t->regions_known = true;
+	if (start >= end)
+		return NULL;
+	if (last && start <= last->end && start >= last->start) {
+		if (end > last->end)
+			last->end = end;
+		return NULL;
+	}
+	if (last && start < last->start)
+		return NULL; /* out of order: callers add by address; a hint may miss one */
+	if (!grow((void **)&t->regions, t->nregions, sizeof(*t->regions)))
+		return &fpi_enomem;
+	t->regions[t->nregions++] = (struct fpi_region){ start, end };
 	return NULL;
 }
 
@@ -289,13 +374,17 @@ struct fpi_error *fpi_bulk_plan(struct fpi_bulk *reqs, size_t n, size_t max_gap,
 		const struct fpi_bulk *r = &reqs[k];
 		uint64_t end = r->addr + r->len;
 
-		if (r->len == 0 || end < r->addr)
+		if (!fpi_range_ok(r->addr, r->len))
 			continue;
 		if (b->nruns) {
 			struct bulk_run *last = &b->runs[b->nruns - 1];
 			uint64_t last_end = last->addr + last->len;
 
-			if (r->addr <= last_end + max_gap && end - last->addr <= BULK_MAX_RUN) {
+			/* Overlapping ranges always share a run: the arena then
+			 * holds each byte once, however many ranges (garbage
+			 * stack bounds, say) claim it, and every range lies in
+			 * one run. */
+			if (r->addr < last_end || (r->addr <= last_end + max_gap && end - last->addr <= BULK_MAX_RUN)) {
 				if (end > last_end)
 					last->len = end - last->addr;
 				continue;
@@ -453,7 +542,7 @@ struct fpi_error *fpi_bulk_read(struct fpi_target *t, struct fpi_bulk *reqs, siz
 	for (size_t k = 0; k < n; k++) {
 		struct fpi_bulk *r = &reqs[k];
 
-		if (r->len == 0)
+		if (!fpi_range_ok(r->addr, r->len))
 			continue;
 		while (run < b->nruns && b->runs[run].addr + b->runs[run].len < r->addr + r->len)
 			run++;

@@ -45,6 +45,24 @@ struct fpi_read {
 	bool ok;
 };
 
+/* Memory the target can be read at, as far as its mappings say: readable
+ * mappings, adjacent ones merged. A hint for refusing garbage addresses
+ * without a system call each; the backend's read has the last word. */
+struct fpi_region {
+	uint64_t start, end;
+};
+
+/* No user-space address lies above this on amd64 (5-level paging). */
+#define FPI_USER_TOP (1ull << 56)
+
+/* A range that can be an address range of user memory at all: not empty,
+ * not wrapping past 2^64, below FPI_USER_TOP. Target memory is untrusted:
+ * every address and length computed from it is checked before use. */
+static inline bool fpi_range_ok(uint64_t addr, size_t len)
+{
+	return len > 0 && addr < FPI_USER_TOP && len <= FPI_USER_TOP - addr;
+}
+
 struct fpi_target;
 
 struct fpi_target_ops {
@@ -67,6 +85,11 @@ struct fpi_target {
 	size_t nthreads;
 	struct fpi_mapping *maps;  /* file-backed mappings, sorted by start */
 	size_t nmaps;
+	/* readable memory, sorted, disjoint; known false (GDB's targets):
+	 * every range that passes fpi_range_ok may be readable */
+	struct fpi_region *regions;
+	size_t nregions;
+	bool regions_known;
 	double pause_seconds;      /* live: first thread stopped to last released */
 	/* cores: the signal the core was written for, from the first
 	 * NT_PRSTATUS (the thread that took it: signal_tid) and NT_SIGINFO (the
@@ -94,6 +117,14 @@ void fpi_target_release(struct fpi_target *t);
  * never changes, so a live process need not be stopped for it. Bad images
  * (garbage at the address) are no error: the vDSO is then not a module. */
 void fpi_target_load_vdso(struct fpi_target *t);
+/* [addr, addr + len) passes fpi_range_ok and lies in one readable region
+ * (when the regions are known). */
+bool fpi_target_readable(const struct fpi_target *t, uint64_t addr, size_t len);
+/* The end of the readable region holding addr: 0 when addr is not
+ * readable, FPI_USER_TOP when the regions are unknown. */
+uint64_t fpi_target_readable_end(const struct fpi_target *t, uint64_t addr);
+/* Bytes of readable memory in all (0 when unknown). */
+uint64_t fpi_target_readable_bytes(const struct fpi_target *t);
 void fpi_target_destroy(struct fpi_target *t);
 
 /* In an array of n elements of size bytes sorted by the uint64_t at offset
@@ -106,6 +137,10 @@ struct fpi_target *fpi_target_alloc(const struct fpi_target_ops *ops);
 struct fpi_error *fpi_target_add_mapping(struct fpi_target *t, uint64_t start, uint64_t end,
 					 uint64_t offset, const char *path);
 struct fpi_error *fpi_target_add_thread(struct fpi_target *t, int tid, const struct fpi_regs *regs);
+/* Regions are added in address order (merged with the last when adjacent
+ * or overlapping); clear drops them all and marks them known. */
+void fpi_target_clear_regions(struct fpi_target *t);
+struct fpi_error *fpi_target_add_region(struct fpi_target *t, uint64_t start, uint64_t end);
 
 /* Live process through ptrace (target_ptrace.c), in two steps: open
  * (executable, mappings; nothing stopped yet), so that ELF and DWARF can be

@@ -1124,6 +1124,8 @@ static struct fpi_error *check_extent(const struct core *c, const char *core, si
 	return NULL;
 }
 
+static struct fpi_error *core_regions(struct fpi_target *t, const struct core *c);
+
 static struct fpi_error *load_core(struct fpi_target *t, struct core *c, const char *core, const char *exe)
 {
 	struct core_notes notes = { 0 };
@@ -1257,12 +1259,45 @@ static struct fpi_error *load_core(struct fpi_target *t, struct core *c, const c
 			goto out;
 	}
 	err = find_exe(t, c, core, exe, &notes);
+	if (!err)
+		err = core_regions(t, c);
 	t->vdso = notes.at_sysinfo_ehdr;
 	if (!err)
 		fpi_target_load_vdso(t);
 out:
 	free(notes.prstatus);
 	elf_end(elf);
+	return err;
+}
+
+static int region_cmp(const void *a, const void *b)
+{
+	const struct fpi_region *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* What core_read can serve: the dumped bytes of each segment, and the files
+ * NT_FILE names over their whole mappings (the dump may leave those out:
+ * gcore writes no segment at all for read-only file mappings). */
+static struct fpi_error *core_regions(struct fpi_target *t, const struct core *c)
+{
+	struct fpi_region *v = malloc((c->nsegs + c->nfmaps + 1) * sizeof(*v));
+	struct fpi_error *err = NULL;
+	size_t n = 0;
+
+	if (!v)
+		return &fpi_enomem;
+	for (size_t i = 0; i < c->nsegs; i++)
+		if (c->segs[i].filesz)
+			v[n++] = (struct fpi_region){ c->segs[i].vaddr, c->segs[i].vaddr + c->segs[i].filesz };
+	for (size_t i = 0; i < c->nfmaps; i++)
+		v[n++] = (struct fpi_region){ c->fmaps[i].start, c->fmaps[i].end };
+	qsort(v, n, sizeof(*v), region_cmp);
+	fpi_target_clear_regions(t);
+	for (size_t i = 0; i < n && !err; i++)
+		err = fpi_target_add_region(t, v[i].start, v[i].end);
+	free(v);
 	return err;
 }
 

@@ -76,12 +76,13 @@ static void on_signal(int sig)
 {
 	struct fpi_target *t = current_live;
 	static const char msg[] = "fpinspect: interrupted: detached from the target, which goes on running\n";
+	static const char msg_none[] = "fpinspect: interrupted\n";
 
 	if (t) {
 		ptrace_release(t);
 		t->released = true;
 	}
-	if (sig != SIGPIPE && write(2, msg, sizeof(msg) - 1) < 0) {
+	if (sig != SIGPIPE && (t ? write(2, msg, sizeof(msg) - 1) : write(2, msg_none, sizeof(msg_none) - 1)) < 0) {
 		/* nothing to do */
 	}
 	_exit(2);
@@ -110,7 +111,12 @@ static struct fpi_error *ptrace_readv(struct fpi_target *t, struct fpi_read *rea
 		size_t k = 0;
 		ssize_t got;
 
-		while (i + k < n && k < 1024) {
+		/* one bad iovec fails the whole call (EINVAL): none goes in */
+		if (!fpi_range_ok(reads[i].addr, reads[i].len)) {
+			reads[i++].ok = false;
+			continue;
+		}
+		while (i + k < n && k < 1024 && fpi_range_ok(reads[i + k].addr, reads[i + k].len)) {
 			local[k].iov_base = reads[i + k].buf;
 			local[k].iov_len = reads[i + k].len;
 			remote[k].iov_base = (void *)(uintptr_t)reads[i + k].addr;
@@ -320,7 +326,9 @@ static uint64_t read_sysinfo_ehdr(int pid)
 	return v;
 }
 
-static struct fpi_error *read_maps(struct fpi_target *t, int pid)
+/* The file mappings (files: at open, for the modules) and the readable
+ * regions (at open for planning, again once stopped: then they hold still). */
+static struct fpi_error *read_maps(struct fpi_target *t, int pid, bool files)
 {
 	char path[64], line[4096];
 	FILE *f;
@@ -329,15 +337,27 @@ static struct fpi_error *read_maps(struct fpi_target *t, int pid)
 	f = fopen(path, "re");
 	if (!f)
 		return NULL; /* modules then come from the executable alone */
+	fpi_target_clear_regions(t);
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long start, end, off;
 		char perms[8];
 		int pos = 0;
 
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &pos) < 4 || !pos)
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &pos) < 4)
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		if (line[pos] != '/')
+		if (!pos || (size_t)pos > strlen(line))
+			pos = strlen(line); /* anonymous: no name */
+		/* [vvar] and [vsyscall] hold nothing of the program's */
+		if (perms[0] == 'r' && strncmp(line + pos, "[vvar", 5) && strncmp(line + pos, "[vsyscall]", 10)) {
+			struct fpi_error *err = fpi_target_add_region(t, start, end);
+
+			if (err) {
+				fclose(f);
+				return err;
+			}
+		}
+		if (!files || line[pos] != '/')
 			continue;
 		{
 			struct fpi_error *err = fpi_target_add_mapping(t, start, end, off, line + pos);
@@ -394,7 +414,7 @@ struct fpi_error *fpi_target_ptrace_open(pid_t pid, struct fpi_target **ret)
 	/* /proc/PID/exe opens the very file the process runs, even when it was
 	 * deleted or replaced on disk since: use it when the path is stale. */
 	t->exe_path = strdup(access(exe, R_OK) == 0 ? exe : path);
-	err = read_maps(t, pid);
+	err = read_maps(t, pid, true);
 	if (err)
 		goto fail;
 	t->vdso = read_sysinfo_ehdr(pid);
@@ -430,6 +450,8 @@ struct fpi_error *fpi_target_ptrace_stop(struct fpi_target *t)
 		goto fail;
 	}
 	err = read_regs(t, p);
+	if (!err)
+		err = read_maps(t, pid, false);
 	if (err)
 		goto fail;
 	return NULL;

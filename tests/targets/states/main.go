@@ -34,6 +34,11 @@
 //	             GOTRACEBACK=crash)
 //	-notify      catch SIGUSR1 (after the count of goroutines, so it is not
 //	             in numgoroutine): each one prints "SIG usr1 <count>"
+//	-ballast W   allocate W words of pseudorandom data (fixed seed; one word
+//	             in four the address of another word of it, so it holds both
+//	             wild values and pointers into readable memory) and print
+//	             "M ballast <address> <W>": memory a test can point the
+//	             runtime's roots at, or write fake structures into
 //
 // Output protocol (stdout, one fact per line):
 //
@@ -216,6 +221,7 @@ func main() {
 	notify := flag.Bool("notify", false, "report SIGUSR1 on stdout")
 	exitAfter := flag.Duration("exitafter", 0, "exit with status 3 after this long")
 	faultAfter := flag.Duration("faultafter", 0, "dereference nil in a goroutine after this long")
+	nballast := flag.Int("ballast", 0, "words of pseudorandom data to allocate")
 	flag.Parse()
 	if *exitAfter > 0 {
 		go func() {
@@ -316,12 +322,37 @@ func main() {
 			}
 		}()
 	}
+	if *nballast > 0 {
+		makeBallast(*nballast)
+	}
 	if *gc {
 		debug.SetGCPercent(100)
 	}
 	fmt.Println("READY")
 
 	serve()
+}
+
+// ballast is never read by the program: only tests look at it (and write
+// into it) from outside.
+var ballast []uint64
+
+func makeBallast(w int) {
+	ballast = make([]uint64, w)
+	base := uint64(uintptr(unsafe.Pointer(&ballast[0])))
+	x := uint64(0x9e3779b97f4a7c15)
+	for i := range ballast {
+		// xorshift64: the same words on every run
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		if i%4 == 3 {
+			ballast[i] = base + 8*(x%uint64(w))
+		} else {
+			ballast[i] = x
+		}
+	}
+	fmt.Printf("M ballast %#x %d\n", base, w)
 }
 
 // serve answers "ping" with "pong <count>" until stdin reaches EOF.
