@@ -191,6 +191,17 @@ struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
 	struct findings f = { 0 };
 	struct walk *fp = malloc(sizeof(*fp)), *dw = malloc(sizeof(*dw));
 	size_t ngs = 0, frames = 0;
+	bool stacks = false;
+
+	for (int i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--stacks") != 0) {
+			free(fp);
+			free(dw);
+			return fpi_error_create(FPI_ERR_USAGE, "check: unexpected argument '%s' (check [--stacks])",
+						c->argv[i]);
+		}
+		stacks = true;
+	}
 
 	if (!fp || !dw) {
 		free(fp);
@@ -303,6 +314,22 @@ struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
 		}
 		fprintf(c->out, "check: %zu threads, %zu goroutines, %zu frames walked: %zu errors, %zu warnings, %zu info\n",
 			s->snap->nthreads, ngs, frames, f.count[SEV_ERROR], f.count[SEV_WARNING], f.count[SEV_INFO]);
+		for (size_t i = 0; stacks && i < f.n; i++) {
+			char target[32], *argv[] = { "bt", target, "--unwinder", "both" };
+			struct fpi_cmd_ctx bc = { s, c->out, false, 4, argv };
+			struct fpi_error *err;
+			int st;
+
+			if (f.v[i].sev == SEV_INFO)
+				continue;
+			if (f.v[i].goid >= 0)
+				snprintf(target, sizeof(target), "g%" PRId64, f.v[i].goid);
+			else
+				snprintf(target, sizeof(target), "%d", f.v[i].tid);
+			fprintf(c->out, "\n--- stacks of %s (%s) ---\n", target, f.v[i].kind);
+			err = cmd_bt(&bc, &st);
+			fpi_error_destroy(err);
+		}
 	}
 	*status = f.count[SEV_ERROR] ? 1 : 0;
 	for (size_t i = 0; i < f.n; i++)

@@ -27,10 +27,11 @@ static const struct fpi_command commands[] = {
 	  "Backtrace of TARGET: a thread id, gGOID (g42), or all. Default unwinder fp (frame pointers);\n"
 	  "dwarf uses DWARF CFI; both shows the two side by side and marks the first frame where they part.",
 	  cmd_bt },
-	{ "check", "check",
+	{ "check", "check [--stacks]",
 	  "Every check over every thread and goroutine: frame-pointer chains (fp-cycle, fp-out-of-bounds,\n"
 	  "fp-not-increasing, fp-misaligned), cgo state (cgo-fp-unsafe, extra-in-c-with-go-frames),\n"
-	  "fp-dwarf-mismatch, stack-not-owned. Exit status 1 when an error is found.",
+	  "fp-dwarf-mismatch, stack-not-owned. Exit status 1 when an error is found. --stacks: then the\n"
+	  "stacks (bt --unwinder both) of every thread and goroutine with an error or warning, from the same stop.",
 	  cmd_check },
 	{ "help", "help [COMMAND]", "List the commands, or explain one.", NULL },
 	{ "quit", "quit", "Leave the prompt and let the process go on.", NULL },

@@ -15,14 +15,22 @@
 
 enum rt_fn {
 	RT_GOEXIT, RT_MSTART, RT_RT0_GO, RT_SYSTEMSTACK, RT_MCALL, RT_MORESTACK, RT_ASMCGOCALL,
-	RT_CGOCALLBACK, RT_SIGTRAMP, RT_CROSSCALL2, RT_SIGPANIC, RT_NFUNCS
+	RT_CGOCALLBACK, RT_SIGTRAMP, RT_CROSSCALL2, RT_SIGPANIC, RT_ASYNCPREEMPT, RT_NFUNCS
 };
 
 static const char *const rt_names[RT_NFUNCS] = {
 	"runtime.goexit", "runtime.mstart", "runtime.rt0_go", "runtime.systemstack", "runtime.mcall",
 	"runtime.morestack", "runtime.asmcgocall", "runtime.cgocallback", "runtime.sigtramp", "crosscall2",
-	"runtime.sigpanic",
+	"runtime.sigpanic", "runtime.asyncPreempt",
 };
+
+/* Calls the signal handler injects (Go's traceback: injectedCall): the pc
+ * above is where the signal came, not a return address, and the function
+ * there may have no frame record yet (a prologue, a frameless leaf). */
+static bool injected(int fn)
+{
+	return fn == RT_SIGPANIC || fn == RT_ASYNCPREEMPT;
+}
 
 struct rt_ranges {
 	uint64_t start[RT_NFUNCS], end[RT_NFUNCS];
@@ -353,7 +361,7 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 				return fp_segment(s, w, fr[i].pc, 0, fr[i].fp, vlo, vhi, vk, false);
 			}
 		}
-		if (fn == RT_SIGPANIC && i + 1 < res.nframes && w->nsigpanic++ < 4) {
+		if (injected(fn) && i + 1 < res.nframes && w->nsigpanic++ < 4) {
 			/* A fault made the signal handler push the faulting pc and
 			 * make the goroutine call sigpanic: the pc above is where the
 			 * fault was, not a return address, and the faulting function
@@ -503,6 +511,12 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 	}
 	if (bp != cfa - 16 && next.r[FPI_REG_RIP] && cfa > sp) {
 		push(w, pc, sp, bp, st, exact);
+		if (injected(fn) && w->nsigpanic++ < 4) {
+			/* at the entry of an injected call: its caller was
+			 * interrupted anywhere, as if from registers */
+			next.r[FPI_REG_RBP] = bp;
+			return fp_from_registers(s, w, &next, true, lo, hi, st);
+		}
 		return fp_segment(s, w, next.r[FPI_REG_RIP], cfa, bp, lo, hi, st, false);
 	}
 	return fp_segment(s, w, pc, sp, bp, lo, hi, st, exact);
@@ -783,7 +797,7 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 		}
 		/* below sigpanic: the faulting pc, not a return address (a few
 		 * times a walk: garbage can repeat sigpanic's pc) */
-		first = fn == RT_SIGPANIC && w->nsigpanic++ < 4;
+		first = injected(fn) && w->nsigpanic++ < 4;
 	}
 	snprintf(w->end, sizeof(w->end), "depth cap %d reached", WALK_MAX_FRAMES);
 }
@@ -1039,6 +1053,8 @@ static void print_break(struct fpi_session *s, FILE *out, const struct walk *w, 
 		fputs("     <signal handler called: the code the signal interrupted>\n", out);
 	else if (fn == RT_SIGPANIC)
 		fputs("     <fault: the faulting instruction>\n", out);
+	else if (fn == RT_ASYNCPREEMPT)
+		fputs("     <preempted: the interrupted instruction>\n", out);
 }
 
 static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const struct bt_item *it, enum unwinder uw)

@@ -7,9 +7,8 @@ and no warning in any attach (issue 10).
 
 Prints one line per distinct (severity, kind, message head) with its count,
 then "storm: N checks, E errors, W warnings, I info, X bad exits".
---explain DIR: when an attach has an error or warning, attach again through
-the prompt (one stop) for check + bt all --unwinder both and keep it in DIR,
-so there is a stack to look at (the state may have moved on by then).
+--explain DIR: keep the output of each attach with an error or warning in
+DIR (check --stacks: both walks of what the finding names, from that stop).
 --allow N: exit 0 with up to N error and warning findings in all (default 0):
 for the rare transient states not yet understood, which each run prints."""
 import collections, json, os, re, subprocess, sys
@@ -23,30 +22,32 @@ def main():
     badexit = 0
     kept = 0
     for i in range(count):
-        p = subprocess.run([fpi, "attach", pid, "--json", "check"], capture_output=True, text=True, timeout=60)
-        if p.returncode not in (0, 1):
+        # text output: the findings, then (--stacks) both walks of each
+        # thread or goroutine with an error or warning, from the same stop
+        p = subprocess.run([fpi, "attach", pid, "check", "--stacks"], capture_output=True, text=True, timeout=60)
+        if p.returncode not in (0, 1) or not re.search(r"^check: ", p.stdout, re.M):
             badexit += 1
             print("storm: attach %d exit %d: %s" % (i, p.returncode, p.stderr.strip()[:300]))
             if not os.path.exists("/proc/%s" % pid):
                 break
             continue
-        d = json.loads(p.stdout)
         noisy = False
-        for f in d["findings"]:
-            sev[f["severity"]] += 1
-            if f["severity"] == "info":
+        for line in p.stdout.split("\n"):
+            if line.startswith("--- stacks of"):
+                break
+            m = re.match(r"^(error|warning|info)\s+(\S+)\s+(\S+(?: \d+)?(?: frame \d+)?): (.*)$", line)
+            if not m:
+                continue
+            sev[m.group(1)] += 1
+            if m.group(1) == "info":
                 continue
             noisy = True
-            head = re.sub(r"0x[0-9a-f]+", "X", f["message"])[:110]
-            tally[(f["severity"], f["kind"], head)] += 1
+            head = re.sub(r"0x[0-9a-f]+", "X", m.group(4))[:110]
+            tally[(m.group(1), m.group(2), head)] += 1
         if noisy and explain and kept < 20:
             os.makedirs(explain, exist_ok=True)
-            q = subprocess.run([fpi, "attach", pid], input="check\nbt all --unwinder both\nquit\n",
-                               capture_output=True, text=True, timeout=120)
-            with open(os.path.join(explain, "attach.%d.json" % i), "w") as fh:
+            with open(os.path.join(explain, "check.%d.txt" % i), "w") as fh:
                 fh.write(p.stdout)
-            with open(os.path.join(explain, "prompt.%d.txt" % i), "w") as fh:
-                fh.write(q.stdout)
             kept += 1
     for k, v in tally.most_common():
         print("%5d %s %s: %s" % (v, k[0], k[1], k[2]))
