@@ -169,7 +169,10 @@ static int extra_go_frames(struct fpi_session *s, const struct walk *w)
 
 		if (!fn || !strcmp(fn, "runtime.goexit"))
 			continue;
-		if (!strcmp(fn, "runtime.cgocallbackg1") || strncmp(fn, "runtime.", 8) != 0)
+		/* the runtime's own packages (inlined atomics and the like
+		 * show under their own names) */
+		if (!strcmp(fn, "runtime.cgocallbackg1") ||
+		    (strncmp(fn, "runtime.", 8) && strncmp(fn, "runtime/", 8) && strncmp(fn, "internal/", 9)))
 			return 2;
 		level = 1;
 	}

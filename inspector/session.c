@@ -490,7 +490,7 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 		uint64_t sp, top;
 
 		thread_copy_range(s, &sn->threads[i], &sp, &top);
-		cap += (top - sp) / 4096 + 1;
+		cap += (top - sp) / 4096 + 1 + (1u << 20) / 4096 + 17;
 	}
 	v = calloc(cap, sizeof(*v));
 
@@ -528,6 +528,17 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 		/* 4 KiB pieces so that one unmapped page loses only itself */
 		for (uint64_t p = sp; p < top; p += 4096)
 			want(s->target, v, &n, p, p + 4096 < top ? p + 4096 : top);
+		/* on its goroutine with C below (a callback, a cgo call made
+		 * from one): the C frames are on the M's g0 stack, whose
+		 * bounds on a C-made thread are only a window around the
+		 * callback's SP, with the thread's own frames above it */
+		if (th->stack == GO_STACK_CURG && th->m >= 0) {
+			const struct go_m *m = &sn->ms[th->m];
+
+			if ((m->ncgo > 0 || m->isextra == 1) && m->g0_lo < m->g0_hi && m->g0_hi - m->g0_lo <= (1u << 20))
+				for (uint64_t p = m->g0_lo & ~(uint64_t)4095; p < m->g0_hi + (64u << 10); p += 4096)
+					want(s->target, v, &n, p, p + 4096);
+		}
 		/* in a signal handler: the interrupted code is on the M's g0
 		 * stack (its top 256 KiB) or on its goroutine's */
 		if (th->stack == GO_STACK_GSIGNAL && th->m >= 0) {

@@ -479,13 +479,19 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 	uint64_t vlo, vhi;
 	enum fr_stack vk;
 
-	/* Stopped in the vDSO's caller itself on g0, before or after the call:
-	 * vdsoSP is set only there, and SP was moved without CFI knowing */
-	if (!err && w->m && w->m->vdsosp && st == FR_G0 && exact && !in_vdso(s, pc) &&
+	/* In the vDSO's caller on g0 (stopped there, before or after the call,
+	 * or just above a frameless vDSO function): vdsoSP is set only then,
+	 * and SP was moved without CFI knowing; its frame record is on the
+	 * stack it came from */
+	if (!err && w->m && w->m->vdsosp && st == FR_G0 && !in_vdso(s, pc) &&
+	    (exact || (w->n > 0 && in_vdso(s, w->frames[w->n - 1].pc))) &&
 	    m_stack_holding(s, w->m, w->m->vdsosp, &vlo, &vhi, &vk) && bp >= vlo && bp < vhi)
 		return fp_segment(s, w, pc, sp, bp, vlo, vhi, vk, true);
-	if (err || fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO || fn == RT_SYSTEMSTACK ||
-	    fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL ||
+	/* the switch functions' CFI holds only before they switch: on the
+	 * goroutine's stack, not on the system stack they switched to */
+	if (err || fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO ||
+	    (st != FR_GOROUTINE &&
+	     (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) ||
 	    cfi_step_cached(s, mods, regs, exact, &next, &signal, why, sizeof(why)) != 0) {
 		fpi_error_destroy(err);
 		return fp_segment(s, w, pc, sp, bp, lo, hi, st, exact);
@@ -516,6 +522,12 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 			 * interrupted anywhere, as if from registers */
 			next.r[FPI_REG_RBP] = bp;
 			return fp_from_registers(s, w, &next, true, lo, hi, st);
+		}
+		if (w->nframeless++ < 4) {
+			/* the caller may be in its prologue too (a call to
+			 * morestack or asmcgocall made before its BP push) */
+			next.r[FPI_REG_RBP] = bp;
+			return fp_from_registers(s, w, &next, false, lo, hi, st);
 		}
 		return fp_segment(s, w, next.r[FPI_REG_RIP], cfa, bp, lo, hi, st, false);
 	}

@@ -39,6 +39,7 @@ struct walk {
 	bool cont_ok;
 	struct fpi_regs cont;
 	int nsigpanic;                 /* sigpanic frames gone through (garbage can repeat them) */
+	int nframeless;                /* first frames taken by CFI as without a frame record */
 	char end[200];                 /* why the walk stopped, "" when it reached a top frame */
 	struct frame frames[WALK_MAX_FRAMES]; /* last: resets clear only what precedes it */
 };
