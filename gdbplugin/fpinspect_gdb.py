@@ -67,6 +67,8 @@ def _setup(lib):
     lib.fpi_session_add_thread.restype = c_int
     lib.fpi_session_add_mapping.argtypes = [c_vp, c_u64, c_u64, c_u64, ctypes.c_char_p]
     lib.fpi_session_add_mapping.restype = c_int
+    lib.fpi_session_set_vdso.argtypes = [c_vp, c_u64]
+    lib.fpi_session_set_vdso.restype = None
     lib.fpi_session_load.argtypes = [c_vp, pp]
     lib.fpi_session_load.restype = c_int
     lib.fpi_session_run_str.argtypes = [c_vp, c_int, ctypes.POINTER(ctypes.c_char_p), c_int, pp, pp]
@@ -117,6 +119,23 @@ def _take_str(lib, p):
 
 
 # ---------------------------------------------------------------- target
+
+
+def _sysinfo_ehdr():
+    """AT_SYSINFO_EHDR from GDB's view of the auxiliary vector (live or
+    core): where the vDSO's ELF image is; 0 when GDB does not know."""
+    try:
+        text = gdb.execute("info auxv", to_string=True)
+    except gdb.error:
+        return 0
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] == "AT_SYSINFO_EHDR":
+            try:
+                return int(parts[-1], 16)
+            except ValueError:
+                return 0
+    return 0
 
 class _Reader(object):
     """The read callback: GDB's inferior memory, small reads served from a
@@ -332,6 +351,9 @@ class _Session(object):
         for start, end, off, path in _read_mappings(inf):
             if lib.fpi_session_add_mapping(s, start, end, off, path.encode()) != 0:
                 raise gdb.GdbError("fpinspect: out of memory adding a mapping")
+        vdso = _sysinfo_ehdr()
+        if vdso:
+            lib.fpi_session_set_vdso(s, vdso)
         err = ctypes.c_void_p()
         st = lib.fpi_session_load(s, ctypes.byref(err))
         self._check_interrupt()

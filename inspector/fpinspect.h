@@ -42,6 +42,10 @@ FPI_PUBLIC int fpi_session_create_custom(const char *exe, int pid, fpi_read_cb r
 FPI_PUBLIC int fpi_session_add_thread(struct fpi_session *s, int tid, const uint64_t *regs);
 FPI_PUBLIC int fpi_session_add_mapping(struct fpi_session *s, uint64_t start, uint64_t end,
 				       uint64_t offset, const char *path);
+/* Where the vDSO's ELF image is in the target (AT_SYSINFO_EHDR of its
+ * auxiliary vector): read through the callback, it becomes a module, so
+ * threads inside it (time.Now) unwind and are not taken for C. */
+FPI_PUBLIC void fpi_session_set_vdso(struct fpi_session *s, uint64_t addr);
 FPI_PUBLIC int fpi_session_load(struct fpi_session *s, char **errmsg);
 
 /* Run one command ("summary", "threads", "goroutines", "bt g42", "check",

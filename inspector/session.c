@@ -342,6 +342,12 @@ int fpi_session_add_mapping(struct fpi_session *s, uint64_t start, uint64_t end,
 	return fpi_target_add_mapping(s->target, start, end, offset, path) ? 2 : 0;
 }
 
+void fpi_session_set_vdso(struct fpi_session *s, uint64_t addr)
+{
+	s->target->vdso = addr;
+	fpi_target_load_vdso(s->target);
+}
+
 int fpi_session_load(struct fpi_session *s, char **errmsg)
 {
 	struct fpi_error *err = session_finish(s);

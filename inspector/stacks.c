@@ -32,6 +32,19 @@ static bool injected(int fn)
 	return fn == RT_SIGPANIC || fn == RT_ASYNCPREEMPT;
 }
 
+/* The top of a stack: the runtime's unwinder stops there. */
+static bool top_frame(int fn)
+{
+	return fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO;
+}
+
+/* Where a walk on a system stack goes on with the goroutine it runs for
+ * (traceback.go's unwinder: systemstack, mcall, morestack, asmcgocall). */
+static bool switch_frame(int fn)
+{
+	return fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL;
+}
+
 struct rt_ranges {
 	uint64_t start[RT_NFUNCS], end[RT_NFUNCS];
 };
@@ -345,7 +358,7 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 		     i == 0 && first_is_regs);
 		if (fn == RT_CGOCALLBACK)
 			w->saw_cgocallback = true;
-		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
+		if (top_frame(fn))
 			return fn;
 		if (w->m && w->m->vdsosp && st != FR_GOROUTINE && w->n >= 2 && in_vdso(s, w->frames[w->n - 2].pc) &&
 		    !in_vdso(s, fr[i].pc) && i + 1 == res.nframes && res.stop == FPI_FP_OUT_OF_BOUNDS &&
@@ -386,7 +399,7 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 			return fn;
 		}
 		if (st != FR_GOROUTINE &&
-		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL))
+		    switch_frame(fn))
 			return fn;
 		if (st == FR_GOROUTINE && fn == RT_CGOCALLBACK) {
 			/* Below cgocallback come the frames the callback came from, on
@@ -489,16 +502,16 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 		return fp_segment(s, w, pc, sp, bp, vlo, vhi, vk, true);
 	/* the switch functions' CFI holds only before they switch: on the
 	 * goroutine's stack, not on the system stack they switched to */
-	if (err || fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO ||
+	if (err || top_frame(fn) ||
 	    (st != FR_GOROUTINE &&
-	     (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) ||
+	     switch_frame(fn)) ||
 	    cfi_step_cached(s, mods, regs, exact, &next, &signal, why, sizeof(why)) != 0) {
 		fpi_error_destroy(err);
 		return fp_segment(s, w, pc, sp, bp, lo, hi, st, exact);
 	}
 	cfa = next.r[FPI_REG_RSP];
 	if (signal || (fn == RT_SIGTRAMP && bp != cfa - 16)) {
-		push(w, pc, sp, bp, st, exact);
+		push(w, pc, sp, bp, st != FR_GOROUTINE && is_c_frame(s, pc, !exact) ? FR_C : st, exact);
 		w->sig_ok = signal ? next.r[FPI_REG_RIP] && next.r[FPI_REG_RSP] : signal_context(s, cfa, &w->sig_regs);
 		if (signal)
 			w->sig_regs = next;
@@ -516,7 +529,7 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 		return fp_segment(s, w, pc, sp, cfa - 16, lo, hi, st, exact);
 	}
 	if (bp != cfa - 16 && next.r[FPI_REG_RIP] && cfa > sp) {
-		push(w, pc, sp, bp, st, exact);
+		push(w, pc, sp, bp, st != FR_GOROUTINE && is_c_frame(s, pc, !exact) ? FR_C : st, exact);
 		if (injected(fn) && w->nsigpanic++ < 4) {
 			/* at the entry of an injected call: its caller was
 			 * interrupted anywhere, as if from registers */
@@ -685,7 +698,7 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 		if (fst == FR_C)
 			w->saw_c = true;
 		push(w, pc, sp, regs.r[FPI_REG_RBP], fst, first);
-		if (fn == RT_GOEXIT || fn == RT_MSTART || fn == RT_RT0_GO)
+		if (top_frame(fn))
 			return;
 		if (m && m->vdsosp && !in_vdso(s, pc) && switches < 4 &&
 		    ((st != FR_GOROUTINE && w->n >= 2 && in_vdso(s, w->frames[w->n - 2].pc)) || (first && st == FR_G0))) {
@@ -721,7 +734,7 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 			continue;
 		}
 		if (st != FR_GOROUTINE && switches < 4 &&
-		    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) {
+		    switch_frame(fn)) {
 			const struct go_g *g = switch_target(s, w, m);
 			uint64_t bp;
 
@@ -866,7 +879,7 @@ static void fp_thread(struct fpi_session *s, struct walk *w, const struct fpi_re
 		return;
 	}
 	if (kind != FR_GOROUTINE &&
-	    (fn == RT_SYSTEMSTACK || fn == RT_MCALL || fn == RT_MORESTACK || fn == RT_ASMCGOCALL)) {
+	    switch_frame(fn)) {
 		const struct go_g *g = switch_target(s, w, m);
 		uint64_t pc, gsp, bp;
 

@@ -76,6 +76,25 @@ for GO in $(go_toolchains); do
 	s2=$(status_of)
 	# (the gc worker can take longer than the second it had)
 	check "$VER busy after SIGSTOP/SIGCONT: results unchanged" progressed "$s1" "$s2" deep vdso churn
+
+	# the same inside GDB (which stops it wherever it is): the plugin gives
+	# the vDSO to the library too
+	for k in 1 2 3; do
+		FPINSPECT_LIB=$top_builddir/.libs/libfpinspect.so timeout 120 gdb -nx -batch -p "$TPID" \
+			-x "$top_srcdir/gdbplugin/fpplugin" -ex "fp check --json" -ex "fp bt all" >"$TDIR/gdb.out" 2>&1
+		out=$(python3 - "$TDIR/gdb.out" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+i = text.index('{"findings"')
+d, _ = json.JSONDecoder().raw_decode(text[i:])
+bad = [f["message"] for f in d["findings"] if f["severity"] != "info"]
+print("\n".join(bad) or "ok")
+PY
+)
+		check_eq "$VER busy in GDB $k: fp check without errors or warnings" "$out" ok
+	done
+	check "$VER busy in GDB: the vDSO is named" grep -q '__vdso_clock_gettime (\[vdso\])' "$TDIR/gdb.out"
+	check "$VER busy after GDB still answers" ping_target
 	stop_target
 
 	# one P: new goroutines wait unrun (g.sched.pc at their entry)
