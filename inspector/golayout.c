@@ -207,7 +207,8 @@ static uint64_t var_addr(Dwarf_Die *die)
 
 struct layout_scan {
 	Dwarf_Die g, m;
-	bool have_g, have_m;
+	bool have_g, have_m, have_schedt;
+	Dwarf_Die schedt;
 	Dwarf_Die waitreasons;
 	bool have_waitreasons;
 };
@@ -224,6 +225,8 @@ static void scan_die(struct go_layout *l, struct layout_scan *s, Dwarf_Die *die)
 			s->g = *die, s->have_g = true;
 		else if (!s->have_m && strcmp(name, "runtime.m") == 0)
 			s->m = *die, s->have_m = true;
+		else if (!s->have_schedt && strcmp(name, "runtime.schedt") == 0)
+			s->schedt = *die, s->have_schedt = true;
 	} else if (tag == DW_TAG_variable) {
 		if (strcmp(name, "runtime.allgs") == 0)
 			l->allgs = var_addr(die);
@@ -231,6 +234,8 @@ static void scan_die(struct go_layout *l, struct layout_scan *s, Dwarf_Die *die)
 			l->allglen = var_addr(die);
 		else if (strcmp(name, "runtime.allm") == 0)
 			l->allm = var_addr(die);
+		else if (strcmp(name, "runtime.sched") == 0)
+			l->sched = var_addr(die);
 		else if (strcmp(name, "runtime.maxstacksize") == 0)
 			l->maxstacksize_addr = var_addr(die);
 		else if (strcmp(name, "runtime.buildVersion") == 0)
@@ -391,6 +396,8 @@ struct fpi_error *go_layout_load(const char *exe, struct go_layout **ret)
 	struct_field(&s.m, "p", &l->m_p);
 	struct_field(&s.m, "vdsoSP", &l->m_vdsosp);
 	struct_field(&s.m, "vdsoPC", &l->m_vdsopc);
+	if (s.have_schedt)
+		struct_field(&s.schedt, "mnext", &l->sched_mnext);
 	if (!go_has(l->g_stack_lo) || !go_has(l->g_sched_pc) || !go_has(l->g_atomicstatus) ||
 	    !go_has(l->g_goid) || !go_has(l->m_alllink) || !go_has(l->m_procid) || !go_has(l->m_g0)) {
 		err = fpi_error_create(FPI_ERR_NODWARF,

@@ -33,6 +33,10 @@ struct go_layout {
 
 	uint64_t allgs, allglen, allm, buildversion;   /* variable addresses */
 	uint64_t maxstacksize_addr;
+	/* runtime.sched and its mnext: how many Ms the runtime ever made (ids
+	 * are taken from it before an M goes on allm): allm is never longer */
+	uint64_t sched;
+	struct go_field sched_mnext;
 	/* runtime.maxstacksize as the target has it (newstack throws rather
 	 * than grow a stack past it): a larger stack is garbage */
 	uint64_t maxstacksize;

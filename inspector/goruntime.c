@@ -388,7 +388,9 @@ static struct fpi_error *read_ms(const struct go_layout *l, struct fpi_target *t
 	struct addr_set seen = { 0 };
 	bool nomem = false;
 	uint64_t maddr;
-	size_t cap = 0, nreq = 0, head, nbad = 0;
+	size_t cap = 0, nreq = 0, head, nbad = 0, max_ms = MAX_MS;
+	unsigned char mnext_buf[8];
+	int64_t mnext;
 	struct fpi_bulk *reqs;
 	void *arena;
 	struct fpi_error *err = NULL;
@@ -399,9 +401,24 @@ static struct fpi_error *read_ms(const struct go_layout *l, struct fpi_target *t
 		free(buf);
 		return fpi_error_create(FPI_ERR_FAULT, "cannot read runtime.allm at 0x%llx", (unsigned long long)l->allm);
 	}
+	if (l->sched && go_has(l->sched_mnext) && l->sched_mnext.size <= sizeof(mnext_buf) &&
+	    fpi_target_read(t, l->sched + l->sched_mnext.off, mnext_buf, l->sched_mnext.size) == NULL) {
+		mnext = (int64_t)go_get(mnext_buf, (struct go_field){ 0, l->sched_mnext.size });
+		if (mnext > 0 && mnext < MAX_MS)
+			max_ms = (size_t)mnext;
+	}
 	/* a cycle in alllink ends the list where it closes */
-	while (maddr && s->nms < MAX_MS && addr_set_add(&seen, maddr, &nomem)) {
+	while (maddr && s->nms <= max_ms && addr_set_add(&seen, maddr, &nomem)) {
 		struct go_m *m;
+
+		/* each M on allm has its own id below sched.mnext: a longer
+		 * allm is garbage, found after mnext + 1 reads */
+		if (s->nms == max_ms) {
+			err = fpi_error_create(FPI_ERR_FAULT,
+				"runtime.allm looks corrupt: longer than the %zu Ms %s", max_ms,
+				max_ms < MAX_MS ? "the runtime ever made (runtime.sched.mnext)" : "fpinspect takes");
+			goto out;
+		}
 
 		if ((maddr & 7) || !fpi_target_readable(t, maddr, l->m_size)) {
 			err = fpi_error_create(FPI_ERR_FAULT,

@@ -277,6 +277,16 @@ for c in summary check; do
 	check "allgs of 1M random words: $c over in ${MS} ms (under 5 s; healthy pause $HEALTHY_PAUSE ms)" \
 		test "$MS" -lt 5000
 done
+# 50k words past the fake Ms: fewer than memory could hold, so each is
+# looked at (three in four are wild values, one in four points into the
+# buffer)
+WILD=$(printf '0x%x' $((BASE + 8 * 200000)))
+poke "$TPID" "set {long}$AG = $WILD" "set {long}$AGLEN = 50000" "set {long}$AGCAP = 50000" "set {long}$(A allglen) = 50000"
+for c in summary check; do
+	run "allgs of 50k random words: $c" 5 attach "$TPID" $c
+	check_eq "allgs of 50k random words: $c exit" "$ST" 2
+	check "allgs of 50k random words: $c says allgs is corrupt" grep -q "runtime.allgs looks corrupt" "$TDIR/e"
+done
 poke "$TPID" "set {long}$AG = $(A allgs_array)" "set {long}$AGLEN = $(A allgs_len)" \
 	"set {long}$AGCAP = $(A allgs_cap)" "set {long}$(A allglen) = $(A allglen_val)"
 run "roots put back: check" 10 attach "$TPID" check
