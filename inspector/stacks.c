@@ -15,14 +15,17 @@
 
 enum rt_fn {
 	RT_GOEXIT, RT_MSTART, RT_RT0_GO, RT_SYSTEMSTACK, RT_MCALL, RT_MORESTACK, RT_ASMCGOCALL,
-	RT_CGOCALLBACK, RT_SIGTRAMP, RT_CROSSCALL2, RT_SIGPANIC, RT_ASYNCPREEMPT, RT_NFUNCS
+	RT_CGOCALLBACK, RT_SIGTRAMP, RT_CROSSCALL2, RT_SIGPANIC, RT_ASYNCPREEMPT, RT_CGOSIGTRAMP, RT_SIGRETURN,
+	RT_NFUNCS
 };
 
 static const char *const rt_names[RT_NFUNCS] = {
 	"runtime.goexit", "runtime.mstart", "runtime.rt0_go", "runtime.systemstack", "runtime.mcall",
 	"runtime.morestack", "runtime.asmcgocall", "runtime.cgocallback", "runtime.sigtramp", "crosscall2",
-	"runtime.sigpanic", "runtime.asyncPreempt",
+	"runtime.sigpanic", "runtime.asyncPreempt", "runtime.cgoSigtramp", "runtime.sigreturn__sigaction",
 };
+/* Older names: Go 1.19's restorer is runtime.sigreturn */
+static const char *const rt_old_names[RT_NFUNCS] = { [RT_SIGRETURN] = "runtime.sigreturn" };
 
 /* Calls the signal handler injects (Go's traceback: injectedCall): the pc
  * above is where the signal came, not a return address, and the function
@@ -75,6 +78,12 @@ static struct rt_ranges *rt_ranges(struct fpi_session *s)
 		a = fpi_modules_lookup(mods, abi0, &size);
 		if (!a)
 			a = fpi_modules_lookup(mods, rt_names[i], &size);
+		if (!a && rt_old_names[i]) {
+			snprintf(abi0, sizeof(abi0), "%s.abi0", rt_old_names[i]);
+			a = fpi_modules_lookup(mods, abi0, &size);
+			if (!a)
+				a = fpi_modules_lookup(mods, rt_old_names[i], &size);
+		}
 
 		s->rt->start[i] = a;
 		s->rt->end[i] = a + (size ? size : 1);
@@ -276,8 +285,10 @@ static bool is_c_frame(struct fpi_session *s, uint64_t pc, bool retaddr)
 		return false;
 	}
 	sym = fpi_symbolize(mods, retaddr ? pc - 1 : pc);
-	/* Go functions are always package-qualified (pkg.Func); C ones are not */
-	return !sym || !sym->function || !strchr(sym->function, '.');
+	/* Go code is in a Go compile unit, assembly too (indexbytebody and
+	 * memeqbody are file-local symbols without a package); without DWARF,
+	 * Go functions are the package-qualified ones (pkg.Func) */
+	return !sym || !sym->function || (!sym->go && !strchr(sym->function, '.'));
 }
 
 /* Linux amd64 signal delivery: the kernel enters the handler (Go's
@@ -510,7 +521,17 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 		return fp_segment(s, w, pc, sp, bp, lo, hi, st, exact);
 	}
 	cfa = next.r[FPI_REG_RSP];
-	if (signal || (fn == RT_SIGTRAMP && bp != cfa - 16)) {
+	if (fn == RT_SIGRETURN && exact) {
+		/* in Go's restorer (sigtramp has returned, rt_sigreturn not yet
+		 * made): SP is at the ucontext */
+		push(w, pc, sp, bp, st, exact);
+		w->sig_ok = signal_context(s, sp, &w->sig_regs);
+		if (!w->sig_ok)
+			snprintf(w->end, sizeof(w->end), "signal frame: cannot read the interrupted registers at 0x%" PRIx64,
+				 sp);
+		return RT_SIGTRAMP;
+	}
+	if (signal || ((fn == RT_SIGTRAMP || fn == RT_CGOSIGTRAMP) && bp != cfa - 16)) {
 		push(w, pc, sp, bp, st != FR_GOROUTINE && is_c_frame(s, pc, !exact) ? FR_C : st, exact);
 		w->sig_ok = signal ? next.r[FPI_REG_RIP] && next.r[FPI_REG_RSP] : signal_context(s, cfa, &w->sig_regs);
 		if (signal)
@@ -586,6 +607,12 @@ static const struct go_g *switch_target(struct fpi_session *s, struct walk *w, c
 
 	if (g && goroutine_not_owned(s, g, &why)) {
 		snprintf(w->end, sizeof(w->end), "goroutine %" PRIu64 " not walked: %s", g->goid, why);
+		return NULL;
+	}
+	if (g && go_g_is_dead(s->layout, g)) {
+		/* goexit0 on g0 with m.curg not yet dropped: the stack is
+		 * being given back, and nobody copies a dead goroutine's */
+		snprintf(w->end, sizeof(w->end), "goroutine %" PRIu64 " is dead (goexit0): not walked", g->goid);
 		return NULL;
 	}
 	return g;
@@ -716,12 +743,15 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 				continue;
 			}
 		}
-		if (fn == RT_SIGTRAMP) {
+		if (fn == RT_SIGTRAMP || fn == RT_CGOSIGTRAMP || (fn == RT_SIGRETURN && first)) {
 			/* on into the code the signal interrupted: its registers are
-			 * in the signal frame at sigtramp's CFA */
+			 * in the signal frame at sigtramp's CFA (at SP in the
+			 * restorer, once sigtramp returned) */
 			struct fpi_regs ctx;
 
-			r = cfi_step_cached(s, mods, &regs, first, &next, NULL, why, sizeof(why));
+			r = fn == RT_SIGRETURN ? 0 : cfi_step_cached(s, mods, &regs, first, &next, NULL, why, sizeof(why));
+			if (fn == RT_SIGRETURN)
+				next.r[FPI_REG_RSP] = sp;
 			if (r != 0 || switches >= 4 || !signal_context(s, next.r[FPI_REG_RSP], &ctx)) {
 				snprintf(w->end, sizeof(w->end), "sigtramp: cannot read the signal frame%s%s",
 					 why[0] ? ": " : "", why);
@@ -1074,7 +1104,7 @@ static void print_break(struct fpi_session *s, FILE *out, const struct walk *w, 
 	if (i == 0 || !w->frames[i].exact)
 		return;
 	fn = rt_fn_of(s, w->frames[i - 1].pc, !w->frames[i - 1].exact);
-	if (fn == RT_SIGTRAMP)
+	if (fn == RT_SIGTRAMP || fn == RT_CGOSIGTRAMP || fn == RT_SIGRETURN)
 		fputs("     <signal handler called: the code the signal interrupted>\n", out);
 	else if (fn == RT_SIGPANIC)
 		fputs("     <fault: the faulting instruction>\n", out);

@@ -40,9 +40,17 @@ ALLOW=${FPI_STORM_ALLOW:-2}
 
 storm() {
 	# storm DESC COUNT: COUNT checks of $TPID, no error or warning beyond ALLOW
-	$STORM "$TPID" "$2" --allow "$ALLOW" >"$TDIR/storm.out" 2>&1
+	rm -rf "$TDIR/explain"
+	$STORM "$TPID" "$2" --allow "$ALLOW" --explain "$TDIR/explain" >"$TDIR/storm.out" 2>&1
 	_st=$?
 	tail -5 "$TDIR/storm.out"
+	# each attach with an error or warning: the findings and both walks of
+	# what they name, from that stop (check --stacks)
+	for _f in "$TDIR"/explain/*; do
+		[ -f "$_f" ] || continue
+		echo "--- $1: $(basename "$_f")"
+		grep -v '^info' "$_f" | cut -c1-220 | head -150
+	done
 	check_eq "$1: storm exit (at most $ALLOW errors and warnings in all, every attach answered)" "$_st" 0
 }
 
@@ -101,8 +109,17 @@ PY
 	start_target env GOMAXPROCS=1 "$BIN" -work churn,gc,vdso
 	s0=$(status_of)
 	storm "$VER busy GOMAXPROCS=1" 30
+	# every goroutine frame named, by both unwinders: a goroutine not run
+	# yet starts at its function's entry, which pc-1 would miss
+	for k in 1 2 3; do
+		"$FPI" attach "$TPID" --json bt all --unwinder both >"$TDIR/bt1.json"
+		check_eq "$VER busy GOMAXPROCS=1 bt all $k: every goroutine frame has a function" "$(jq_py "$TDIR/bt1.json" '
+bad = [(st["goid"], k, f["index"], f["pc"]) for st in d["stacks"] if "goid" in st
+       for k in ("fp_frames", "dwarf_frames") for f in st[k] if f["stack"] == "goroutine" and not f["function"]]
+print(bad[:5] or "ok")')" ok
+	done
 	s1=$(status_of)
-	check "$VER busy GOMAXPROCS=1: results unchanged" progressed "$s0" "$s1"
+	check "$VER busy GOMAXPROCS=1: results unchanged" progressed "$s0" "$s1" churn vdso
 	stop_target
 
 	BIN=$(build_target busycgo "$GO")

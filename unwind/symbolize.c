@@ -163,6 +163,7 @@ static struct fpi_symbol *symbolize(struct fpi_modules *mods, uint64_t pc)
 	if (!m)
 		return sym;
 	sym->module = m->basename;
+	sym->go = go;
 
 	if (cu) {
 		Dwarf_Line *line = dwarf_getsrc_die(&cu->die, pc - bias);

@@ -104,6 +104,8 @@ struct fpi_symbol {
 	int line;
 	uint64_t func_start;
 	const char *module;    /* basename of the ELF */
+	bool go;               /* in a Go compile unit (Go's assembly too, e.g.
+				  indexbytebody, which has no package prefix) */
 	/* Inlined frames at this pc, innermost first; the last entry is the
 	 * physical function (same as function/file/line above is the innermost). */
 	size_t ninlined;
