@@ -84,6 +84,13 @@ static void judge_fp(struct fpi_session *s, struct findings *f, const struct wal
 		sev = SEV_ERROR;
 		why = "a frame-pointer walk would loop (the runtime's fpTracebackPCs has no cycle check; the mcall bug "
 		      "behind CL 476235 produced exactly this)";
+	} else if (goid < 0 && w->seg_stack != FR_GOROUTINE) {
+		/* traceStack (trace*.go) walks frame pointers from the calling
+		 * goroutine's own frame or from curg.sched.bp, and the
+		 * profilers' FP unwinding (1.23+) likewise: never a system stack */
+		sev = SEV_INFO;
+		why = "a system stack (g0, gsignal, C): the runtime's frame-pointer unwinders never walk it (the "
+		      "tracer's traceStack starts from a goroutine's own frame or g.sched.bp)";
 	} else if (c_known) {
 		sev = SEV_INFO;
 		why = claims == 1 ? "C frames are on this stack by the M's own account (ncgo > 0 or isextra): the runtime "
