@@ -114,11 +114,11 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 		jw_end_obj(&w);
 		jw_key(&w, "scan_bit_held"); jw_uint(&w, nscan);
 		jw_key(&w, "allgs_skipped"); jw_uint(&w, sn->nbad);
-		if (!strcmp(s->target->ops->kind, "core")) {
+		if (s->target->ops->post_mortem) {
 			const struct fpi_target *t = s->target;
 			char name[32];
 
-			jw_key(&w, "executable_check"); jw_str(&w, fpi_target_core_exe_check(t));
+			jw_key(&w, "executable_check"); jw_str(&w, t->exe_check);
 			jw_key(&w, "signal");
 			if (t->signal > 0) {
 				signal_name(t->signal, name, sizeof(name));
@@ -133,15 +133,15 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 			}
 		}
 		jw_key(&w, "pause_seconds");
-		if (!strcmp(s->target->ops->kind, "live"))
+		if (s->target->ops->stops)
 			jw_double(&w, s->target->pause_seconds);
 		else
 			jw_null(&w);
 		jw_end_obj(&w);
 	} else {
 		fprintf(c->out, "executable:  %s\n", exe);
-		if (!strcmp(s->target->ops->kind, "core") && fpi_target_core_exe_check(s->target))
-			fprintf(c->out, "             (%s)\n", fpi_target_core_exe_check(s->target));
+		if (s->target->exe_check)
+			fprintf(c->out, "             (%s)\n", s->target->exe_check);
 		fprintf(c->out, "go version:  %s\n", l->go_version ? l->go_version : "unknown");
 		fprintf(c->out, "arch:        amd64\n");
 		fprintf(c->out, "target:      %s", s->target->ops->kind);
@@ -160,7 +160,7 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 			fprintf(c->out, "  (scan bit held by %zu)\n", nscan);
 		if (sn->nbad)
 			fprintf(c->out, "  (%zu entries of allgs skipped: no readable g there)\n", sn->nbad);
-		if (!strcmp(s->target->ops->kind, "core") && s->target->signal > 0) {
+		if (s->target->ops->post_mortem && s->target->signal > 0) {
 			const struct fpi_target *t = s->target;
 			const char *d = signal_descr(t->signal);
 			char name[32];
@@ -172,7 +172,7 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 				fprintf(c->out, ", fault address 0x%" PRIx64, t->signal_addr);
 			fputc('\n', c->out);
 		}
-		if (!strcmp(s->target->ops->kind, "live")) {
+		if (s->target->ops->stops) {
 			if (s->target->released)
 				fprintf(c->out, "stopped for: %.3f ms\n", s->target->pause_seconds * 1e3);
 			else

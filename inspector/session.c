@@ -108,7 +108,7 @@ static bool mem_read(void *arg, uint64_t addr, void *buf, size_t len)
 
 	if (s->copy && copy_read(s, addr, buf, len))
 		return true;
-	if (s->target->released && !strcmp(s->target->ops->kind, "live"))
+	if (s->target->released && s->target->ops->stops)
 		return false;
 	if (s->target->ops->readv(s->target, &r, 1))
 		return false;
@@ -439,7 +439,7 @@ int fpi_session_run(struct fpi_session *s, int argc, char **argv, int json, FILE
 	/* A caller's target (GDB's, each read a trip through Python): every
 	 * stack in one bulk read first, not frame by frame. The caller makes a
 	 * new session whenever the process may have changed. */
-	if (!s->copy && s->snap && !strcmp(s->target->ops->kind, "custom") && walks_all(argc, argv))
+	if (!s->copy && s->snap && s->target->ops->host_reads && walks_all(argc, argv))
 		fpi_error_destroy(copy_stacks(s)); /* without it, reads go to the target */
 	err = c->fn(&ctx, &status);
 	if (err)
@@ -617,7 +617,7 @@ static void release(struct fpi_session *s, bool copy)
 {
 	if (!s || !s->target || s->target->released)
 		return;
-	if (copy && !strcmp(s->target->ops->kind, "live") && s->snap && !s->copy) {
+	if (copy && s->target->ops->stops && s->snap && !s->copy) {
 		double t0 = now();
 		struct fpi_error *err = copy_stacks(s);
 

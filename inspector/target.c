@@ -161,6 +161,7 @@ void fpi_target_destroy(struct fpi_target *t)
 	free(t->threads);
 	free(t->exe_path);
 	free(t->vdso_image);
+	free(t->exe_check);
 	free(t);
 }
 
@@ -452,7 +453,7 @@ void fpi_bulk_start(struct fpi_bulk_set *b, struct fpi_target *t)
 	if (b->reading || b->done)
 		return;
 	/* A thread would only read a core's mmap'ed file twice as slowly. */
-	if (b->nruns < BULK_PARALLEL_MIN || strcmp(t->ops->kind, "live") != 0)
+	if (b->nruns < BULK_PARALLEL_MIN || !t->ops->parallel_reads)
 		return;
 	b->reading = pthread_create(&b->reader, NULL, bulk_reader, b) == 0;
 }

@@ -66,7 +66,16 @@ static inline bool fpi_range_ok(uint64_t addr, size_t len)
 struct fpi_target;
 
 struct fpi_target_ops {
-	const char *kind; /* "live", "core", "gdb", "image" */
+	const char *kind; /* "live", "core", "custom": a name to show, never to branch on */
+	/* What the target is, as capabilities: */
+	bool stops;          /* a live process, stopped until released: nothing is read
+				after that, so what later commands walk is copied first,
+				and the stop is a pause worth reporting */
+	bool parallel_reads; /* a second reader thread speeds bulk reads up */
+	bool host_reads;     /* each read crosses into a host debugger (the GDB plugin):
+				what bt all and check walk is copied in one bulk read first */
+	bool post_mortem;    /* a core: it records the signal it was written for, and
+				how its executable was matched (exe_check) */
 	/* Read many ranges. A range that cannot be read gets ok = false; an
 	 * error return is for failures of the target itself. Required. */
 	struct fpi_error *(*readv)(struct fpi_target *t, struct fpi_read *reads, size_t n);
@@ -99,6 +108,7 @@ struct fpi_target {
 	uint64_t signal_addr;
 	bool signal_has_addr;
 	bool released;
+	char *exe_check;           /* post mortem: how the executable was matched to the core */
 	/* The vDSO: AT_SYSINFO_EHDR (0: unknown) and its ELF image, read from
 	 * the target's memory by fpi_target_load_vdso (it has no file) */
 	uint64_t vdso;
@@ -153,9 +163,6 @@ void fpi_ptrace_install_signal_handlers(void);
 
 /* Core file (target_core.c). exe may be NULL: taken from the core. */
 struct fpi_error *fpi_target_open_core(const char *core, const char *exe, struct fpi_target **ret);
-/* How the executable was matched to the core ("GNU build ID ... matches",
- * or "not checked: ..."). */
-const char *fpi_target_core_exe_check(const struct fpi_target *t);
 
 /* A target whose memory comes through a callback (target_image.c): the GDB
  * plugin's; threads and mappings are added by the caller. */

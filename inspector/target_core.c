@@ -113,7 +113,6 @@ struct core {
 	size_t nopen;
 	uint64_t page_size;         /* 4096, or NT_FILE's if bigger */
 	size_t exe_file;            /* index into files, or SIZE_MAX */
-	char *exe_check;
 };
 
 /* What the notes hold; pointers into libelf's data, valid until elf_end. */
@@ -325,7 +324,6 @@ static void core_destroy(struct fpi_target *t)
 	free(c->files);
 	free(c->fmaps);
 	free(c->segs);
-	free(c->exe_check);
 	if (c->image)
 		munmap((void *)c->image, c->size);
 	if (c->fd >= 0)
@@ -335,16 +333,11 @@ static void core_destroy(struct fpi_target *t)
 
 static const struct fpi_target_ops core_ops = {
 	.kind = "core",
+	.post_mortem = true,
 	.readv = core_readv,
 	.destroy = core_destroy,
 };
 
-const char *fpi_target_core_exe_check(const struct fpi_target *t)
-{
-	if (!t || t->ops != &core_ops || !t->priv)
-		return NULL;
-	return ((struct core *)t->priv)->exe_check;
-}
 
 /* ------------------------------------------------------------- build IDs */
 
@@ -944,7 +937,7 @@ static bool is_regular_file(const char *path)
 }
 
 /* Decide which executable goes with the core and whether it is the one the
- * process ran; sets t->exe_path and c->exe_check. */
+ * process ran; sets t->exe_path and t->exe_check. */
 static struct fpi_error *find_exe(struct fpi_target *t, struct core *c, const char *core, const char *exe,
 				  struct core_notes *notes)
 {
@@ -1016,8 +1009,8 @@ static struct fpi_error *find_exe(struct fpi_target *t, struct core *c, const ch
 		}
 	}
 	if (c->exe_file == SIZE_MAX) {
-		if (asprintf(&c->exe_check, "not checked: the core does not say where the executable was mapped") < 0)
-			c->exe_check = NULL;
+		if (asprintf(&t->exe_check, "not checked: the core does not say where the executable was mapped") < 0)
+			t->exe_check = NULL;
 		goto out;
 	}
 	check_file(c, c->exe_file, elf, fd, &r);
@@ -1042,13 +1035,13 @@ static struct fpi_error *find_exe(struct fpi_target *t, struct core *c, const ch
 		goto out;
 	}
 	if (r.verdict == ID_MATCH && !strcmp(r.kind, "ELF header")) {
-		if (asprintf(&c->exe_check, "ELF headers match (no build ID in the file)") < 0)
-			c->exe_check = NULL;
+		if (asprintf(&t->exe_check, "ELF headers match (no build ID in the file)") < 0)
+			t->exe_check = NULL;
 	} else if (r.verdict == ID_MATCH) {
-		if (asprintf(&c->exe_check, "%s %s matches", r.kind, r.file_id) < 0)
-			c->exe_check = NULL;
-	} else if (asprintf(&c->exe_check, "not checked: the core holds no build ID for the executable") < 0) {
-		c->exe_check = NULL;
+		if (asprintf(&t->exe_check, "%s %s matches", r.kind, r.file_id) < 0)
+			t->exe_check = NULL;
+	} else if (asprintf(&t->exe_check, "not checked: the core holds no build ID for the executable") < 0) {
+		t->exe_check = NULL;
 	}
 	/* The executable's pages come from the file the user named, which we
 	 * just checked; the maps say so too. */

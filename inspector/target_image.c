@@ -30,6 +30,7 @@ static void image_destroy(struct fpi_target *t)
 
 static const struct fpi_target_ops custom_ops = {
 	.kind = "custom",
+	.host_reads = true,
 	.readv = image_readv,
 	.destroy = image_destroy,
 };

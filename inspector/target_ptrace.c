@@ -158,6 +158,8 @@ static void ptrace_destroy(struct fpi_target *t)
 
 static const struct fpi_target_ops ptrace_ops = {
 	.kind = "live",
+	.stops = true,
+	.parallel_reads = true,
 	.readv = ptrace_readv,
 	.release = ptrace_release,
 	.destroy = ptrace_destroy,

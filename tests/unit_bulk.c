@@ -1,7 +1,7 @@
 /* Unit test of bulk reads (inspector/target.c): planning, merging, the
  * background reader and the caller sharing the runs, a run that cannot be
  * read, stopping a reader that is still going. The target is a memory image
- * of this test's, of kind "live" so that the reader thread is used. */
+ * of this test's, with parallel reads so that the reader thread is used. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -45,7 +45,7 @@ static struct fpi_error *image_readv(struct fpi_target *t, struct fpi_read *read
 	return NULL;
 }
 
-static const struct fpi_target_ops live_ops = { .kind = "live", .readv = image_readv };
+static const struct fpi_target_ops live_ops = { .kind = "live", .parallel_reads = true, .readv = image_readv };
 
 static bool intact(const unsigned char *p, uint64_t addr, size_t len)
 {

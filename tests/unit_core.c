@@ -32,7 +32,6 @@
 
 #include "target.h"
 
-const char *fpi_target_core_exe_check(const struct fpi_target *t);
 
 /* ------------------------------------------------------------- builders */
 
@@ -416,7 +415,7 @@ static void test_synthetic(void)
 	err = fpi_target_open_core(core_path, NULL, &t);
 	CHECK(!err, "open: %s", err ? err->message : "");
 	if (!err) {
-		const char *check = fpi_target_core_exe_check(t);
+		const char *check = t->exe_check;
 
 		CHECK(!strcmp(t->ops->kind, "core"), "kind %s", t->ops->kind);
 		CHECK(t->exe_path && !strcmp(t->exe_path, exe_path), "exe_path %s", t->exe_path);
@@ -492,7 +491,7 @@ static void test_synthetic(void)
 	err = fpi_target_open_core(core_path, exe2_path, &t);
 	CHECK(!err, "open undumped with exe2: %s", err ? err->message : "");
 	if (!err) {
-		const char *check = fpi_target_core_exe_check(t);
+		const char *check = t->exe_check;
 
 		CHECK(check && strstr(check, "not checked"), "check says %s", check ? check : "(null)");
 		CHECK(t->nmaps == 1 && !strcmp(t->maps[0].path, exe2_path), "maps name the given exe");
@@ -664,7 +663,7 @@ static void test_real(const char *core, const char *exe, uint64_t addr, long wan
 		return;
 	}
 	printf("  pid %d, exe %s (%s), %zu threads, %zu file mappings\n", t->pid, t->exe_path,
-	       fpi_target_core_exe_check(t), t->nthreads, t->nmaps);
+	       t->exe_check, t->nthreads, t->nmaps);
 	for (size_t i = 0; i < t->nthreads; i++) {
 		const struct fpi_regs *r = &t->threads[i].regs;
 
@@ -725,7 +724,7 @@ static void test_real(const char *core, const char *exe, uint64_t addr, long wan
 	} else {
 		char *a = realpath(t->exe_path, NULL), *b = exe ? realpath(exe, NULL) : NULL;
 
-		printf("  without EXE: found %s (%s)\n", t->exe_path, fpi_target_core_exe_check(t));
+		printf("  without EXE: found %s (%s)\n", t->exe_path, t->exe_check);
 		CHECK(!exe || (a && b && !strcmp(a, b)), "found %s, given %s", t->exe_path, exe);
 		free(a);
 		free(b);
