@@ -461,10 +461,6 @@ int fpi_session_run_str(struct fpi_session *s, int argc, char **argv, int json, 
 	return status;
 }
 
-/* What commands read after release: every goroutine's used stack (from its
- * SP up; a few KiB each, sitting together in stack spans), every thread's
- * stack from its SP up, and each M's g0 struct (cgocallback's saved C SP).
- * With a prefetch, what it holds is not read again. */
 /* What to copy of the stack a thread is on: all of it from SP up, since a
  * running goroutine may use a megabyte or more (a deep recursion); 256 KiB
  * of a stack whose bounds are unknown (C, a thread not yet set up). */
@@ -484,6 +480,10 @@ static void thread_copy_range(struct fpi_session *s, const struct go_thread *th,
 		*top = *sp;
 }
 
+/* What commands read after release: every goroutine's used stack (from its
+ * SP up; a few KiB each, sitting together in stack spans), every thread's
+ * stack from its SP up, and each M's g0 struct (cgocallback's saved C SP).
+ * With a prefetch, what it holds is not read again. */
 static struct fpi_error *copy_stacks(struct fpi_session *s)
 {
 	const struct go_snapshot *sn = s->snap;
@@ -496,7 +496,7 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 		uint64_t sp, top;
 
 		thread_copy_range(s, &sn->threads[i], &sp, &top);
-		cap += (top - sp) / 4096 + 1 + (1u << 20) / 4096 + 17;
+		cap += (top - sp) / 4096 + 1 + 3; /* its pieces, a callback's g0 window, a signal's two */
 	}
 	v = calloc(cap, sizeof(*v));
 
@@ -541,9 +541,9 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 		if (th->stack == GO_STACK_CURG && th->m >= 0) {
 			const struct go_m *m = &sn->ms[th->m];
 
+			/* (want cuts it to the mapping it starts in) */
 			if ((m->ncgo > 0 || m->isextra == 1) && m->g0_lo < m->g0_hi && m->g0_hi - m->g0_lo <= (1u << 20))
-				for (uint64_t p = m->g0_lo & ~(uint64_t)4095; p < m->g0_hi + (64u << 10); p += 4096)
-					want(s->target, v, &n, p, p + 4096);
+				want(s->target, v, &n, m->g0_lo, m->g0_hi + (64u << 10));
 		}
 		/* in a signal handler: the interrupted code is on the M's g0
 		 * stack (its top 256 KiB) or on its goroutine's */

@@ -325,6 +325,12 @@ static void stack_of_sp(struct fpi_session *s, const struct go_m *m, uint64_t sp
 	*lo = sp, *hi = sp + (8u << 20), *kind = FR_OTHER;
 }
 
+/* The stack a frame is shown on: C code on a system stack is "C". */
+static enum fr_stack frame_stack(struct fpi_session *s, enum fr_stack st, uint64_t pc, bool retaddr)
+{
+	return st != FR_GOROUTINE && is_c_frame(s, pc, retaddr) ? FR_C : st;
+}
+
 static void push(struct walk *w, uint64_t pc, uint64_t sp, uint64_t fp, enum fr_stack st, bool exact)
 {
 	if (w->n < WALK_MAX_FRAMES)
@@ -365,7 +371,7 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 		int fn = rt_fn_of(s, fr[i].pc, i > 0 || !first_is_regs);
 
 		push(w, fr[i].pc, i == 0 ? sp : 0, fr[i].fp,
-		     st != FR_GOROUTINE && is_c_frame(s, fr[i].pc, i > 0 || !first_is_regs) ? FR_C : st,
+		     frame_stack(s, st, fr[i].pc, i > 0 || !first_is_regs),
 		     i == 0 && first_is_regs);
 		if (fn == RT_CGOCALLBACK)
 			w->saw_cgocallback = true;
@@ -513,9 +519,7 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 		return fp_segment(s, w, pc, sp, bp, vlo, vhi, vk, true);
 	/* the switch functions' CFI holds only before they switch: on the
 	 * goroutine's stack, not on the system stack they switched to */
-	if (err || top_frame(fn) ||
-	    (st != FR_GOROUTINE &&
-	     switch_frame(fn)) ||
+	if (err || top_frame(fn) || (st != FR_GOROUTINE && switch_frame(fn)) ||
 	    cfi_step_cached(s, mods, regs, exact, &next, &signal, why, sizeof(why)) != 0) {
 		fpi_error_destroy(err);
 		return fp_segment(s, w, pc, sp, bp, lo, hi, st, exact);
@@ -532,7 +536,7 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 		return RT_SIGTRAMP;
 	}
 	if (signal || ((fn == RT_SIGTRAMP || fn == RT_CGOSIGTRAMP) && bp != cfa - 16)) {
-		push(w, pc, sp, bp, st != FR_GOROUTINE && is_c_frame(s, pc, !exact) ? FR_C : st, exact);
+		push(w, pc, sp, bp, frame_stack(s, st, pc, !exact), exact);
 		w->sig_ok = signal ? next.r[FPI_REG_RIP] && next.r[FPI_REG_RSP] : signal_context(s, cfa, &w->sig_regs);
 		if (signal)
 			w->sig_regs = next;
@@ -550,7 +554,7 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 		return fp_segment(s, w, pc, sp, cfa - 16, lo, hi, st, exact);
 	}
 	if (bp != cfa - 16 && next.r[FPI_REG_RIP] && cfa > sp) {
-		push(w, pc, sp, bp, st != FR_GOROUTINE && is_c_frame(s, pc, !exact) ? FR_C : st, exact);
+		push(w, pc, sp, bp, frame_stack(s, st, pc, !exact), exact);
 		if (injected(fn) && w->nsigpanic++ < 4) {
 			/* at the entry of an injected call: its caller was
 			 * interrupted anywhere, as if from registers */
@@ -715,13 +719,11 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 	while (w->n < WALK_MAX_FRAMES) {
 		uint64_t pc = regs.r[FPI_REG_RIP], sp = regs.r[FPI_REG_RSP];
 		int fn = rt_fn_of(s, pc, !first);
-		enum fr_stack fst = st;
+		enum fr_stack fst = frame_stack(s, st, pc, !first);
 		struct fpi_regs next;
 		char why[160] = "";
 		int r;
 
-		if (st != FR_GOROUTINE && is_c_frame(s, pc, !first))
-			fst = FR_C;
 		if (fst == FR_C)
 			w->saw_c = true;
 		push(w, pc, sp, regs.r[FPI_REG_RBP], fst, first);
@@ -763,8 +765,7 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 			switches++;
 			continue;
 		}
-		if (st != FR_GOROUTINE && switches < 4 &&
-		    switch_frame(fn)) {
+		if (st != FR_GOROUTINE && switches < 4 && switch_frame(fn)) {
 			const struct go_g *g = switch_target(s, w, m);
 			uint64_t bp;
 
@@ -908,8 +909,7 @@ static void fp_thread(struct fpi_session *s, struct walk *w, const struct fpi_re
 		fp_thread(s, w, &ctx, lo, hi, kind, m, nsignals + 1);
 		return;
 	}
-	if (kind != FR_GOROUTINE &&
-	    switch_frame(fn)) {
+	if (kind != FR_GOROUTINE && switch_frame(fn)) {
 		const struct go_g *g = switch_target(s, w, m);
 		uint64_t pc, gsp, bp;
 
