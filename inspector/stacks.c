@@ -257,6 +257,23 @@ static bool in_vdso(struct fpi_session *s, uint64_t pc)
 	return t->vdso_image && pc >= t->vdso && pc - t->vdso < t->vdso_len;
 }
 
+/* m.vdsoPC/vdsoSP describe the innermost vDSO call only: a signal that
+ * came during one may make its own (sigprof calls nanotime), which saves
+ * and restores them on its stack. So they serve the first vDSO call a walk
+ * meets, and a call below a later one ends it. This counts the vDSO calls
+ * among frames [0, n). */
+static int vdso_calls_before(struct fpi_session *s, const struct walk *w, size_t n)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < n && i < w->n; i++)
+		k += in_vdso(s, w->frames[i].pc) && (i == 0 || !in_vdso(s, w->frames[i - 1].pc));
+	return k;
+}
+
+static const char vdso_nested[] = "below a signal that came during a vDSO call: m.vdsoPC/vdsoSP are the handler's "
+				  "own call's, the interrupted call's caller is not recorded";
+
 static bool func_entry(struct fpi_session *s, uint64_t pc)
 {
 	struct fpi_modules *mods;
@@ -386,6 +403,10 @@ static int fp_segment(struct fpi_session *s, struct walk *w, uint64_t pc, uint64
 			uint64_t vlo, vhi;
 			enum fr_stack vk;
 
+			if (vdso_calls_before(s, w, w->n - 1) > 1) {
+				snprintf(w->end, sizeof(w->end), "%s", vdso_nested);
+				return -1;
+			}
 			if (m_stack_holding(s, w->m, w->m->vdsosp, &vlo, &vhi, &vk) && fr[i].fp >= vlo && fr[i].fp < vhi) {
 				w->n--;
 				return fp_segment(s, w, fr[i].pc, 0, fr[i].fp, vlo, vhi, vk, false);
@@ -514,9 +535,17 @@ static int fp_from_registers(struct fpi_session *s, struct walk *w, const struct
 	 * and SP was moved without CFI knowing; its frame record is on the
 	 * stack it came from */
 	if (!err && w->m && w->m->vdsosp && st == FR_G0 && !in_vdso(s, pc) &&
-	    (exact || (w->n > 0 && in_vdso(s, w->frames[w->n - 1].pc))) &&
-	    m_stack_holding(s, w->m, w->m->vdsosp, &vlo, &vhi, &vk) && bp >= vlo && bp < vhi)
-		return fp_segment(s, w, pc, sp, bp, vlo, vhi, vk, true);
+	    (exact || (w->n > 0 && in_vdso(s, w->frames[w->n - 1].pc)))) {
+		bool below = w->n > 0 && in_vdso(s, w->frames[w->n - 1].pc);
+
+		if (vdso_calls_before(s, w, w->n) > (below ? 1 : 0)) {
+			push(w, pc, sp, bp, st, exact);
+			snprintf(w->end, sizeof(w->end), "%s", vdso_nested);
+			return -1;
+		}
+		if (m_stack_holding(s, w->m, w->m->vdsosp, &vlo, &vhi, &vk) && bp >= vlo && bp < vhi)
+			return fp_segment(s, w, pc, sp, bp, vlo, vhi, vk, true);
+	}
 	/* the switch functions' CFI holds only before they switch: on the
 	 * goroutine's stack, not on the system stack they switched to */
 	if (err || top_frame(fn) || (st != FR_GOROUTINE && switch_frame(fn)) ||
@@ -735,7 +764,12 @@ static void dwarf_walk(struct fpi_session *s, struct walk *w, struct fpi_regs re
 			 * its caller is at vdsoPC/vdsoSP, where the runtime's own
 			 * SIGPROF traceback starts */
 			uint64_t vlo, vhi;
+			bool below = w->n >= 2 && in_vdso(s, w->frames[w->n - 2].pc);
 
+			if (vdso_calls_before(s, w, w->n - 1) > (below ? 1 : 0)) {
+				snprintf(w->end, sizeof(w->end), "%s", vdso_nested);
+				return;
+			}
 			if (m_stack_holding(s, m, m->vdsosp, &vlo, &vhi, &st)) {
 				regs.r[FPI_REG_RIP] = m->vdsopc;
 				regs.r[FPI_REG_RSP] = m->vdsosp;
