@@ -23,99 +23,20 @@ __all__ = ["register"]
 
 # ---------------------------------------------------------------- library
 
-_FPI_NREGS = 17  # rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip (DWARF order)
-_REG_NAMES = ("rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp",
-              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip")
-_MASK64 = (1 << 64) - 1
+import fpinspect_ctypes as fpi
 
-_READ_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64,
-                            ctypes.c_void_p, ctypes.c_size_t)
+_MASK64 = (1 << 64) - 1
+_REG_NAMES = fpi.REG_NAMES_X86_64[:-1]  # what GDB calls them; fs_base apart
 
 _plugin_dir = os.path.dirname(os.path.abspath(__file__))
-_lib = None
-_lib_path = None
-
-
-def _candidates():
-    """Where libfpinspect.so is looked for, in order, as (how, path)."""
-    out = []
-    env = os.environ.get("FPINSPECT_LIB")
-    if env:
-        out.append(("$FPINSPECT_LIB", env))
-    d = _plugin_dir
-    if os.path.basename(d) == "gdbplugin":
-        # build tree: <top>/gdbplugin/fpplugin, <top>/.libs/libfpinspect.so
-        out.append(("build tree", os.path.join(d, "..", ".libs", "libfpinspect.so")))
-    else:
-        # installed: <prefix>/share/fpinspect/fpplugin, <prefix>/lib/libfpinspect.so
-        for sub in ("lib", "lib64", os.path.join("lib", "x86_64-linux-gnu")):
-            for name in ("libfpinspect.so", "libfpinspect.so.0"):
-                out.append(("install prefix", os.path.join(d, "..", "..", sub, name)))
-    found = ctypes.util.find_library("fpinspect")
-    if found:
-        out.append(("ldconfig", found))
-    out.append(("dynamic linker search path", "libfpinspect.so"))
-    return out
-
-
-def _setup(lib):
-    c_vp, c_int, c_u64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint64
-    pp = ctypes.POINTER(c_vp)
-    lib.fpi_session_create_custom.argtypes = [ctypes.c_char_p, c_int, _READ_CB, c_vp, pp, pp]
-    lib.fpi_session_create_custom.restype = c_int
-    lib.fpi_session_add_thread.argtypes = [c_vp, c_int, ctypes.POINTER(c_u64)]
-    lib.fpi_session_add_thread.restype = c_int
-    lib.fpi_session_add_mapping.argtypes = [c_vp, c_u64, c_u64, c_u64, ctypes.c_char_p]
-    lib.fpi_session_add_mapping.restype = c_int
-    lib.fpi_session_set_vdso.argtypes = [c_vp, c_u64]
-    lib.fpi_session_set_vdso.restype = None
-    lib.fpi_session_load.argtypes = [c_vp, pp]
-    lib.fpi_session_load.restype = c_int
-    lib.fpi_session_run_str.argtypes = [c_vp, c_int, ctypes.POINTER(ctypes.c_char_p), c_int, pp, pp]
-    lib.fpi_session_run_str.restype = c_int
-    lib.fpi_session_destroy.argtypes = [c_vp]
-    lib.fpi_session_destroy.restype = None
-    lib.fpi_command_help.argtypes = [ctypes.c_char_p]
-    lib.fpi_command_help.restype = ctypes.c_char_p
-    lib.fpi_free.argtypes = [c_vp]
-    lib.fpi_free.restype = None
 
 
 def _load_library():
     """The loaded library, or gdb.GdbError saying everywhere we looked."""
-    global _lib, _lib_path
-    if _lib is not None:
-        return _lib
-    tried = []
-    for how, path in _candidates():
-        is_path = os.sep in path
-        if is_path and not os.path.exists(path):
-            tried.append("%s (%s: not there)" % (os.path.normpath(path), how))
-            if how == "$FPINSPECT_LIB":
-                break  # an explicit choice: do not silently take another
-            continue
-        try:
-            lib = ctypes.CDLL(path)
-            _setup(lib)
-        except (OSError, AttributeError) as e:
-            tried.append("%s (%s: %s)" % (os.path.normpath(path) if is_path else path, how, e))
-            if how == "$FPINSPECT_LIB":
-                break
-            continue
-        _lib = lib
-        _lib_path = os.path.realpath(path) if is_path else path
-        return lib
-    raise gdb.GdbError("fpinspect: cannot load libfpinspect.so; looked in: " + "; ".join(tried) +
-                       ". Set FPINSPECT_LIB to the library's path.")
-
-
-def _take_str(lib, p):
-    """A malloc'ed C string from the library, as str, freed."""
-    if not p:
-        return None
-    s = ctypes.string_at(p).decode("utf-8", "replace")
-    lib.fpi_free(p)
-    return s
+    try:
+        return fpi.load_library(_plugin_dir)
+    except fpi.Error as e:
+        raise gdb.GdbError("fpinspect: %s" % e.message)
 
 
 # ---------------------------------------------------------------- target
@@ -149,7 +70,6 @@ class _Reader(object):
         self.pages = {}   # page address -> address of our copy, or None
         self.bufs = []    # the copies
         self.interrupted = False
-        self.cb = _READ_CB(self._read)
 
     def _gdb_read(self, addr, n):
         try:
@@ -221,8 +141,8 @@ def _int_reg(frame, name):
 
 
 def _read_threads(inf):
-    """[(tid, [18 registers])] for every thread, frame 0, without running
-    anything; the selected thread and frame are restored."""
+    """[(tid, {register: value})] for every thread, frame 0, without
+    running anything; the selected thread and frame are restored."""
     threads = [t for t in inf.threads() if t.is_valid() and not t.is_exited()]
     if not threads:
         raise gdb.GdbError("fpinspect: the inferior has no threads (is a process attached or a core loaded?)")
@@ -245,16 +165,16 @@ def _read_threads(inf):
             t.switch()
             f = gdb.newest_frame()
             try:
-                regs = [_int_reg(f, n) for n in _REG_NAMES]
+                regs = dict((n, _int_reg(f, n)) for n in _REG_NAMES)
             except (gdb.error, ValueError) as e:
                 raise gdb.GdbError("fpinspect: cannot read the registers of thread %d: %s "
                                    "(fp commands need an amd64 program)" % (t.num, e))
             try:
-                fs_base = _int_reg(f, "fs_base")
+                regs["fs_base"] = _int_reg(f, "fs_base")
             except (gdb.error, ValueError):
-                fs_base = 0  # the runtime model then matches threads to Ms by procid
+                pass  # the runtime model then matches threads to Ms by procid
             tid = t.ptid[1] or t.ptid[2] or t.ptid[0]
-            out.append((tid, regs + [fs_base]))
+            out.append((tid, regs))
     finally:
         if orig_thread is not None and orig_thread.is_valid():
             orig_thread.switch()
@@ -318,8 +238,7 @@ class _Session(object):
     """One libfpinspect session over what GDB has open now."""
 
     def __init__(self, lib, inf):
-        self.lib = lib
-        self.ptr = None
+        self.fpi = None
         self.inf = inf
         self.key = None
         if inf.pid <= 0:
@@ -329,62 +248,55 @@ class _Session(object):
         threads = _read_threads(inf)
         self.tids = [t[0] for t in threads]
         self.reader = _Reader(inf)
-        s = ctypes.c_void_p()
-        err = ctypes.c_void_p()
-        st = lib.fpi_session_create_custom(self.exe.encode(), inf.pid, self.reader.cb, None,
-                                           ctypes.byref(s), ctypes.byref(err))
-        if st != 0:
-            raise gdb.GdbError("fpinspect: %s" % (_take_str(lib, err) or "cannot create a session"))
-        self.ptr = s
         try:
+            self.fpi = fpi.Session(lib, self.exe, inf.pid, self.reader._read)
             self._fill(threads)
+        except fpi.Error as e:
+            self.close()
+            self._check_interrupt()
+            raise gdb.GdbError("fpinspect: %s" % e.message)
         except BaseException:
             self.close()
             raise
 
     def _fill(self, threads):
-        lib, s, inf = self.lib, self.ptr, self.inf
         for tid, regs in threads:
-            arr = (ctypes.c_uint64 * (_FPI_NREGS + 1))(*regs)
-            if lib.fpi_session_add_thread(s, tid, arr) != 0:
-                raise gdb.GdbError("fpinspect: out of memory adding thread %d" % tid)
-        for start, end, off, path in _read_mappings(inf):
-            if lib.fpi_session_add_mapping(s, start, end, off, path.encode()) != 0:
-                raise gdb.GdbError("fpinspect: out of memory adding a mapping")
+            self.fpi.add_thread(tid, regs)
+        for start, end, off, path in _read_mappings(self.inf):
+            self.fpi.add_mapping(start, end, off, path)
         vdso = _sysinfo_ehdr()
         if vdso:
-            lib.fpi_session_set_vdso(s, vdso)
-        err = ctypes.c_void_p()
-        st = lib.fpi_session_load(s, ctypes.byref(err))
+            self.fpi.set_vdso(vdso)
+        self.fpi.load()
         self._check_interrupt()
-        if st != 0:
-            raise gdb.GdbError("fpinspect: %s" % (_take_str(lib, err) or "cannot load the Go runtime state"))
 
     def _check_interrupt(self):
         if self.reader.interrupted:
             raise gdb.GdbError("fpinspect: interrupted")
 
-    def run(self, argv, json):
-        """(status, output); status 2 raises gdb.GdbError."""
-        lib = self.lib
-        cargv = (ctypes.c_char_p * (len(argv) + 1))(*[a.encode() for a in argv] + [None])
-        out = ctypes.c_void_p()
-        err = ctypes.c_void_p()
-        st = lib.fpi_session_run_str(self.ptr, len(argv), cargv, 1 if json else 0,
-                                     ctypes.byref(out), ctypes.byref(err))
-        text = _take_str(lib, out) or ""
-        msg = _take_str(lib, err)
+    def _interrupted(self):
         if self.reader.interrupted:
             self.reader.interrupted = False
             raise gdb.GdbError("fpinspect: interrupted")
-        if st == 2:
-            raise gdb.GdbError("fpinspect: %s" % (msg or "failed"))
+
+    def run(self, argv, json):
+        """(status, output); status 2 raises gdb.GdbError."""
+        try:
+            st, text = self.fpi.run(argv, json)
+        except fpi.Error as e:
+            self._interrupted()
+            raise gdb.GdbError("fpinspect: %s" % e.message)
+        self._interrupted()
         return st, text
 
+    @property
+    def ptr(self):
+        return self.fpi.ptr if self.fpi else None
+
     def close(self):
-        if self.ptr:
-            self.lib.fpi_session_destroy(self.ptr)
-            self.ptr = None
+        if self.fpi:
+            self.fpi.close()
+            self.fpi = None
 
     def __del__(self):
         try:

@@ -50,6 +50,73 @@ static const char usage_text[] =
 	"\n"
 	"exit status: 0 ok; 1 a check found problems; 2 could not inspect or bad usage\n";
 
+/* The session being inspected, for the signal handlers: set before its
+ * threads are stopped, cleared before it is destroyed. */
+static struct fpi_session *volatile live;
+
+/* SIGINT, SIGTERM, SIGHUP (and SIGPIPE, silently) end fpinspect with exit
+ * status 2, never by the signal, letting a stopped process go first: a
+ * process left stopped under ptrace by a killed fpinspect would be a far
+ * worse outcome than a lost inspection. Async-signal-safe throughout. */
+static void on_signal(int sig)
+{
+	static const char msg[] = "fpinspect: interrupted: detached from the target, which goes on running\n";
+	static const char msg_none[] = "fpinspect: interrupted\n";
+	int detached = fpi_session_detach_async(live);
+
+	if (sig != SIGPIPE &&
+	    (detached ? write(2, msg, sizeof(msg) - 1) : write(2, msg_none, sizeof(msg_none) - 1)) < 0) {
+		/* nothing to do */
+	}
+	_exit(2);
+}
+
+static void install_signal_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* An error from the library: its message, released. Exit status 2. */
+static int report(struct fpi_error *err, const char *what)
+{
+	fprintf(stderr, "fpinspect: %s\n", err ? fpi_error_message(err) : what);
+	fpi_error_free(err);
+	return 2;
+}
+
+/* Attach in the library's two steps, the handlers told the session before
+ * anything is stopped. */
+static int attach(int pid, int argc, char **argv, struct fpi_session **ret)
+{
+	struct fpi_session *s;
+	struct fpi_error *err = NULL;
+
+	if (fpi_session_open_live(pid, argc, argv, &s, &err) != 0)
+		return report(err, "cannot attach");
+	live = s;
+	if (fpi_session_stop(s, &err) != 0) {
+		live = NULL;
+		fpi_session_destroy(s);
+		return report(err, "cannot attach");
+	}
+	*ret = s;
+	return 0;
+}
+
+static void destroy(struct fpi_session *s)
+{
+	live = NULL;
+	fpi_session_destroy(s);
+}
+
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int usage_error(const char *fmt, ...)
@@ -147,14 +214,10 @@ static int split(char *line, char **argv, int max)
 
 static int run_one(struct fpi_session *s, int argc, char **argv, int json)
 {
-	char *err = NULL;
+	struct fpi_error *err = NULL;
 	int st = fpi_session_run(s, argc, argv, json, stdout, &err);
 
-	if (st == 2) {
-		fprintf(stderr, "fpinspect: %s\n", err ? err : "failed");
-		fpi_free(err);
-	}
-	return st;
+	return st == 2 ? report(err, "failed") : st;
 }
 
 static int prompt(struct fpi_session *s, const char *what)
@@ -240,7 +303,7 @@ static int inspect(struct fpi_session *s, struct opts *o, int first_cmd, const c
 	}
 	if (o->stats)
 		print_stats(s, t0);
-	fpi_session_destroy(s);
+	destroy(s);
 	return st;
 }
 
@@ -248,7 +311,7 @@ static int cmd_attach(int argc, char **argv)
 {
 	struct opts o;
 	struct fpi_session *s;
-	char *err = NULL, *end, what[128];
+	char *end, what[128];
 	double t0 = now();
 	long pid;
 
@@ -261,12 +324,8 @@ static int cmd_attach(int argc, char **argv)
 		return usage_error("attach: '%s' is not a process id", o.argv[0]);
 	if (o.argc > 1 && !is_command(o.argv[1]))
 		return usage_error("unknown command '%s' (commands: summary threads goroutines bt check help)", o.argv[1]);
-	fpi_install_signal_handlers();
-	if (fpi_session_attach_for((int)pid, o.argc - 1, o.argv + 1, &s, &err) != 0) {
-		fprintf(stderr, "fpinspect: %s\n", err ? err : "cannot attach");
-		fpi_free(err);
+	if (attach((int)pid, o.argc - 1, o.argv + 1, &s) != 0)
 		return 2;
-	}
 	snprintf(what, sizeof(what), "Attached to process %ld; it stays stopped while this prompt is open", pid);
 	return inspect(s, &o, 1, what, t0);
 }
@@ -275,7 +334,8 @@ static int cmd_core(int argc, char **argv)
 {
 	struct opts o;
 	struct fpi_session *s;
-	char *err = NULL, what[4200];
+	struct fpi_error *err = NULL;
+	char what[4200];
 	const char *exe = NULL;
 	int first = 1;
 	double t0 = now();
@@ -289,11 +349,8 @@ static int cmd_core(int argc, char **argv)
 	}
 	if (o.argc > first && !is_command(o.argv[first]))
 		return usage_error("unknown command '%s' (commands: summary threads goroutines bt check help)", o.argv[first]);
-	if (fpi_session_open_core(o.argv[0], exe, &s, &err) != 0) {
-		fprintf(stderr, "fpinspect: %s\n", err ? err : "cannot open core");
-		fpi_free(err);
-		return 2;
-	}
+	if (fpi_session_open_core(o.argv[0], exe, &s, &err) != 0)
+		return report(err, "cannot open core");
 	snprintf(what, sizeof(what), "Core file %s", o.argv[0]);
 	return inspect(s, &o, first, what, t0);
 }
@@ -324,7 +381,7 @@ static int demo_step(struct fpi_session *s, int argc, char **argv)
 
 static int cmd_demo(void)
 {
-	char dir[4096], tmpl[] = "/tmp/fpinspect-demo.XXXXXX", cmd[8400], line[512], *err = NULL;
+	char dir[4096], tmpl[] = "/tmp/fpinspect-demo.XXXXXX", cmd[8400], line[512];
 	int to_child[2], from_child[2], status, st = 0;
 	struct fpi_session *s;
 	pid_t pid;
@@ -380,10 +437,7 @@ static int cmd_demo(void)
 	printf("Started it as process %d. Attaching (every thread stops), copying what the commands need,\n"
 	       "detaching; then the commands below run on the copy while the program goes on.\n", (int)pid);
 	fflush(stdout);
-	fpi_install_signal_handlers();
-	if (fpi_session_attach(pid, &s, &err) != 0) {
-		fprintf(stderr, "fpinspect: %s\n", err ? err : "cannot attach");
-		fpi_free(err);
+	if (attach(pid, 0, NULL, &s) != 0) {
 		st = 2;
 	} else {
 		char *a1[] = { "summary" }, *a2[] = { "threads" }, *a3[] = { "goroutines" }, *a5[] = { "check" };
@@ -399,7 +453,7 @@ static int cmd_demo(void)
 		if (worker > 0)
 			demo_step(s, 2, a4);
 		demo_step(s, 1, a5);
-		fpi_session_destroy(s);
+		destroy(s);
 	}
 	/* the program goes on: it still answers */
 	fprintf(in, "ping\n");
@@ -421,10 +475,7 @@ int main(int argc, char **argv)
 	/* first of all: a SIGINT or SIGTERM from now on ends fpinspect with
 	 * exit status 2 (detaching whatever it attached by then), never by
 	 * the signal, whenever it comes */
-	fpi_install_signal_handlers();
-	/* libdw would fetch debuginfo over the network on first use of a module,
-	 * perhaps while the target is stopped: fpinspect reads what is here */
-	unsetenv("DEBUGINFOD_URLS");
+	install_signal_handlers();
 	if (argc < 2)
 		return usage_error("missing command (%s)", "attach, core, demo or help");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

@@ -1,13 +1,36 @@
 /* libfpinspect: the public API. An inspection session over a live process
  * (ptrace), a core file, or a target whose memory and threads come from the
- * caller (the GDB plugin). Commands produce the same text or JSON on all.
+ * caller (a host debugger: the GDB plugin). On a session: the commands of
+ * the CLI (text or JSON), or the data they show: threads, Ms, goroutines,
+ * the frames of one stack, the findings of check.
  *
- * Functions returning int return an exit status: 0 ok, 1 a check found
- * problems, 2 could not inspect (then *errmsg, if errmsg is not NULL, holds a
- * malloc'ed message to release with fpi_free). */
+ * Errors. A function that can fail takes a last argument
+ * struct fpi_error **err. On failure it returns a nonzero value (an int
+ * returns 2, "could not inspect"; a pointer returns NULL) and, if err is
+ * not NULL, stores an error there that the caller owns and releases with
+ * fpi_error_free. On success *err is left alone. An error has a kind (what
+ * a program can branch on) and a message a user can act on (what the CLI
+ * prints after "fpinspect: ").
+ *
+ * Lifetimes. A session owns everything it hands out as const: strings and
+ * the arrays of fpi_session_thread and friends stay valid until
+ * fpi_session_destroy. What is returned through a **ret of a type with a
+ * _free function (stacks, findings) is the caller's, independent of the
+ * session's lifetime except where a member says otherwise.
+ *
+ * n/a. Layouts come from the program's DWARF: a field the program's Go
+ * version lacks is not 0 but n/a: FPI_NA in tri-state fields (int8_t: 1
+ * true, 0 false, FPI_NA), and a clear bit in the structure's "has" mask
+ * for numbers. "None" (no M, no goroutine) is FPI_NONE in id fields.
+ *
+ * Threads. A session is not thread-safe: one thread at a time per session.
+ * The library installs no signal handlers; fpi_session_detach_async is for
+ * the caller's. */
 #ifndef FPINSPECT_H
 #define FPINSPECT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -19,58 +42,144 @@ extern "C" {
 
 struct fpi_session;
 
+/* ---------------------------------------------------------------- errors */
+
+/* Stable values: bindings (ctypes) use the numbers. */
+enum fpi_error_kind {
+	FPI_ERROR_OTHER = 1,
+	FPI_ERROR_NOMEM = 2,
+	FPI_ERROR_USAGE = 3,          /* a bad argument or command line */
+	FPI_ERROR_NO_PROCESS = 4,     /* no such process */
+	FPI_ERROR_PERMISSION = 5,     /* not allowed to trace it */
+	FPI_ERROR_NOT_GO = 6,         /* not a Go program */
+	FPI_ERROR_NO_DWARF = 7,       /* a Go program without DWARF: no layouts */
+	FPI_ERROR_CORRUPT_FILE = 8,   /* a malformed core or ELF file */
+	FPI_ERROR_TARGET_MEMORY = 9,  /* target memory unreadable or corrupt where the
+					 runtime's state must be (allgs, allm) */
+	FPI_ERROR_TARGET_GONE = 10,   /* the process exited */
+	FPI_ERROR_NOT_FOUND = 11,     /* no such thread or goroutine */
+};
+
+struct fpi_error; /* opaque */
+
+FPI_PUBLIC enum fpi_error_kind fpi_error_kind(const struct fpi_error *err);
+/* Owned by err. */
+FPI_PUBLIC const char *fpi_error_message(const struct fpi_error *err);
+/* NULL-safe. */
+FPI_PUBLIC void fpi_error_free(struct fpi_error *err);
+
+/* ---------------------------------------------------------------- sessions */
+
 /* Attach to a live process: every thread is stopped until
  * fpi_session_release or fpi_session_destroy. */
-FPI_PUBLIC int fpi_session_attach(int pid, struct fpi_session **ret, char **errmsg);
-/* The same, told the command that will run (argv as for fpi_session_run):
- * for bt and check the copy of the stacks is planned from a look at the
- * running process and read while the snapshot is taken, which shortens
- * the stop. */
-FPI_PUBLIC int fpi_session_attach_for(int pid, int argc, char **argv, struct fpi_session **ret,
-				      char **errmsg);
+FPI_PUBLIC int fpi_session_attach(int pid, struct fpi_session **ret, struct fpi_error **err);
+/* The same in two steps, told the command that will run (argv as for
+ * fpi_session_run; argc 0: none known). fpi_session_open_live loads what
+ * needs no stop (DWARF, modules; for bt and check the copy of the stacks is
+ * planned from a look at the running process, which shortens the stop);
+ * nothing is stopped yet, and the session may be handed to a signal
+ * handler (fpi_session_detach_async) before fpi_session_stop stops every
+ * thread and reads the runtime's state. On an error from stop the process
+ * runs again; the session is still to be destroyed. */
+FPI_PUBLIC int fpi_session_open_live(int pid, int argc, char **argv, struct fpi_session **ret,
+				     struct fpi_error **err);
+FPI_PUBLIC int fpi_session_stop(struct fpi_session *s, struct fpi_error **err);
 /* A core file; exe may be NULL (taken from the core). */
 FPI_PUBLIC int fpi_session_open_core(const char *core, const char *exe, struct fpi_session **ret,
-				     char **errmsg);
+				     struct fpi_error **err);
 
-/* A caller-provided target (the GDB plugin): memory reads go through read
- * (returns 1 when all len bytes were read, 0 otherwise). Add threads and
- * mappings, then call fpi_session_load. regs: 18 values, rax rdx rcx rbx
- * rsi rdi rbp rsp r8..r15 rip (DWARF order), then fs_base. */
+/* Sessions over fpinspect's own targets (live, core) never query debuginfod:
+ * they unset DEBUGINFOD_URLS in the calling process, since libdw would fetch
+ * over the network on first use of a module, perhaps with the process
+ * stopped. Sessions over a caller's target leave the caller's policy. */
+
+/* ------------------------------------------------ a caller-provided target */
+
+/* Memory reads of a caller's target: fill buf with the len bytes at addr
+ * of the target's address space; return 1 when all were read, 0 otherwise
+ * (nothing partial). Called only from within the library's functions on the
+ * session, on the caller's thread; arg is fpi_session_create_custom's. */
 typedef int (*fpi_read_cb)(void *arg, uint64_t addr, void *buf, size_t len);
+
+/* Architectures of register sets. Only x86_64 today; arm64 (issue 15)
+ * will be a second member of the union, the size unchanged. */
+enum fpi_arch {
+	FPI_ARCH_X86_64 = 1,
+};
+
+/* The registers of frame 0 of a thread, as the kernel or a debugger has
+ * them. fs_base: the TLS base (Go keeps g at fs_base - 8); 0 when
+ * unknown: threads are then matched to Ms by their procid. */
+struct fpi_regs_x86_64 {
+	uint64_t rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip;
+	uint64_t fs_base;
+};
+
+struct fpi_registers {
+	enum fpi_arch arch;
+	union {
+		struct fpi_regs_x86_64 x86_64;
+		uint64_t reserved[64]; /* room for other architectures */
+	} u;
+};
+
+/* A session over a caller's target: exe is the executable to load DWARF
+ * from, pid is shown (0: unknown). Add threads (in the order they are to be
+ * listed) and mappings, optionally the vDSO, then fpi_session_load takes
+ * the snapshot. The caller makes a new session whenever the process may
+ * have changed: nothing is read again. */
 FPI_PUBLIC int fpi_session_create_custom(const char *exe, int pid, fpi_read_cb read, void *arg,
-					 struct fpi_session **ret, char **errmsg);
-FPI_PUBLIC int fpi_session_add_thread(struct fpi_session *s, int tid, const uint64_t *regs);
+					 struct fpi_session **ret, struct fpi_error **err);
+/* FPI_ERROR_USAGE for an architecture the library does not know. */
+FPI_PUBLIC int fpi_session_add_thread(struct fpi_session *s, int tid, const struct fpi_registers *regs,
+				      struct fpi_error **err);
+/* A file mapped at [start, end) from offset of path: the modules (the
+ * executable, libc, ld.so) are built from these. */
 FPI_PUBLIC int fpi_session_add_mapping(struct fpi_session *s, uint64_t start, uint64_t end,
-				       uint64_t offset, const char *path);
+				       uint64_t offset, const char *path, struct fpi_error **err);
 /* Where the vDSO's ELF image is in the target (AT_SYSINFO_EHDR of its
  * auxiliary vector): read through the callback, it becomes a module, so
  * threads inside it (time.Now) unwind and are not taken for C. */
 FPI_PUBLIC void fpi_session_set_vdso(struct fpi_session *s, uint64_t addr);
-FPI_PUBLIC int fpi_session_load(struct fpi_session *s, char **errmsg);
+FPI_PUBLIC int fpi_session_load(struct fpi_session *s, struct fpi_error **err);
+
+/* ---------------------------------------------------------------- commands */
 
 /* Run one command ("summary", "threads", "goroutines", "bt g42", "check",
- * "help") given as argv, writing text (or one JSON document) to out. */
+ * "help") given as argv, writing text (or one JSON document) to out.
+ * Returns 0 ok, 1 a check found problems, 2 an error. */
 FPI_PUBLIC int fpi_session_run(struct fpi_session *s, int argc, char **argv, int json, FILE *out,
-			       char **errmsg);
-/* The same, output returned as a malloc'ed string (for ctypes callers). */
+			       struct fpi_error **err);
+/* The same, output returned as a malloc'ed string (release with fpi_free;
+ * NULL on error). */
 FPI_PUBLIC int fpi_session_run_str(struct fpi_session *s, int argc, char **argv, int json, char **out,
-				   char **errmsg);
-/* Copy what later commands need, then let a live target go on. Commands
- * still work afterwards on the copy. */
+				   struct fpi_error **err);
+/* NULL-terminated list of command names (for completion); a command's
+ * usage line and help (NULL: no such command). Static strings. */
+FPI_PUBLIC const char *const *fpi_command_names(void);
+FPI_PUBLIC const char *fpi_command_usage(const char *name);
+FPI_PUBLIC const char *fpi_command_help(const char *name);
+FPI_PUBLIC void fpi_free(void *p);
+
+/* ---------------------------------------------------------------- letting go */
+
+/* Copy what later calls need (the stacks), then let a live target go on.
+ * Everything still works afterwards, on the copy. */
 FPI_PUBLIC void fpi_session_release(struct fpi_session *s);
 /* The same when only the command argv will run afterwards: stacks are
  * copied only for the commands that walk them (bt, check). */
 FPI_PUBLIC void fpi_session_release_for(struct fpi_session *s, int argc, char **argv);
+/* For a signal handler: let a live process go at once, copying nothing
+ * (async-signal-safe; nothing may be read from the session afterwards but
+ * it may be destroyed). Returns 1 when threads were stopped (or being
+ * stopped) and are let go, 0 when there was nothing to let go. NULL-safe. */
+FPI_PUBLIC int fpi_session_detach_async(struct fpi_session *s);
 /* Seconds the target was stopped (live), 0 otherwise. */
 FPI_PUBLIC double fpi_session_pause_seconds(const struct fpi_session *s);
+/* NULL-safe; lets a live target go. */
 FPI_PUBLIC void fpi_session_destroy(struct fpi_session *s);
-
-/* NULL-terminated list of command names (for completion) and their help. */
-FPI_PUBLIC const char *const *fpi_command_names(void);
-FPI_PUBLIC const char *fpi_command_help(const char *name);
-FPI_PUBLIC void fpi_free(void *p);
-/* Detach the live target on SIGINT, SIGTERM, SIGHUP. */
-FPI_PUBLIC void fpi_install_signal_handlers(void);
 
 #ifdef __cplusplus
 }

@@ -1,12 +1,13 @@
-/* The public API: sessions over the three kinds of target, and the command
- * table every front door (CLI, prompt, GDB plugin) dispatches through. */
+/* The session core: sessions over the three kinds of target, the memory
+ * the unwinders read (the stack copy first), release, and the command table
+ * every front door (CLI, prompt, GDB plugin) dispatches through. The public
+ * API (api.c) is a thin layer over it. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "fpinspect.h"
 #include "session.h"
 #include "stacks.h"
 
@@ -39,7 +40,7 @@ static const struct fpi_command commands[] = {
 
 static const char *const command_names[] = { "summary", "threads", "goroutines", "bt", "check", "help", "quit", NULL };
 
-const char *const *fpi_command_names(void)
+const char *const *session_command_names(void)
 {
 	return command_names;
 }
@@ -52,29 +53,18 @@ static const struct fpi_command *find_command(const char *name)
 	return NULL;
 }
 
-const char *fpi_command_help(const char *name)
+const char *session_command_usage(const char *name)
+{
+	const struct fpi_command *c = find_command(name);
+
+	return c ? c->usage : NULL;
+}
+
+const char *session_command_help(const char *name)
 {
 	const struct fpi_command *c = find_command(name);
 
 	return c ? c->help : NULL;
-}
-
-void fpi_free(void *p)
-{
-	free(p);
-}
-
-void fpi_install_signal_handlers(void)
-{
-	fpi_ptrace_install_signal_handlers();
-}
-
-static int fail(struct fpi_error *err, char **errmsg)
-{
-	if (errmsg)
-		*errmsg = strdup(err->message ? err->message : "unknown error");
-	fpi_error_destroy(err);
-	return 2;
 }
 
 /* The copy index is sorted and disjoint (copy_stacks clips overlaps), so a
@@ -148,7 +138,7 @@ static struct fpi_error *session_finish(struct fpi_session *s)
 	return err;
 }
 
-static bool needs_stacks(int argc, char **argv)
+bool session_needs_stacks(int argc, char **argv)
 {
 	return argc >= 1 && (!strcmp(argv[0], "bt") || !strcmp(argv[0], "check"));
 }
@@ -214,19 +204,25 @@ static bool prefetched(const struct fpi_session *s, size_t *pos, uint64_t gaddr,
 	       go_g_stack_used(s->layout, &pre->gs[*pos], &plo, &phi) && plo <= lo && hi == phi;
 }
 
-int fpi_session_attach(int pid, struct fpi_session **ret, char **errmsg)
+/* libdw fetches debuginfo over the network on first use of a module when
+ * DEBUGINFOD_URLS is set: perhaps while the target is stopped, and for a
+ * core perhaps for minutes. The sessions over fpinspect's own targets read
+ * what is on this machine. (A host debugger's target keeps the host's
+ * policy: GDB has its own debuginfod settings.) */
+static void no_debuginfod(void)
 {
-	return fpi_session_attach_for(pid, 0, NULL, ret, errmsg);
+	unsetenv("DEBUGINFOD_URLS");
 }
 
-int fpi_session_attach_for(int pid, int argc, char **argv, struct fpi_session **ret, char **errmsg)
+struct fpi_error *session_open_live(int pid, int argc, char **argv, struct fpi_session **ret)
 {
 	struct fpi_session *s = session_new();
 	struct fpi_error *err;
 	double t0 = now();
 
 	if (!s)
-		return fail(&fpi_enomem, errmsg);
+		return &fpi_enomem;
+	no_debuginfod();
 	/* Everything that does not need the process stopped comes first: the
 	 * runtime's layouts from DWARF, the modules for unwinding and symbols. */
 	err = fpi_target_ptrace_open(pid, &s->target);
@@ -241,118 +237,105 @@ int fpi_session_attach_for(int pid, int argc, char **argv, struct fpi_session **
 		err = session_modules(s, &mods);
 	}
 	if (err) {
-		fpi_session_destroy(s);
-		return fail(err, errmsg);
+		session_destroy(s);
+		return err;
 	}
 	s->load_seconds = now() - t0;
-	if (needs_stacks(argc, argv))
+	if (session_needs_stacks(argc, argv))
 		plan_prefetch(s);
-	t0 = now();
-	err = fpi_target_ptrace_stop(s->target);
+	*ret = s;
+	return NULL;
+}
+
+struct fpi_error *session_stop(struct fpi_session *s)
+{
+	double t0 = now();
+	struct fpi_error *err = fpi_target_ptrace_stop(s->target);
+
 	if (getenv("FPI_TIMING"))
 		fprintf(stderr, "timing: load %.1f ms, stop %.1f ms\n", s->load_seconds * 1e3, (now() - t0) * 1e3);
 	if (!err && s->prefetch)
 		fpi_bulk_start(s->prefetch, s->target);
 	if (!err)
 		err = session_finish(s);
-	if (err) {
-		fpi_session_destroy(s);
-		return fail(err, errmsg);
-	}
-	*ret = s;
-	return 0;
+	return err;
 }
 
-int fpi_session_open_core(const char *core, const char *exe, struct fpi_session **ret, char **errmsg)
+struct fpi_error *session_open_core(const char *core, const char *exe, struct fpi_session **ret)
 {
 	struct fpi_session *s = session_new();
 	struct fpi_error *err;
 
 	if (!s)
-		return fail(&fpi_enomem, errmsg);
+		return &fpi_enomem;
+	no_debuginfod();
 	err = fpi_target_open_core(core, exe, &s->target);
 	if (!err)
 		err = go_layout_load(s->target->exe_path, &s->layout);
 	if (!err)
 		err = session_finish(s);
 	if (err) {
-		fpi_session_destroy(s);
-		return fail(err, errmsg);
+		session_destroy(s);
+		return err;
 	}
 	*ret = s;
-	return 0;
+	return NULL;
 }
 
-struct custom_reader {
-	fpi_read_cb read;
-	void *arg;
-};
-
-static bool custom_read(void *arg, uint64_t addr, void *buf, size_t len)
+struct fpi_error *session_create_custom(const char *exe, int pid, fpi_image_read_fn read, void *arg, bool own_arg,
+					struct fpi_session **ret)
 {
-	struct custom_reader *c = arg;
-
-	return c->read(c->arg, addr, buf, len) == 1;
-}
-
-int fpi_session_create_custom(const char *exe, int pid, fpi_read_cb read, void *arg,
-			      struct fpi_session **ret, char **errmsg)
-{
-	struct fpi_session *s = session_new();
-	struct custom_reader *c = malloc(sizeof(*c));
+	struct fpi_session *s;
 	struct fpi_error *err;
 
-	if (!s || !c || !exe || !read) {
-		free(s);
-		free(c);
-		return fail(exe && read ? &fpi_enomem :
-			    fpi_error_create(FPI_ERR_USAGE, "an executable and a read callback are required"), errmsg);
+	if (!exe || !read) {
+		if (own_arg)
+			free(arg);
+		return fpi_error_create(FPI_ERR_USAGE, "an executable and a read callback are required");
 	}
+	s = session_new();
+	if (!s) {
+		if (own_arg)
+			free(arg);
+		return &fpi_enomem;
+	}
+	if (own_arg)
+		s->custom = arg;
 	err = go_layout_load(exe, &s->layout);
 	if (err) {
-		free(c);
-		fpi_session_destroy(s);
-		return fail(err, errmsg);
+		session_destroy(s);
+		return err;
 	}
-	c->read = read;
-	c->arg = arg;
-	s->custom = c;
-	s->target = fpi_target_image_create(exe, custom_read, c);
+	s->target = fpi_target_image_create(exe, read, arg);
 	if (!s->target) {
-		fpi_session_destroy(s);
-		return fail(&fpi_enomem, errmsg);
+		session_destroy(s);
+		return &fpi_enomem;
 	}
 	s->target->pid = pid;
 	*ret = s;
-	return 0;
+	return NULL;
 }
 
-int fpi_session_add_thread(struct fpi_session *s, int tid, const uint64_t *regs)
+struct fpi_error *session_add_thread(struct fpi_session *s, int tid, const struct fpi_regs *regs)
 {
-	struct fpi_regs r;
-
-	memcpy(r.r, regs, sizeof(r.r));
-	r.fs_base = regs[FPI_NREGS];
-	return fpi_target_add_thread(s->target, tid, &r) ? 2 : 0;
+	return fpi_target_add_thread(s->target, tid, regs);
 }
 
-int fpi_session_add_mapping(struct fpi_session *s, uint64_t start, uint64_t end, uint64_t offset,
-			    const char *path)
+struct fpi_error *session_add_mapping(struct fpi_session *s, uint64_t start, uint64_t end, uint64_t offset,
+				      const char *path)
 {
-	return fpi_target_add_mapping(s->target, start, end, offset, path) ? 2 : 0;
+	return fpi_target_add_mapping(s->target, start, end, offset, path);
 }
 
-void fpi_session_set_vdso(struct fpi_session *s, uint64_t addr)
+void session_set_vdso(struct fpi_session *s, uint64_t addr)
 {
 	s->target->vdso = addr;
 	fpi_target_load_vdso(s->target);
 }
 
-int fpi_session_load(struct fpi_session *s, char **errmsg)
+struct fpi_error *session_load(struct fpi_session *s)
 {
-	struct fpi_error *err = session_finish(s);
-
-	return err ? fail(err, errmsg) : 0;
+	return session_finish(s);
 }
 
 struct fpi_error *session_modules(struct fpi_session *s, struct fpi_modules **ret)
@@ -415,50 +398,37 @@ static bool walks_all(int argc, char **argv)
 	return false;
 }
 
-int fpi_session_run(struct fpi_session *s, int argc, char **argv, int json, FILE *out, char **errmsg)
+struct fpi_error *session_run(struct fpi_session *s, int argc, char **argv, bool json, FILE *out, int *status)
 {
 	const struct fpi_command *c;
-	struct fpi_cmd_ctx ctx = { s, out, json != 0, argc, argv };
+	struct fpi_cmd_ctx ctx = { s, out, json, argc, argv };
 	struct fpi_error *err;
-	int status = 0;
 
+	*status = 0;
 	if (argc < 1)
-		return fail(fpi_error_create(FPI_ERR_USAGE, "no command given (try help)"), errmsg);
+		return fpi_error_create(FPI_ERR_USAGE, "no command given (try help)");
 	c = find_command(argv[0]);
 	if (!c)
-		return fail(fpi_error_create(FPI_ERR_USAGE, "unknown command '%s' (commands: summary threads goroutines bt check help)",
-					     argv[0]), errmsg);
+		return fpi_error_create(FPI_ERR_USAGE, "unknown command '%s' (commands: summary threads goroutines bt check help)",
+					argv[0]);
 	if (strcmp(c->name, "help") == 0) {
 		if (argc > 1 && !find_command(argv[1]))
-			return fail(fpi_error_create(FPI_ERR_USAGE, "no command '%s'", argv[1]), errmsg);
+			return fpi_error_create(FPI_ERR_USAGE, "no command '%s'", argv[1]);
 		print_help(out, argc > 1 ? argv[1] : NULL);
-		return 0;
+		return NULL;
 	}
 	if (!c->fn)
-		return 0;
+		return NULL;
 	/* A caller's target (GDB's, each read a trip through Python): every
 	 * stack in one bulk read first, not frame by frame. The caller makes a
 	 * new session whenever the process may have changed. */
 	if (!s->copy && s->snap && s->target->ops->host_reads && walks_all(argc, argv))
 		fpi_error_destroy(copy_stacks(s)); /* without it, reads go to the target */
-	err = c->fn(&ctx, &status);
+	err = c->fn(&ctx, status);
 	if (err)
-		return fail(err, errmsg);
+		return err;
 	fflush(out);
-	return status;
-}
-
-int fpi_session_run_str(struct fpi_session *s, int argc, char **argv, int json, char **out, char **errmsg)
-{
-	size_t len;
-	FILE *f = open_memstream(out, &len);
-	int status;
-
-	if (!f)
-		return fail(&fpi_enomem, errmsg);
-	status = fpi_session_run(s, argc, argv, json, f, errmsg);
-	fclose(f);
-	return status;
+	return NULL;
 }
 
 /* What to copy of the stack a thread is on: all of it from SP up, since a
@@ -636,22 +606,27 @@ static void release(struct fpi_session *s, bool copy)
 	fpi_target_release(s->target);
 }
 
-void fpi_session_release(struct fpi_session *s)
+void session_release(struct fpi_session *s)
 {
 	release(s, true);
 }
 
-void fpi_session_release_for(struct fpi_session *s, int argc, char **argv)
+void session_release_for(struct fpi_session *s, int argc, char **argv)
 {
-	release(s, argc < 1 || needs_stacks(argc, argv));
+	release(s, argc < 1 || session_needs_stacks(argc, argv));
 }
 
-double fpi_session_pause_seconds(const struct fpi_session *s)
+double session_pause_seconds(const struct fpi_session *s)
 {
 	return s && s->target ? s->target->pause_seconds : 0;
 }
 
-void fpi_session_destroy(struct fpi_session *s)
+bool session_detach_async(struct fpi_session *s)
+{
+	return s && fpi_target_detach_async(s->target);
+}
+
+void session_destroy(struct fpi_session *s)
 {
 	if (!s)
 		return;

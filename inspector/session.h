@@ -1,4 +1,7 @@
-/* Internal: the session and the command table. */
+/* The session core (session.c, in libfpicore): a session over one target
+ * (live, core, or the caller's), its snapshot, the memory the unwinders
+ * read, and the command table. The public API (api.c) converts to and from
+ * the public types and adds nothing else. */
 #ifndef FPI_SESSION_H
 #define FPI_SESSION_H
 
@@ -52,6 +55,40 @@ struct fpi_command {
 	const char *help;
 	fpi_cmd_fn fn;
 };
+
+/* A live process in two steps, so that a signal handler can be told the
+ * session before anything is stopped: open loads what needs no stop
+ * (DWARF, modules; for bt and check, given as argv, the stack copy is
+ * planned from a look at the running process); stop stops every thread and
+ * takes the snapshot. On an error from stop the process is let go and the
+ * session is still the caller's to destroy. */
+struct fpi_error *session_open_live(int pid, int argc, char **argv, struct fpi_session **ret);
+struct fpi_error *session_stop(struct fpi_session *s);
+struct fpi_error *session_open_core(const char *core, const char *exe, struct fpi_session **ret);
+/* A caller's target: reads through read(arg); own_arg: arg is malloc'ed
+ * and freed with the session (also when this fails). Threads and mappings
+ * are added, then session_load takes the snapshot. */
+struct fpi_error *session_create_custom(const char *exe, int pid, fpi_image_read_fn read, void *arg, bool own_arg,
+					struct fpi_session **ret);
+struct fpi_error *session_add_thread(struct fpi_session *s, int tid, const struct fpi_regs *regs);
+struct fpi_error *session_add_mapping(struct fpi_session *s, uint64_t start, uint64_t end, uint64_t offset,
+				      const char *path);
+void session_set_vdso(struct fpi_session *s, uint64_t addr);
+struct fpi_error *session_load(struct fpi_session *s);
+/* Run one command; *status 0 ok, 1 findings. */
+struct fpi_error *session_run(struct fpi_session *s, int argc, char **argv, bool json, FILE *out, int *status);
+/* bt and check walk stacks: what must be copied before a release. */
+bool session_needs_stacks(int argc, char **argv);
+void session_release(struct fpi_session *s);
+void session_release_for(struct fpi_session *s, int argc, char **argv);
+double session_pause_seconds(const struct fpi_session *s);
+/* From a signal handler: let the stopped process go (async-signal-safe).
+ * True when there was something to let go. */
+bool session_detach_async(struct fpi_session *s);
+void session_destroy(struct fpi_session *s);
+const char *const *session_command_names(void);
+const char *session_command_usage(const char *name);
+const char *session_command_help(const char *name);
 
 struct fpi_error *session_modules(struct fpi_session *s, struct fpi_modules **ret);
 const char *session_symbol(struct fpi_session *s, uint64_t pc, bool is_return_address);

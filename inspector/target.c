@@ -106,6 +106,15 @@ void fpi_target_release(struct fpi_target *t)
 	}
 }
 
+bool fpi_target_detach_async(struct fpi_target *t)
+{
+	if (!t || t->released || !t->stopping || !t->ops->release)
+		return false;
+	t->ops->release(t);
+	t->released = true;
+	return true;
+}
+
 /* The region holding addr, or NULL. */
 static const struct fpi_region *region_of(const struct fpi_target *t, uint64_t addr)
 {

@@ -79,7 +79,8 @@ struct fpi_target_ops {
 	/* Read many ranges. A range that cannot be read gets ok = false; an
 	 * error return is for failures of the target itself. Required. */
 	struct fpi_error *(*readv)(struct fpi_target *t, struct fpi_read *reads, size_t n);
-	/* Let the process go on (live targets). NULL: nothing to do. */
+	/* Let the process go on (live targets). NULL: nothing to do. For
+	 * targets that stop, async-signal-safe (fpi_target_detach_async). */
 	void (*release)(struct fpi_target *t);
 	/* Free the private part. NULL-safe on t->priv. */
 	void (*destroy)(struct fpi_target *t);
@@ -108,6 +109,9 @@ struct fpi_target {
 	uint64_t signal_addr;
 	bool signal_has_addr;
 	bool released;
+	/* a stopping target has begun to stop threads (set before the first
+	 * is stopped): from then on there is something to detach */
+	volatile bool stopping;
 	char *exe_check;           /* post mortem: how the executable was matched to the core */
 	/* The vDSO: AT_SYSINFO_EHDR (0: unknown) and its ELF image, read from
 	 * the target's memory by fpi_target_load_vdso (it has no file) */
@@ -123,6 +127,10 @@ struct fpi_error *fpi_target_readv(struct fpi_target *t, struct fpi_read *reads,
 /* Convenience: read a uint64 (0 and false when unreadable). */
 bool fpi_target_read_u64(struct fpi_target *t, uint64_t addr, uint64_t *ret);
 void fpi_target_release(struct fpi_target *t);
+/* Let a stopped process go from a signal handler: async-signal-safe, no
+ * copy, no reading afterwards. True when it had threads stopped (or being
+ * stopped) and let them go; false when there was nothing to let go. */
+bool fpi_target_detach_async(struct fpi_target *t);
 /* Copy the vDSO's ELF image from the target's memory (t->vdso set): it
  * never changes, so a live process need not be stopped for it. Bad images
  * (garbage at the address) are no error: the vDSO is then not a module. */
@@ -158,8 +166,6 @@ struct fpi_error *fpi_target_add_region(struct fpi_target *t, uint64_t start, ui
  * registers. */
 struct fpi_error *fpi_target_ptrace_open(pid_t pid, struct fpi_target **ret);
 struct fpi_error *fpi_target_ptrace_stop(struct fpi_target *t);
-/* Install SIGINT/SIGTERM/SIGHUP handlers that detach the attached target. */
-void fpi_ptrace_install_signal_handlers(void);
 
 /* Core file (target_core.c). exe may be NULL: taken from the core. */
 struct fpi_error *fpi_target_open_core(const char *core, const char *exe, struct fpi_target **ret);

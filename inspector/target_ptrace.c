@@ -35,9 +35,6 @@ struct ptrace_priv {
 	struct timespec t_first_stop;
 };
 
-/* The target being inspected, for the signal handlers. One at a time. */
-static struct fpi_target *volatile current_live;
-
 static double elapsed(const struct timespec *a, const struct timespec *b)
 {
 	return (b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
@@ -51,7 +48,8 @@ static bool have_tid(struct ptrace_priv *p, int tid)
 	return false;
 }
 
-/* Detach is async-signal-safe (plain syscalls only): the signal handlers call it. */
+/* Detach is async-signal-safe (plain syscalls only): fpi_target_detach_async
+ * calls it from the CLI's signal handlers. */
 static void ptrace_release(struct fpi_target *t)
 {
 	struct ptrace_priv *p = t->priv;
@@ -68,37 +66,6 @@ static void ptrace_release(struct fpi_target *t)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (p->t_first_stop.tv_sec)
 		t->pause_seconds = elapsed(&p->t_first_stop, &now);
-	if (current_live == t)
-		current_live = NULL;
-}
-
-static void on_signal(int sig)
-{
-	struct fpi_target *t = current_live;
-	static const char msg[] = "fpinspect: interrupted: detached from the target, which goes on running\n";
-	static const char msg_none[] = "fpinspect: interrupted\n";
-
-	if (t) {
-		ptrace_release(t);
-		t->released = true;
-	}
-	if (sig != SIGPIPE && (t ? write(2, msg, sizeof(msg) - 1) : write(2, msg_none, sizeof(msg_none) - 1)) < 0) {
-		/* nothing to do */
-	}
-	_exit(2);
-}
-
-void fpi_ptrace_install_signal_handlers(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
 }
 
 static struct fpi_error *ptrace_readv(struct fpi_target *t, struct fpi_read *reads, size_t n)
@@ -437,7 +404,8 @@ struct fpi_error *fpi_target_ptrace_stop(struct fpi_target *t)
 	pid_t pid = p->pid;
 
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	current_live = t;
+	/* from the first seize on, a signal handler may detach */
+	t->stopping = true;
 	do {
 		err = seize_new_threads(p, &nnew);
 		if (err)

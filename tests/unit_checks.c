@@ -13,14 +13,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fpinspect.h"
 #include "session.h"
 #include "unit.h"
+
+/* A command's JSON output as a malloc'ed string; *errmsg on exit status 2. */
+static int run_str(struct fpi_session *s, int argc, char **argv, char **out, char **errmsg)
+{
+	size_t len;
+	FILE *f = open_memstream(out, &len);
+	struct fpi_error *err;
+	int st;
+
+	if (!f)
+		return 2;
+	err = session_run(s, argc, argv, true, f, &st);
+	fclose(f);
+	if (err) {
+		*errmsg = strdup(err->message);
+		fpi_error_destroy(err);
+		return 2;
+	}
+	return st;
+}
 
 static char *check(struct fpi_session *s)
 {
 	char *argv[] = { "check" }, *out = NULL, *err = NULL;
-	int st = fpi_session_run_str(s, 1, argv, 1, &out, &err);
+	int st = run_str(s, 1, argv, &out, &err);
 
 	CHECK(st == 0 || st == 1, "check failed: %s", err ? err : "?");
 	free(err);
@@ -152,7 +171,7 @@ static void garbage_rounds(struct fpi_session *s, int rounds)
 		}
 		{
 			char *out = NULL, *err = NULL;
-			int st = fpi_session_run_str(s, 4, bt, 1, &out, &err);
+			int st = run_str(s, 4, bt, &out, &err);
 
 			answered += st == 0 && out && out[0] == '{';
 			for (const char *q = out; q && (q = strstr(q, "\"index\":")); q++)
@@ -182,7 +201,8 @@ static struct go_m *m_of(struct fpi_session *s, const struct go_g *g)
 int main(int argc, char **argv)
 {
 	struct fpi_session *s;
-	char *err = NULL, *out;
+	struct fpi_error *aerr;
+	char *out;
 	uint64_t cb, nested, other;
 	struct go_g *g;
 	struct go_m *m;
@@ -196,11 +216,14 @@ int main(int argc, char **argv)
 	nested = strtoull(argv[3], NULL, 10);
 	other = strtoull(argv[4], NULL, 10);
 	bug = argc == 6 && atoi(argv[5]) == 1;
-	if (fpi_session_attach(atoi(argv[1]), &s, &err) != 0) {
-		printf("attach: %s\n", err);
+	aerr = session_open_live(atoi(argv[1]), 0, NULL, &s);
+	if (!aerr && (aerr = session_stop(s)))
+		session_destroy(s);
+	if (aerr) {
+		printf("attach: %s\n", aerr->message);
 		return 1;
 	}
-	fpi_session_release(s);
+	session_release(s);
 
 	out = check(s);
 	if (bug)
@@ -308,7 +331,7 @@ int main(int argc, char **argv)
 					g->status = v;
 			g->syscallsp = 0;
 			snprintf(gid, sizeof(gid), "g%llu", (unsigned long long)other);
-			st = fpi_session_run_str(s, 4, bt, 1, &btout, &bterr);
+			st = run_str(s, 4, bt, &btout, &bterr);
 			CHECK(st == 0 && btout && strstr(btout, "runtime.sigpanic"), "bt through 4,095 sigpanic frames: %d %s",
 			      st, bterr ? bterr : "");
 			CHECK(btout && strstr(btout, "depth cap"), "the walk stops at its depth cap: %.300s", btout ? btout : "");
@@ -322,6 +345,6 @@ int main(int argc, char **argv)
 		free(fake);
 	}
 	garbage_rounds(s, getenv("FPI_GARBAGE_ROUNDS") ? atoi(getenv("FPI_GARBAGE_ROUNDS")) : 200);
-	fpi_session_destroy(s);
+	session_destroy(s);
 	return unit_done("unit_checks");
 }

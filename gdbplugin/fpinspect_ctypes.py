@@ -1,0 +1,213 @@
+# libfpinspect through ctypes: what every debugger front end (the GDB plugin
+# today, an LLDB one later) shares. It knows the library's API and nothing
+# of any debugger: a front end hands it a read callback, threads with their
+# registers and the file mappings, and gets back command output or data.
+#
+# Errors come back as fpinspect_ctypes.Error (kind: one of the ERROR_*
+# numbers of fpinspect.h, message: what to show a user).
+
+import ctypes
+import ctypes.util
+import os
+
+__all__ = ["Error", "load_library", "library_path", "Session", "REG_NAMES_X86_64"]
+
+ERROR_OTHER, ERROR_NOMEM, ERROR_USAGE, ERROR_NO_PROCESS, ERROR_PERMISSION, ERROR_NOT_GO, \
+    ERROR_NO_DWARF, ERROR_CORRUPT_FILE, ERROR_TARGET_MEMORY, ERROR_TARGET_GONE, ERROR_NOT_FOUND = range(1, 12)
+
+ARCH_X86_64 = 1
+REG_NAMES_X86_64 = ("rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp",
+                    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip", "fs_base")
+
+_c_vp, _c_int, _c_u64, _c_i64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint64, ctypes.c_int64
+
+READ_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_size_t)
+
+
+class Error(Exception):
+    def __init__(self, kind, message):
+        Exception.__init__(self, message)
+        self.kind = kind
+        self.message = message
+
+
+class _RegsX86_64(ctypes.Structure):
+    _fields_ = [(n, _c_u64) for n in REG_NAMES_X86_64]
+
+
+class _RegsUnion(ctypes.Union):
+    _fields_ = [("x86_64", _RegsX86_64), ("reserved", _c_u64 * 64)]
+
+
+class _Registers(ctypes.Structure):
+    _fields_ = [("arch", _c_int), ("u", _RegsUnion)]
+
+
+_ERRP = ctypes.POINTER(_c_vp)
+
+
+def _setup(lib):
+    pp = ctypes.POINTER(_c_vp)
+    sigs = {
+        "fpi_error_kind": ([_c_vp], _c_int),
+        "fpi_error_message": ([_c_vp], ctypes.c_char_p),
+        "fpi_error_free": ([_c_vp], None),
+        "fpi_session_create_custom": ([ctypes.c_char_p, _c_int, READ_CB, _c_vp, pp, _ERRP], _c_int),
+        "fpi_session_add_thread": ([_c_vp, _c_int, ctypes.POINTER(_Registers), _ERRP], _c_int),
+        "fpi_session_add_mapping": ([_c_vp, _c_u64, _c_u64, _c_u64, ctypes.c_char_p, _ERRP], _c_int),
+        "fpi_session_set_vdso": ([_c_vp, _c_u64], None),
+        "fpi_session_load": ([_c_vp, _ERRP], _c_int),
+        "fpi_session_run_str": ([_c_vp, _c_int, ctypes.POINTER(ctypes.c_char_p), _c_int, pp, _ERRP], _c_int),
+        "fpi_session_destroy": ([_c_vp], None),
+        "fpi_command_help": ([ctypes.c_char_p], ctypes.c_char_p),
+        "fpi_command_usage": ([ctypes.c_char_p], ctypes.c_char_p),
+        "fpi_free": ([_c_vp], None),
+    }
+    for name, (args, res) in sigs.items():
+        f = getattr(lib, name)
+        f.argtypes = args
+        f.restype = res
+    _setup_data(lib)
+
+
+def _setup_data(lib):
+    pass
+
+
+def _candidates(plugin_dir):
+    """Where libfpinspect.so is looked for, in order, as (how, path)."""
+    out = []
+    env = os.environ.get("FPINSPECT_LIB")
+    if env:
+        out.append(("$FPINSPECT_LIB", env))
+    d = plugin_dir
+    if os.path.basename(d) == "gdbplugin":
+        # build tree: <top>/gdbplugin/, <top>/.libs/libfpinspect.so
+        out.append(("build tree", os.path.join(d, "..", ".libs", "libfpinspect.so")))
+    else:
+        # installed: <prefix>/share/fpinspect/, <prefix>/lib/libfpinspect.so
+        for sub in ("lib", "lib64", os.path.join("lib", "x86_64-linux-gnu")):
+            for name in ("libfpinspect.so", "libfpinspect.so.0"):
+                out.append(("install prefix", os.path.join(d, "..", "..", sub, name)))
+    found = ctypes.util.find_library("fpinspect")
+    if found:
+        out.append(("ldconfig", found))
+    out.append(("dynamic linker search path", "libfpinspect.so"))
+    return out
+
+
+_lib = None
+_lib_path = None
+
+
+def library_path():
+    return _lib_path
+
+
+def load_library(plugin_dir=None):
+    """The loaded library, or Error saying everywhere we looked."""
+    global _lib, _lib_path
+    if _lib is not None:
+        return _lib
+    tried = []
+    for how, path in _candidates(plugin_dir or os.path.dirname(os.path.abspath(__file__))):
+        is_path = os.sep in path
+        if is_path and not os.path.exists(path):
+            tried.append("%s (%s: not there)" % (os.path.normpath(path), how))
+            if how == "$FPINSPECT_LIB":
+                break  # an explicit choice: do not silently take another
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+            _setup(lib)
+        except (OSError, AttributeError) as e:
+            tried.append("%s (%s: %s)" % (os.path.normpath(path) if is_path else path, how, e))
+            if how == "$FPINSPECT_LIB":
+                break
+            continue
+        _lib = lib
+        _lib_path = os.path.realpath(path) if is_path else path
+        return lib
+    raise Error(ERROR_OTHER, "cannot load libfpinspect.so; looked in: " + "; ".join(tried) +
+                ". Set FPINSPECT_LIB to the library's path.")
+
+
+def _take_error(lib, err, what):
+    """An Error from a struct fpi_error * (freed), or a generic one."""
+    if not err:
+        return Error(ERROR_OTHER, what)
+    e = Error(lib.fpi_error_kind(err), lib.fpi_error_message(err).decode("utf-8", "replace"))
+    lib.fpi_error_free(err)
+    return e
+
+
+def _take_str(lib, p):
+    """A malloc'ed C string from the library, as str, freed."""
+    if not p:
+        return None
+    s = ctypes.string_at(p).decode("utf-8", "replace")
+    lib.fpi_free(p)
+    return s
+
+
+class Session(object):
+    """A session over a caller's target: read(arg, addr, buf, n) -> 1 or 0
+    (arg None, buf a ctypes address; it must never raise: called once per
+    read, so no wrapper of ours sits in between), then add_thread,
+    add_mapping, set_vdso, load; then run or the data calls. close() when
+    done."""
+
+    def __init__(self, lib, exe, pid, read):
+        self.lib = lib
+        self.ptr = None
+        self._cb = READ_CB(read)
+        s, err = _c_vp(), _c_vp()
+        if lib.fpi_session_create_custom(exe.encode(), pid, self._cb, None, ctypes.byref(s), ctypes.byref(err)):
+            raise _take_error(lib, err, "cannot create a session")
+        self.ptr = s
+
+    def _call(self, fn, what, *args):
+        err = _c_vp()
+        if fn(self.ptr, *(args + (ctypes.byref(err),))):
+            raise _take_error(self.lib, err, what)
+
+    def add_thread(self, tid, regs):
+        """regs: a mapping of REG_NAMES_X86_64 to values (fs_base may be
+        missing: 0, then threads are matched to Ms by procid)."""
+        r = _Registers()
+        r.arch = ARCH_X86_64
+        for n in REG_NAMES_X86_64:
+            setattr(r.u.x86_64, n, regs.get(n, 0))
+        self._call(self.lib.fpi_session_add_thread, "cannot add thread %d" % tid, tid, ctypes.byref(r))
+
+    def add_mapping(self, start, end, offset, path):
+        self._call(self.lib.fpi_session_add_mapping, "cannot add a mapping", start, end, offset, path.encode())
+
+    def set_vdso(self, addr):
+        self.lib.fpi_session_set_vdso(self.ptr, addr)
+
+    def load(self):
+        self._call(self.lib.fpi_session_load, "cannot load the Go runtime state")
+
+    def run(self, argv, json):
+        """(status, output) of one command; status 2 raises Error."""
+        lib = self.lib
+        cargv = (ctypes.c_char_p * (len(argv) + 1))(*[a.encode() for a in argv] + [None])
+        out, err = _c_vp(), _c_vp()
+        st = lib.fpi_session_run_str(self.ptr, len(argv), cargv, 1 if json else 0, ctypes.byref(out),
+                                     ctypes.byref(err))
+        text = _take_str(lib, out) or ""
+        if st == 2:
+            raise _take_error(lib, err, "failed")
+        return st, text
+
+    def close(self):
+        if self.ptr:
+            self.lib.fpi_session_destroy(self.ptr)
+            self.ptr = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
