@@ -382,7 +382,7 @@ _USAGE = {
     "threads": "fp threads [--json] [--output FILE]",
     "goroutines": "fp goroutines [--json] [--output FILE]",
     "bt": "fp bt TARGET [--unwinder fp|dwarf|both] [--json] [--output FILE]",
-    "check": "fp check [--json] [--output FILE]",
+    "check": "fp check [--stacks] [--json] [--output FILE]",
 }
 
 _COMMON_HELP = """
@@ -428,7 +428,8 @@ def _parse(name, arg):
         else:
             argv.append(w)
         i += 1
-    if name != "bt" and len(argv) > 1:
+    # options are the library's to judge (--help, --stacks, unknown ones)
+    if name not in ("bt", "check") and len(argv) > 1 and not argv[1].startswith("-"):
         raise gdb.GdbError("fp %s: unexpected argument '%s' (usage: %s)" % (name, argv[1], _USAGE[name]))
     return argv, json, output
 

@@ -182,6 +182,14 @@ int fpi_session_run_str(struct fpi_session *s, int argc, char **argv, int json, 
 	return status;
 }
 
+int fpi_command_check(int argc, char **argv, struct fpi_error **err)
+{
+	bool help;
+	struct fpi_error *e = session_command_check(argc, argv, &help);
+
+	return e ? fail(e, err) : help;
+}
+
 const char *const *fpi_command_names(void)
 {
 	return session_command_names();

@@ -161,6 +161,27 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* The command after the target, looked at before attaching: help needs
+ * no process stopped, and a bad option is better refused before it is.
+ * -1: go on; otherwise the exit status. */
+static int command_first(int argc, char **argv, int json)
+{
+	struct fpi_error *err = NULL;
+	int st;
+
+	if (argc < 1)
+		return -1;
+	st = fpi_command_check(argc, argv, &err);
+	if (st == 2) {
+		usage_error("%s", fpi_error_message(err));
+		fpi_error_free(err);
+		return 2;
+	}
+	if (st == 1)
+		return fpi_session_run(NULL, argc, argv, json, stdout, NULL) == 0 ? 0 : 2;
+	return -1;
+}
+
 static int is_command(const char *s)
 {
 	for (const char *const *n = fpi_command_names(); *n; n++)
@@ -314,6 +335,7 @@ static int cmd_attach(int argc, char **argv)
 	char *end, what[128];
 	double t0 = now();
 	long pid;
+	int st;
 
 	parse_opts(argc, argv, &o);
 	if (o.argc < 1)
@@ -324,6 +346,8 @@ static int cmd_attach(int argc, char **argv)
 		return usage_error("attach: '%s' is not a process id", o.argv[0]);
 	if (o.argc > 1 && !is_command(o.argv[1]))
 		return usage_error("unknown command '%s' (commands: summary threads goroutines bt check help)", o.argv[1]);
+	if ((st = command_first(o.argc - 1, o.argv + 1, o.json)) >= 0)
+		return st;
 	if (attach((int)pid, o.argc - 1, o.argv + 1, &s) != 0)
 		return 2;
 	snprintf(what, sizeof(what), "Attached to process %ld; it stays stopped while this prompt is open", pid);
@@ -337,7 +361,7 @@ static int cmd_core(int argc, char **argv)
 	struct fpi_error *err = NULL;
 	char what[4200];
 	const char *exe = NULL;
-	int first = 1;
+	int first = 1, st;
 	double t0 = now();
 
 	parse_opts(argc, argv, &o);
@@ -349,6 +373,8 @@ static int cmd_core(int argc, char **argv)
 	}
 	if (o.argc > first && !is_command(o.argv[first]))
 		return usage_error("unknown command '%s' (commands: summary threads goroutines bt check help)", o.argv[first]);
+	if ((st = command_first(o.argc - first, o.argv + first, o.json)) >= 0)
+		return st;
 	if (fpi_session_open_core(o.argv[0], exe, &s, &err) != 0)
 		return report(err, "cannot open core");
 	snprintf(what, sizeof(what), "Core file %s", o.argv[0]);

@@ -149,13 +149,20 @@ FPI_PUBLIC int fpi_session_load(struct fpi_session *s, struct fpi_error **err);
 
 /* Run one command ("summary", "threads", "goroutines", "bt g42", "check",
  * "help") given as argv, writing text (or one JSON document) to out.
- * Returns 0 ok, 1 a check found problems, 2 an error. */
+ * Returns 0 ok, 1 a check found problems, 2 an error. Every command takes
+ * --help (its usage and help, 0); unknown options are errors. s may be
+ * NULL for help. */
 FPI_PUBLIC int fpi_session_run(struct fpi_session *s, int argc, char **argv, int json, FILE *out,
 			       struct fpi_error **err);
 /* The same, output returned as a malloc'ed string (release with fpi_free;
  * NULL on error). */
 FPI_PUBLIC int fpi_session_run_str(struct fpi_session *s, int argc, char **argv, int json, char **out,
 				   struct fpi_error **err);
+/* Before any session: 0 when argv is a command that can run with options
+ * it knows, 1 when it asks for help ("help", "COMMAND --help"), which
+ * fpi_session_run prints with s NULL, 2 an error naming the unknown
+ * command or option (FPI_ERROR_USAGE). */
+FPI_PUBLIC int fpi_command_check(int argc, char **argv, struct fpi_error **err);
 /* NULL-terminated list of command names (for completion); a command's
  * usage line and help (NULL: no such command). Static strings. */
 FPI_PUBLIC const char *const *fpi_command_names(void);

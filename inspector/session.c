@@ -11,31 +11,45 @@
 #include "session.h"
 #include "stacks.h"
 
+/* Options each command accepts besides --help ("=" at the end: it takes a
+ * value, as "--opt V" or "--opt=V"): anything else that starts with '-' is
+ * refused before the command runs, naming the option. */
+static const char *const no_options[] = { NULL };
+static const char *const bt_options[] = { "--unwinder=", NULL };
+static const char *const check_options[] = { "--stacks", NULL };
+
 static const struct fpi_command commands[] = {
 	{ "summary", "summary",
+	  "executable, Go version, threads, Ms, goroutines by status, pause",
 	  "Executable, Go version, architecture, threads, Ms, goroutines by status, and how long the process was stopped.",
-	  cmd_summary },
+	  cmd_summary, no_options },
 	{ "threads", "threads",
+	  "every OS thread: M, stack, curg, cgo state",
 	  "One row per OS thread: TID, M id, the stack its SP is on (g0, gsignal, curg, other), curg and lockedg goids,\n"
 	  "isextra, isExtraInC, ncgo, incgo, hasCgoOnStack (ncgo > 0 || isextra). Ms without a thread follow.\n"
 	  "Fields the program's Go version lacks show as n/a.",
-	  cmd_threads },
+	  cmd_threads, no_options },
 	{ "goroutines", "goroutines",
+	  "every goroutine that is not dead",
 	  "One row per goroutine that is not dead: goid, status (+scan when the scan bit is held), wait reason, M id,\n"
 	  "sched pc/sp/bp, stack bounds, the function at sched.pc and the creation site.",
-	  cmd_goroutines },
+	  cmd_goroutines, no_options },
 	{ "bt", "bt TARGET [--unwinder fp|dwarf|both]",
+	  "backtrace: TARGET is a TID, gGOID (g42) or all",
 	  "Backtrace of TARGET: a thread id, gGOID (g42), or all. Default unwinder fp (frame pointers);\n"
 	  "dwarf uses DWARF CFI; both shows the two side by side and marks the first frame where they part.",
-	  cmd_bt },
+	  cmd_bt, bt_options },
 	{ "check", "check [--stacks]",
+	  "every check; exit status 1 on an error finding",
 	  "Every check over every thread and goroutine: frame-pointer chains (fp-cycle, fp-out-of-bounds,\n"
 	  "fp-not-increasing, fp-misaligned), cgo state (cgo-fp-unsafe, extra-in-c-with-go-frames),\n"
 	  "fp-dwarf-mismatch, stack-not-owned. Exit status 1 when an error is found. --stacks: then the\n"
 	  "stacks (bt --unwinder both) of every thread and goroutine with an error or warning, from the same stop.",
-	  cmd_check },
-	{ "help", "help [COMMAND]", "List the commands, or explain one.", NULL },
-	{ "quit", "quit", "Leave the prompt and let the process go on.", NULL },
+	  cmd_check, check_options },
+	{ "help", "help [COMMAND]", "list the commands, or explain one", "List the commands, or explain one.", NULL,
+	  no_options },
+	{ "quit", "quit", "leave the prompt and let the process go on", "Leave the prompt and let the process go on.",
+	  NULL, no_options },
 };
 
 static const char *const command_names[] = { "summary", "threads", "goroutines", "bt", "check", "help", "quit", NULL };
@@ -380,9 +394,62 @@ static void print_help(FILE *out, const char *name)
 	}
 	fprintf(out, "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-38s %.*s\n", commands[i].usage,
-			(int)strcspn(commands[i].help, ".\n"), commands[i].help);
-	fprintf(out, "help COMMAND explains one. Output is JSON with --json.\n");
+		fprintf(out, "  %-38s %s\n", commands[i].usage, commands[i].summary);
+	fprintf(out, "help COMMAND or COMMAND --help explains one. Output is JSON with --json.\n");
+}
+
+/* Is arg one of c's options? *takes_value: the next argument is its value. */
+static bool known_option(const struct fpi_command *c, const char *arg, bool *takes_value)
+{
+	*takes_value = false;
+	for (const char *const *o = c->options; *o; o++) {
+		size_t n = strlen(*o);
+
+		if ((*o)[n - 1] != '=') {
+			if (!strcmp(arg, *o))
+				return true;
+		} else if (!strncmp(arg, *o, n)) {
+			return true;
+		} else if (!strncmp(arg, *o, n - 1) && arg[n - 1] == '\0') {
+			*takes_value = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+struct fpi_error *session_command_check(int argc, char **argv, bool *help)
+{
+	const struct fpi_command *c;
+
+	*help = false;
+	if (argc < 1)
+		return fpi_error_create(FPI_ERR_USAGE, "no command given (try help)");
+	c = find_command(argv[0]);
+	if (!c)
+		return fpi_error_create(FPI_ERR_USAGE, "unknown command '%s' (commands: summary threads goroutines bt check help)",
+					argv[0]);
+	if (!strcmp(c->name, "help")) {
+		if (argc > 1 && strcmp(argv[1], "--help") && !find_command(argv[1]))
+			return fpi_error_create(FPI_ERR_USAGE, "no command '%s'", argv[1]);
+		*help = true;
+		return NULL;
+	}
+	for (int i = 1; i < argc; i++) {
+		bool value;
+
+		if (!strcmp(argv[i], "--help")) {
+			*help = true;
+			return NULL;
+		}
+		if (argv[i][0] != '-' || !argv[i][1])
+			continue;
+		if (!known_option(c, argv[i], &value))
+			return fpi_error_create(FPI_ERR_USAGE, "%s: unknown option '%s' (usage: %s)", c->name, argv[i],
+						c->usage);
+		i += value;
+	}
+	return NULL;
 }
 
 static struct fpi_error *copy_stacks(struct fpi_session *s);
@@ -403,20 +470,22 @@ struct fpi_error *session_run(struct fpi_session *s, int argc, char **argv, bool
 	const struct fpi_command *c;
 	struct fpi_cmd_ctx ctx = { s, out, json, argc, argv };
 	struct fpi_error *err;
+	bool help;
 
 	*status = 0;
-	if (argc < 1)
-		return fpi_error_create(FPI_ERR_USAGE, "no command given (try help)");
+	err = session_command_check(argc, argv, &help);
+	if (err)
+		return err;
 	c = find_command(argv[0]);
-	if (!c)
-		return fpi_error_create(FPI_ERR_USAGE, "unknown command '%s' (commands: summary threads goroutines bt check help)",
-					argv[0]);
-	if (strcmp(c->name, "help") == 0) {
-		if (argc > 1 && !find_command(argv[1]))
-			return fpi_error_create(FPI_ERR_USAGE, "no command '%s'", argv[1]);
-		print_help(out, argc > 1 ? argv[1] : NULL);
+	if (help) {
+		/* "help --help" is help's own */
+		print_help(out, strcmp(c->name, "help") || (argc > 1 && !strcmp(argv[1], "--help")) ? c->name :
+				argc > 1 ? argv[1] : NULL);
+		fflush(out);
 		return NULL;
 	}
+	if (!s)
+		return fpi_error_create(FPI_ERR_USAGE, "%s: no session (only help needs none)", c->name);
 	if (!c->fn)
 		return NULL;
 	/* A caller's target (GDB's, each read a trip through Python): every

@@ -52,8 +52,10 @@ typedef struct fpi_error *(*fpi_cmd_fn)(struct fpi_cmd_ctx *c, int *status);
 struct fpi_command {
 	const char *name;
 	const char *usage;
+	const char *summary;          /* one line, for the list of commands */
 	const char *help;
 	fpi_cmd_fn fn;
+	const char *const *options;   /* what it accepts besides --help */
 };
 
 /* A live process in two steps, so that a signal handler can be told the
@@ -75,7 +77,10 @@ struct fpi_error *session_add_mapping(struct fpi_session *s, uint64_t start, uin
 				      const char *path);
 void session_set_vdso(struct fpi_session *s, uint64_t addr);
 struct fpi_error *session_load(struct fpi_session *s);
-/* Run one command; *status 0 ok, 1 findings. */
+/* Is argv a command that can run, with only options it knows? *help: it
+ * asks for help (help, COMMAND --help), which needs no session. */
+struct fpi_error *session_command_check(int argc, char **argv, bool *help);
+/* Run one command; *status 0 ok, 1 findings. s may be NULL for help. */
 struct fpi_error *session_run(struct fpi_session *s, int argc, char **argv, bool json, FILE *out, int *status);
 /* bt and check walk stacks: what must be copied before a release. */
 bool session_needs_stacks(int argc, char **argv);
