@@ -1,10 +1,15 @@
 /* The public API (fpinspect.h): a thin layer over the session core. It
  * converts to and from the public types and decides nothing. */
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks.h"
 #include "fpinspect.h"
 #include "session.h"
+#include "stacks.h"
+#include "views.h"
 
 /* ---- errors: the internal error is the public opaque one; only its kind
  * is translated, so that internal codes may change */
@@ -235,4 +240,220 @@ double fpi_session_pause_seconds(const struct fpi_session *s)
 void fpi_session_destroy(struct fpi_session *s)
 {
 	session_destroy(s);
+}
+
+/* ---- data: the rows of views.c, as the commands show them */
+
+static int out_of_range(const char *what, size_t i, size_t n, struct fpi_error **err)
+{
+	return fail(fpi_error_create(FPI_ERR_NOTFOUND, "no %s %zu (there are %zu)", what, i, n), err);
+}
+
+size_t fpi_session_thread_count(const struct fpi_session *s)
+{
+	return s->snap->nthreads;
+}
+
+int fpi_session_thread(struct fpi_session *s, size_t i, struct fpi_thread *ret, struct fpi_error **err)
+{
+	if (i >= s->snap->nthreads)
+		return out_of_range("thread", i, s->snap->nthreads, err);
+	view_thread(s, i, ret);
+	return 0;
+}
+
+size_t fpi_session_m_count(const struct fpi_session *s)
+{
+	return s->snap->nms;
+}
+
+int fpi_session_m(struct fpi_session *s, size_t i, struct fpi_m *ret, struct fpi_error **err)
+{
+	if (i >= s->snap->nms)
+		return out_of_range("M", i, s->snap->nms, err);
+	view_m(s, i, ret);
+	return 0;
+}
+
+size_t fpi_session_goroutine_count(const struct fpi_session *s)
+{
+	return view_goroutine_count(s);
+}
+
+int fpi_session_goroutine(struct fpi_session *s, size_t i, struct fpi_goroutine *ret, struct fpi_error **err)
+{
+	const struct go_g *const *order;
+	size_t n;
+	struct fpi_error *e = view_goroutine_order(s, &order, &n);
+
+	if (e)
+		return fail(e, err);
+	if (i >= n)
+		return out_of_range("goroutine", i, n, err);
+	view_goroutine(s, order[i], ret);
+	return 0;
+}
+
+static const struct go_g *live_g(struct fpi_session *s, uint64_t goid)
+{
+	const struct go_g *g = go_find_g(s->snap, goid);
+
+	return g && !go_g_is_dead(s->layout, g) ? g : NULL;
+}
+
+int fpi_session_find_goroutine(struct fpi_session *s, uint64_t goid, struct fpi_goroutine *ret,
+			       struct fpi_error **err)
+{
+	const struct go_g *g = live_g(s, goid);
+
+	if (!g)
+		return fail(fpi_error_create(FPI_ERR_NOTFOUND, "no goroutine %llu", (unsigned long long)goid), err);
+	view_goroutine(s, g, ret);
+	return 0;
+}
+
+/* ---- stacks */
+
+/* The one call into the walker: thread th or goroutine g (one of them
+ * NULL), by frame pointers or DWARF CFI. A goroutine whose stack nobody
+ * owns consistently now is not walked, as bt does. */
+static struct fpi_error *walk_stack(struct fpi_session *s, const struct go_thread *th, const struct go_g *g,
+				    bool dwarf, struct walk *w)
+{
+	const char *why;
+
+	if (g && goroutine_not_owned(s, g, &why)) {
+		memset(w, 0, offsetof(struct walk, frames));
+		snprintf(w->end, sizeof(w->end), "not walked: %s", why);
+		return NULL;
+	}
+	return th ? walk_thread(s, th, dwarf, w) : walk_goroutine(s, g, dwarf, w);
+}
+
+_Static_assert(FR_GOROUTINE == (int)FPI_STACK_GOROUTINE && FR_G0 == (int)FPI_STACK_G0 &&
+	       FR_GSIGNAL == (int)FPI_STACK_GSIGNAL && FR_C == (int)FPI_STACK_C && FR_OTHER == (int)FPI_STACK_OTHER,
+	       "the walker's stacks are the public ones");
+
+/* The walk's frames as the public trace: one allocation holds the trace,
+ * its frames, their inlined frames and the strings that are the walk's
+ * (the symbols' strings are the session's). */
+static struct fpi_error *trace_of(struct fpi_session *s, const struct walk *w, struct fpi_stack_trace **ret)
+{
+	struct fpi_modules *mods = NULL;
+	const struct fpi_symbol **syms;
+	size_t ninl = 0, size;
+	struct fpi_stack_trace *t;
+	struct fpi_frame *fr;
+	struct fpi_inline_frame *inl;
+	char *str;
+
+	fpi_error_destroy(session_modules(s, &mods)); /* without modules, frames are unnamed */
+	syms = calloc(w->n + 1, sizeof(*syms));
+	if (!syms)
+		return &fpi_enomem;
+	for (size_t i = 0; i < w->n && mods; i++) {
+		const struct frame *f = &w->frames[i];
+
+		syms[i] = fpi_symbolize(mods, f->exact ? f->pc : f->pc - 1);
+		if (syms[i] && syms[i]->ninlined > 1)
+			ninl += syms[i]->ninlined;
+	}
+	size = sizeof(*t) + w->n * sizeof(*fr) + ninl * sizeof(*inl) + sizeof(w->end) + sizeof(w->fp_bad.why);
+	t = calloc(1, size);
+	if (!t) {
+		free(syms);
+		return &fpi_enomem;
+	}
+	fr = (struct fpi_frame *)(t + 1);
+	inl = (struct fpi_inline_frame *)(fr + w->n);
+	str = (char *)(inl + ninl);
+	for (size_t i = 0; i < w->n; i++) {
+		const struct frame *f = &w->frames[i];
+		const struct fpi_symbol *sym = syms[i];
+
+		/* the walker's stacks are in the public order */
+		fr[i] = (struct fpi_frame){ f->pc, f->sp, f->fp, (enum fpi_stack)f->stack, f->exact,
+					    sym ? sym->function : NULL, sym ? sym->file : NULL, sym ? sym->line : 0,
+					    sym ? sym->module : NULL, 0, NULL };
+		if (sym && sym->ninlined > 1) {
+			fr[i].ninlined = sym->ninlined;
+			fr[i].inlined = inl;
+			for (size_t k = 0; k < sym->ninlined; k++)
+				*inl++ = (struct fpi_inline_frame){ sym->inlined[k].function, sym->inlined[k].file,
+								    sym->inlined[k].line };
+		}
+	}
+	free(syms);
+	t->nframes = w->n;
+	t->frames = fr;
+	t->fp_bad_frame = FPI_NONE;
+	if (w->end[0])
+		t->end = strcpy(str, w->end);
+	if (!w->dwarf && w->fp_broken) {
+		t->fp_bad_frame = (long)(w->fp_bad_base + w->fp_bad.bad_frame);
+		t->fp_bad_why = strcpy(str + sizeof(w->end), w->fp_bad.why);
+	}
+	*ret = t;
+	return NULL;
+}
+
+int fpi_session_stack(struct fpi_session *s, enum fpi_stack_owner owner, uint64_t id, enum fpi_unwinder unwinder,
+		      struct fpi_stack_trace **ret, struct fpi_error **err)
+{
+	const struct go_thread *th = NULL;
+	const struct go_g *g = NULL;
+	struct walk *w;
+	struct fpi_error *e;
+
+	if (unwinder != FPI_UNWIND_FP && unwinder != FPI_UNWIND_DWARF)
+		return fail(fpi_error_create(FPI_ERR_USAGE, "unwinder %d: only fp (%d) and dwarf (%d) are there yet",
+					     (int)unwinder, (int)FPI_UNWIND_FP, (int)FPI_UNWIND_DWARF), err);
+	if (owner == FPI_OWNER_THREAD) {
+		for (size_t i = 0; i < s->snap->nthreads; i++)
+			if ((uint64_t)s->snap->threads[i].tid == id)
+				th = &s->snap->threads[i];
+		if (!th)
+			return fail(fpi_error_create(FPI_ERR_NOTFOUND, "no thread %llu in this process",
+						     (unsigned long long)id), err);
+	} else if (owner == FPI_OWNER_GOROUTINE) {
+		g = live_g(s, id);
+		if (!g)
+			return fail(fpi_error_create(FPI_ERR_NOTFOUND, "no goroutine %llu", (unsigned long long)id), err);
+	} else {
+		return fail(fpi_error_create(FPI_ERR_USAGE, "stack owner %d: a thread (%d) or a goroutine (%d)",
+					     (int)owner, (int)FPI_OWNER_THREAD, (int)FPI_OWNER_GOROUTINE), err);
+	}
+	w = malloc(sizeof(*w));
+	if (!w)
+		return fail(&fpi_enomem, err);
+	e = walk_stack(s, th, g, unwinder == FPI_UNWIND_DWARF, w);
+	if (!e)
+		e = trace_of(s, w, ret);
+	free(w);
+	return status_of(e, err);
+}
+
+void fpi_stack_trace_free(struct fpi_stack_trace *t)
+{
+	free(t);
+}
+
+/* ---- check */
+
+int fpi_session_check(struct fpi_session *s, unsigned flags, struct fpi_findings **ret, struct fpi_error **err)
+{
+	struct fpi_error *e;
+
+	if (flags)
+		return fail(fpi_error_create(FPI_ERR_USAGE, "check: flags 0x%x: none are defined", flags), err);
+	session_prepare_walks(s);
+	e = check_run(s, ret);
+	if (e)
+		return fail(e, err);
+	return (*ret)->errors ? 1 : 0;
+}
+
+void fpi_findings_free(struct fpi_findings *f)
+{
+	check_findings_free(f);
 }

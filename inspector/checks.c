@@ -8,52 +8,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonw.h"
+#include "checks.h"
 #include "stacks.h"
 
-enum severity { SEV_ERROR, SEV_WARNING, SEV_INFO };
-
-static const char *const sev_names[] = { "error", "warning", "info" };
-
-struct finding {
-	enum severity sev;
-	const char *kind;
-	int64_t goid;   /* -1: none */
-	int tid;        /* -1: none */
-	long frame;     /* -1: none */
-	char *msg;
-};
+/* The findings are the public API's (struct fpi_findings): rendering them,
+ * as text or JSON, is render.c's. */
+#define SEV_ERROR FPI_SEVERITY_ERROR
+#define SEV_WARNING FPI_SEVERITY_WARNING
+#define SEV_INFO FPI_SEVERITY_INFO
 
 struct findings {
-	struct finding *v;
-	size_t n, cap;
-	size_t count[3];
+	struct fpi_findings *f;
+	size_t cap;
 };
 
-static void add(struct findings *f, enum severity sev, const char *kind, int64_t goid, int tid, long frame,
+static void add(struct findings *f, enum fpi_severity sev, const char *kind, int64_t goid, int tid, long frame,
 		const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
-static void add(struct findings *f, enum severity sev, const char *kind, int64_t goid, int tid, long frame,
+static void add(struct findings *f, enum fpi_severity sev, const char *kind, int64_t goid, int tid, long frame,
 		const char *fmt, ...)
 {
+	struct fpi_findings *r = f->f;
 	va_list ap;
 	char *msg = NULL;
 
-	if (f->n == f->cap) {
+	if (r->n == f->cap) {
 		size_t cap = f->cap ? 2 * f->cap : 64;
-		struct finding *v = realloc(f->v, cap * sizeof(*v));
+		struct fpi_finding *v = realloc(r->v, cap * sizeof(*v));
 
 		if (!v)
 			return;
-		f->v = v;
+		r->v = v;
 		f->cap = cap;
 	}
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	f->v[f->n++] = (struct finding){ sev, kind, goid, tid, frame, msg };
-	f->count[sev]++;
+	/* the model's -1 for none is the public FPI_NONE */
+	r->v[r->n++] = (struct fpi_finding){ sev, kind, goid < 0 ? FPI_NONE : goid, tid < 0 ? FPI_NONE : tid,
+					     frame < 0 ? FPI_NONE : frame, msg };
+	if (sev == SEV_ERROR)
+		r->errors++;
+	else if (sev == SEV_WARNING)
+		r->warnings++;
+	else
+		r->infos++;
 }
 
 static const char *fp_kind(enum fpi_fp_stop stop)
@@ -75,7 +75,7 @@ static void judge_fp(struct fpi_session *s, struct findings *f, const struct wal
 	int claims = go_m_claims_c(m);
 	bool c_known = claims == 1 || w->saw_cgocallback;
 	const char *kind = fp_kind(r->stop);
-	enum severity sev;
+	enum fpi_severity sev;
 	const char *why;
 
 	if (r->stop == FPI_FP_DEPTH)
@@ -195,27 +195,16 @@ static bool running_without_registers(struct fpi_session *s, const struct go_g *
 	return !m || m->thread < 0 || m->curg != g->addr;
 }
 
-struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
+struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 {
-	struct fpi_session *s = c->s;
-	struct findings f = { 0 };
+	struct findings f = { calloc(1, sizeof(struct fpi_findings)), 0 };
 	struct walk *fp = malloc(sizeof(*fp)), *dw = malloc(sizeof(*dw));
 	size_t ngs = 0, frames = 0;
-	bool stacks = false;
 
-	for (int i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--stacks") != 0) {
-			free(fp);
-			free(dw);
-			return fpi_error_create(FPI_ERR_USAGE, "check: unexpected argument '%s' (check [--stacks])",
-						c->argv[i]);
-		}
-		stacks = true;
-	}
-
-	if (!fp || !dw) {
+	if (!fp || !dw || !f.f) {
 		free(fp);
 		free(dw);
+		free(f.f);
 		return &fpi_enomem;
 	}
 	/* threads: their own stacks (g0, gsignal, a running goroutine's) */
@@ -284,66 +273,19 @@ struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
 	}
 	free(fp);
 	free(dw);
-	if (c->json) {
-		struct jw w;
-
-		jw_init(&w, c->out);
-		jw_obj(&w);
-		jw_key(&w, "findings");
-		jw_arr(&w);
-		for (size_t i = 0; i < f.n; i++) {
-			jw_obj(&w);
-			jw_key(&w, "kind"); jw_str(&w, f.v[i].kind);
-			jw_key(&w, "severity"); jw_str(&w, sev_names[f.v[i].sev]);
-			jw_key(&w, "goid"); jw_tri_int(&w, f.v[i].goid, f.v[i].goid < 0);
-			jw_key(&w, "tid"); jw_tri_int(&w, f.v[i].tid, f.v[i].tid < 0);
-			jw_key(&w, "frame"); jw_tri_int(&w, f.v[i].frame, f.v[i].frame < 0);
-			jw_key(&w, "message"); jw_str(&w, f.v[i].msg);
-			jw_end_obj(&w);
-		}
-		jw_end_arr(&w);
-		jw_key(&w, "threads"); jw_uint(&w, s->snap->nthreads);
-		jw_key(&w, "goroutines"); jw_uint(&w, ngs);
-		jw_key(&w, "frames"); jw_uint(&w, frames);
-		jw_key(&w, "errors"); jw_uint(&w, f.count[SEV_ERROR]);
-		jw_key(&w, "warnings"); jw_uint(&w, f.count[SEV_WARNING]);
-		jw_key(&w, "info"); jw_uint(&w, f.count[SEV_INFO]);
-		jw_end_obj(&w);
-	} else {
-		for (size_t i = 0; i < f.n; i++) {
-			char who[64] = "", fr[32] = "";
-
-			if (f.v[i].goid >= 0)
-				snprintf(who, sizeof(who), "g%" PRId64, f.v[i].goid);
-			else
-				snprintf(who, sizeof(who), "thread %d", f.v[i].tid);
-			if (f.v[i].frame >= 0)
-				snprintf(fr, sizeof(fr), " frame %ld", f.v[i].frame);
-			fprintf(c->out, "%-7s %-26s %s%s: %s\n", sev_names[f.v[i].sev], f.v[i].kind, who, fr,
-				f.v[i].msg ? f.v[i].msg : "");
-		}
-		fprintf(c->out, "check: %zu threads, %zu goroutines, %zu frames walked: %zu errors, %zu warnings, %zu info\n",
-			s->snap->nthreads, ngs, frames, f.count[SEV_ERROR], f.count[SEV_WARNING], f.count[SEV_INFO]);
-		for (size_t i = 0; stacks && i < f.n; i++) {
-			char target[32], *argv[] = { "bt", target, "--unwinder", "both" };
-			struct fpi_cmd_ctx bc = { s, c->out, false, 4, argv };
-			struct fpi_error *err;
-			int st;
-
-			if (f.v[i].sev == SEV_INFO)
-				continue;
-			if (f.v[i].goid >= 0)
-				snprintf(target, sizeof(target), "g%" PRId64, f.v[i].goid);
-			else
-				snprintf(target, sizeof(target), "%d", f.v[i].tid);
-			fprintf(c->out, "\n--- stacks of %s (%s) ---\n", target, f.v[i].kind);
-			err = cmd_bt(&bc, &st);
-			fpi_error_destroy(err);
-		}
-	}
-	*status = f.count[SEV_ERROR] ? 1 : 0;
-	for (size_t i = 0; i < f.n; i++)
-		free(f.v[i].msg);
-	free(f.v);
+	f.f->threads = s->snap->nthreads;
+	f.f->goroutines = ngs;
+	f.f->frames = frames;
+	*ret = f.f;
 	return NULL;
+}
+
+void check_findings_free(struct fpi_findings *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].message);
+	free(f->v);
+	free(f);
 }

@@ -170,6 +170,187 @@ FPI_PUBLIC const char *fpi_command_usage(const char *name);
 FPI_PUBLIC const char *fpi_command_help(const char *name);
 FPI_PUBLIC void fpi_free(void *p);
 
+/* ---------------------------------------------------------------- data */
+
+/* "None" in id fields (no M, no goroutine, no thread, no frame). */
+#define FPI_NONE (-1)
+/* "n/a" in tri-state fields: the program's Go version lacks the field. */
+#define FPI_NA (-1)
+
+/* Which stack: a goroutine's own, an M's system stacks, C (frames of
+ * non-Go code; in frames only), or none of them. */
+enum fpi_stack {
+	FPI_STACK_GOROUTINE = 0, /* for a thread: its M's curg's stack */
+	FPI_STACK_G0 = 1,
+	FPI_STACK_GSIGNAL = 2,
+	FPI_STACK_C = 3,
+	FPI_STACK_OTHER = 4,
+};
+
+/* One OS thread of the target, in the target's order (/proc/PID/task,
+ * the core's notes, the caller's fpi_session_add_thread order). */
+struct fpi_thread {
+	int tid;
+	int64_t m;             /* the M's id; FPI_NONE: no M claims it (not a Go
+				  thread, or not yet started) */
+	size_t m_index;        /* its M for fpi_session_m, when m is not FPI_NONE */
+	enum fpi_stack stack;  /* the stack its SP is on (G0, GSIGNAL,
+				  GOROUTINE, OTHER); OTHER also without M */
+	uint64_t tls_g;        /* the g in its TLS (fs_base - 8); 0 unreadable */
+	struct fpi_registers regs; /* frame 0's, as the target gave them */
+};
+
+/* One M of the runtime's allm list. */
+struct fpi_m {
+	int64_t id;
+	uint64_t addr;
+	int tid;               /* its thread; FPI_NONE: none (an extra M waiting
+				  on the list) */
+	uint64_t procid;
+	int64_t curg, lockedg; /* goids; FPI_NONE */
+	int8_t isextra, is_extra_in_c, incgo; /* 1, 0, FPI_NA */
+	int8_t has_cgo_on_stack; /* the runtime's hasCgoOnStack (ncgo > 0 ||
+				    isextra): FPI_NA when it cannot say (Go 1.19) */
+	int64_t ncgo;
+	uint64_t g0_lo, g0_hi, gsignal_lo, gsignal_hi; /* 0, 0: none */
+};
+
+/* Bits of fpi_goroutine.has: fields the program's Go version has. */
+#define FPI_G_HAS_WAIT_REASON 0x1u
+#define FPI_G_HAS_PARENT_GOID 0x2u
+
+/* One goroutine that is not dead. Strings are the session's. */
+struct fpi_goroutine {
+	uint64_t goid;
+	uint64_t addr;              /* of its g */
+	const char *status;         /* "running", "waiting", ... without the scan
+				       bit; NULL: a value the runtime has no
+				       constant for (garbage) */
+	uint32_t status_value;      /* atomicstatus as read, scan bit included */
+	bool scan;                  /* the scan bit is held */
+	const char *wait_reason;    /* waiting only; NULL: none given (or n/a) */
+	int64_t m;                  /* its M's id; FPI_NONE */
+	uint64_t pc, sp, bp;        /* g.sched */
+	uint64_t syscall_pc, syscall_sp, syscall_bp;
+	uint64_t stack_lo, stack_hi;
+	const char *function;       /* at sched.pc; NULL unknown */
+	uint64_t created_pc;        /* gopc; 0: a cgo callback's goroutine */
+	const char *created_by;     /* the function at created_pc; NULL unknown */
+	uint64_t start_pc;
+	int64_t parent_goid;        /* valid with FPI_G_HAS_PARENT_GOID (Go 1.21+) */
+	uint32_t has;               /* FPI_G_HAS_* */
+};
+
+/* The threads in the target's order, the Ms in allm's, the goroutines by
+ * goid (as the goroutines command lists them). Out of range:
+ * FPI_ERROR_NOT_FOUND. */
+FPI_PUBLIC size_t fpi_session_thread_count(const struct fpi_session *s);
+FPI_PUBLIC int fpi_session_thread(struct fpi_session *s, size_t i, struct fpi_thread *ret, struct fpi_error **err);
+FPI_PUBLIC size_t fpi_session_m_count(const struct fpi_session *s);
+FPI_PUBLIC int fpi_session_m(struct fpi_session *s, size_t i, struct fpi_m *ret, struct fpi_error **err);
+FPI_PUBLIC size_t fpi_session_goroutine_count(const struct fpi_session *s);
+FPI_PUBLIC int fpi_session_goroutine(struct fpi_session *s, size_t i, struct fpi_goroutine *ret,
+				     struct fpi_error **err);
+FPI_PUBLIC int fpi_session_find_goroutine(struct fpi_session *s, uint64_t goid, struct fpi_goroutine *ret,
+					  struct fpi_error **err);
+
+/* ---------------------------------------------------------------- stacks */
+
+/* How to step from a frame to its caller. Stable values; GO (the pclntab
+ * SP delta the runtime's own unwinder uses) is issue 12's and gives
+ * FPI_ERROR_USAGE until then. */
+enum fpi_unwinder {
+	FPI_UNWIND_FP = 0,     /* frame pointers */
+	FPI_UNWIND_DWARF = 1,  /* DWARF CFI (.debug_frame, .eh_frame) */
+	FPI_UNWIND_GO = 2,
+};
+
+/* Whose stack: a thread's (by TID: from its registers, on the stack they
+ * are on, across Go's stack switches) or a goroutine's (by goid: from
+ * where the runtime's own unwinder would start). */
+enum fpi_stack_owner {
+	FPI_OWNER_THREAD = 0,
+	FPI_OWNER_GOROUTINE = 1,
+};
+
+struct fpi_inline_frame {
+	const char *function, *file; /* NULL unknown */
+	int line;
+};
+
+/* One physical frame, innermost first. */
+struct fpi_frame {
+	uint64_t pc;
+	uint64_t sp;            /* 0: unknown (frame-pointer walks know only fp) */
+	uint64_t fp;            /* its frame pointer (0 at the end of a chain) */
+	enum fpi_stack stack;
+	bool exact;             /* pc is where the code is (registers, a signal
+				   frame), not a return address: symbolized as is,
+				   a return address as pc - 1 */
+	const char *function, *file; /* NULL unknown; the session's */
+	int line;
+	const char *module;     /* basename of its ELF; NULL unknown */
+	/* The frames inlined at pc, innermost first, the last the physical
+	 * function; 0 when nothing is inlined there. Owned by the trace. */
+	size_t ninlined;
+	const struct fpi_inline_frame *inlined;
+};
+
+struct fpi_stack_trace {
+	size_t nframes;
+	const struct fpi_frame *frames;
+	/* Why the walk ended: NULL when it reached a top frame (goexit,
+	 * mstart, a thread's start), otherwise what stopped it (a broken
+	 * link, the depth cap, "not walked: ..." for a stack nobody owns
+	 * consistently now). */
+	const char *end;
+	/* Frame-pointer walks: the first frame whose saved BP broke the chain
+	 * (FPI_NONE: none), and how. */
+	long fp_bad_frame;
+	const char *fp_bad_why;
+};
+
+FPI_PUBLIC int fpi_session_stack(struct fpi_session *s, enum fpi_stack_owner owner, uint64_t id,
+				 enum fpi_unwinder unwinder, struct fpi_stack_trace **ret, struct fpi_error **err);
+/* NULL-safe. */
+FPI_PUBLIC void fpi_stack_trace_free(struct fpi_stack_trace *t);
+
+/* ---------------------------------------------------------------- check */
+
+enum fpi_severity {
+	FPI_SEVERITY_ERROR = 0,   /* an invariant the runtime relies on is broken */
+	FPI_SEVERITY_WARNING = 1,
+	FPI_SEVERITY_INFO = 2,    /* expected, explained */
+};
+
+struct fpi_finding {
+	enum fpi_severity severity;
+	const char *kind;   /* stable name: fp-cycle, fp-out-of-bounds, fp-not-increasing,
+			       fp-misaligned, cgo-fp-unsafe, extra-in-c-with-go-frames,
+			       fp-dwarf-mismatch, stack-not-owned; static */
+	int64_t goid;       /* the goroutine's; FPI_NONE: a thread's finding */
+	int tid;            /* the thread's; FPI_NONE */
+	long frame;         /* index in that stack's walk; FPI_NONE */
+	char *message;      /* what broke and why it matters; owned by the set */
+};
+
+/* The findings of one check, with what it looked at. Owned by the caller,
+ * independent of the session. */
+struct fpi_findings {
+	size_t n;
+	struct fpi_finding *v;
+	size_t threads, goroutines, frames; /* walked */
+	size_t errors, warnings, infos;
+};
+
+/* Every check over every thread and goroutine (the check command's
+ * findings). flags: 0 (reserved). Returns 0 without error findings, 1
+ * with, 2 on an error. */
+FPI_PUBLIC int fpi_session_check(struct fpi_session *s, unsigned flags, struct fpi_findings **ret,
+				 struct fpi_error **err);
+/* NULL-safe. */
+FPI_PUBLIC void fpi_findings_free(struct fpi_findings *f);
+
 /* ---------------------------------------------------------------- letting go */
 
 /* Copy what later calls need (the stacks), then let a live target go on.

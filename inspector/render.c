@@ -1,4 +1,5 @@
-/* summary, threads, goroutines: text tables and JSON documents. */
+/* summary, threads, goroutines, check: text tables and JSON documents, from
+ * the rows and findings the data API hands out (views.c, checks.c). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,21 +7,13 @@
 
 #include "jsonw.h"
 #include "session.h"
+#include "checks.h"
+#include "stacks.h"
+#include "views.h"
 
 static const char *tri(int v)
 {
 	return v < 0 ? "n/a" : v ? "1" : "0";
-}
-
-static void status_string(const struct go_layout *l, uint32_t status, char *buf, size_t len)
-{
-	uint32_t base = status & ~l->gscan;
-
-	/* garbage shows as what it is, the scan bit not split off */
-	if (!go_status_known(l, status))
-		snprintf(buf, len, "status 0x%" PRIx32, status);
-	else
-		snprintf(buf, len, "%s%s", go_status_name(l, base), l->gscan && (status & l->gscan) ? "+scan" : "");
 }
 
 static char *display_exe(struct fpi_session *s)
@@ -192,6 +185,63 @@ static void fmt_goid(char *buf, size_t len, int64_t goid)
 		snprintf(buf, len, "%" PRId64, goid);
 }
 
+/* A thread's stack as threads shows it: the goroutine's is its M's curg. */
+static const char *thread_stack_name(enum fpi_stack k)
+{
+	switch (k) {
+	case FPI_STACK_G0: return "g0";
+	case FPI_STACK_GSIGNAL: return "gsignal";
+	case FPI_STACK_GOROUTINE: return "curg";
+	default: return "other";
+	}
+}
+
+static void json_tri(struct jw *w, int8_t v)
+{
+	jw_tri_bool(w, v == FPI_NA ? GO_NA : v);
+}
+
+/* One row: a thread (th, its M or NULL) or an M without a thread (th NULL). */
+static void thread_row(struct fpi_cmd_ctx *c, struct jw *w, const struct fpi_thread *th, const struct fpi_m *m)
+{
+	int tid = th ? th->tid : -1;
+	const char *stack = th ? thread_stack_name(th->stack) : "-";
+	char curg[24], lockedg[24];
+
+	if (c->json) {
+		jw_obj(w);
+		jw_key(w, "tid"); jw_tri_int(w, tid, tid < 0);
+		jw_key(w, "m"); jw_tri_int(w, m ? m->id : 0, !m);
+		jw_key(w, "stack"); jw_str(w, th ? stack : NULL);
+		jw_key(w, "curg"); jw_tri_int(w, m ? m->curg : 0, !m || m->curg == FPI_NONE);
+		jw_key(w, "lockedg"); jw_tri_int(w, m ? m->lockedg : 0, !m || m->lockedg == FPI_NONE);
+		jw_key(w, "isextra"); json_tri(w, m ? m->isextra : FPI_NA);
+		jw_key(w, "is_extra_in_c"); json_tri(w, m ? m->is_extra_in_c : FPI_NA);
+		jw_key(w, "ncgo"); jw_tri_int(w, m ? m->ncgo : 0, !m);
+		jw_key(w, "incgo"); json_tri(w, m ? m->incgo : FPI_NA);
+		jw_key(w, "has_cgo_on_stack"); json_tri(w, m ? m->has_cgo_on_stack : FPI_NA);
+		if (!th) {
+			jw_key(w, "no_thread"); jw_bool(w, true);
+		}
+		jw_end_obj(w);
+		return;
+	}
+	if (!m) {
+		fprintf(c->out, "%-8d %-5s %-8s (no M: not a Go thread, or not yet started)\n", tid, "-", stack);
+		return;
+	}
+	fmt_goid(curg, sizeof(curg), m->curg);
+	fmt_goid(lockedg, sizeof(lockedg), m->lockedg);
+	if (th)
+		fprintf(c->out, "%-8d ", tid);
+	else
+		fprintf(c->out, "%-8s ", "-");
+	fprintf(c->out, "%-5" PRId64 " %-8s %-6s %-7s %-7s %-10s %-5" PRId64 " %-5s %s%s\n",
+		m->id, stack, curg, lockedg, tri(m->isextra), tri(m->is_extra_in_c), m->ncgo,
+		tri(m->incgo), tri(m->has_cgo_on_stack),
+		th ? "" : "   (M without a thread: an extra M waiting on the list)");
+}
+
 struct fpi_error *cmd_threads(struct fpi_cmd_ctx *c, int *status)
 {
 	const struct go_snapshot *sn = c->s->snap;
@@ -207,57 +257,21 @@ struct fpi_error *cmd_threads(struct fpi_cmd_ctx *c, int *status)
 			"TID", "M", "STACK", "CURG", "LOCKEDG", "ISEXTRA", "ISEXTRAINC", "NCGO", "INCGO", "HASCGOONSTACK");
 	}
 	/* threads in the target's order, then Ms without a thread */
-	for (size_t pass = 0; pass < 2; pass++) {
-		size_t n = pass == 0 ? sn->nthreads : sn->nms;
+	for (size_t i = 0; i < sn->nthreads; i++) {
+		struct fpi_thread th;
+		struct fpi_m m;
 
-		for (size_t i = 0; i < n; i++) {
-			const struct go_m *m;
-			int tid = -1;
-			const char *stack = "-";
-			char curg[24], lockedg[24];
+		view_thread(c->s, i, &th);
+		if (th.m != FPI_NONE)
+			view_m(c->s, th.m_index, &m);
+		thread_row(c, &w, &th, th.m != FPI_NONE ? &m : NULL);
+	}
+	for (size_t i = 0; i < sn->nms; i++) {
+		struct fpi_m m;
 
-			if (pass == 0) {
-				tid = sn->threads[i].tid;
-				m = sn->threads[i].m >= 0 ? &sn->ms[sn->threads[i].m] : NULL;
-				stack = go_stack_kind_name(sn->threads[i].stack);
-			} else {
-				m = &sn->ms[i];
-				if (m->thread >= 0)
-					continue;
-			}
-			if (c->json) {
-				jw_obj(&w);
-				jw_key(&w, "tid"); jw_tri_int(&w, tid, tid < 0);
-				jw_key(&w, "m"); jw_tri_int(&w, m ? m->id : 0, !m);
-				jw_key(&w, "stack"); jw_str(&w, pass == 0 ? stack : NULL);
-				jw_key(&w, "curg"); jw_tri_int(&w, m ? m->curg_goid : 0, !m || m->curg_goid < 0);
-				jw_key(&w, "lockedg"); jw_tri_int(&w, m ? m->lockedg_goid : 0, !m || m->lockedg_goid < 0);
-				jw_key(&w, "isextra"); jw_tri_bool(&w, m ? m->isextra : GO_NA);
-				jw_key(&w, "is_extra_in_c"); jw_tri_bool(&w, m ? m->isextrainc : GO_NA);
-				jw_key(&w, "ncgo"); jw_tri_int(&w, m ? m->ncgo : 0, !m);
-				jw_key(&w, "incgo"); jw_tri_bool(&w, m ? m->incgo : GO_NA);
-				jw_key(&w, "has_cgo_on_stack"); jw_tri_bool(&w, m ? go_m_claims_c(m) : GO_NA);
-				if (pass == 1) {
-					jw_key(&w, "no_thread"); jw_bool(&w, true);
-				}
-				jw_end_obj(&w);
-				continue;
-			}
-			if (!m) {
-				fprintf(c->out, "%-8d %-5s %-8s (no M: not a Go thread, or not yet started)\n", tid, "-", stack);
-				continue;
-			}
-			fmt_goid(curg, sizeof(curg), m->curg_goid);
-			fmt_goid(lockedg, sizeof(lockedg), m->lockedg_goid);
-			if (pass == 0)
-				fprintf(c->out, "%-8d ", tid);
-			else
-				fprintf(c->out, "%-8s ", "-");
-			fprintf(c->out, "%-5" PRId64 " %-8s %-6s %-7s %-7s %-10s %-5" PRId64 " %-5s %s%s\n",
-				m->id, stack, curg, lockedg, tri(m->isextra), tri(m->isextrainc), m->ncgo,
-				tri(m->incgo), tri(go_m_claims_c(m)),
-				pass == 1 ? "   (M without a thread: an extra M waiting on the list)" : "");
-		}
+		view_m(c->s, i, &m);
+		if (m.tid == FPI_NONE)
+			thread_row(c, &w, NULL, &m);
 	}
 	if (c->json) {
 		jw_end_arr(&w);
@@ -267,30 +281,16 @@ struct fpi_error *cmd_threads(struct fpi_cmd_ctx *c, int *status)
 	return NULL;
 }
 
-static int goid_cmp(const void *a, const void *b)
-{
-	const struct go_g *x = *(struct go_g *const *)a, *y = *(struct go_g *const *)b;
-
-	return x->goid < y->goid ? -1 : x->goid > y->goid;
-}
-
 struct fpi_error *cmd_goroutines(struct fpi_cmd_ctx *c, int *status)
 {
 	struct fpi_session *s = c->s;
-	const struct go_layout *l = s->layout;
-	const struct go_snapshot *sn = s->snap;
-	struct go_g **order;
-	size_t n = 0;
+	const struct go_g *const *order;
+	size_t n;
 	struct jw w;
+	struct fpi_error *err = view_goroutine_order(s, &order, &n);
 
-	order = malloc((sn->ngs ? sn->ngs : 1) * sizeof(*order));
-	if (!order)
-		return &fpi_enomem;
-	for (size_t i = 0; i < sn->ngs; i++)
-		if (!go_g_is_dead(l, &sn->gs[i]))
-			order[n++] = &sn->gs[i];
-	/* by goid, as users and the runtime's tracebacks list them */
-	qsort(order, n, sizeof(*order), goid_cmp);
+	if (err)
+		return err;
 	if (c->json) {
 		jw_init(&w, c->out);
 		jw_obj(&w);
@@ -301,43 +301,43 @@ struct fpi_error *cmd_goroutines(struct fpi_cmd_ctx *c, int *status)
 			"PC", "SP", "BP", "STACK", "FUNCTION / CREATED BY");
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct go_g *g = order[i];
+		struct fpi_goroutine g;
 		char st[48];
-		const char *wr = NULL, *fn, *cb;
-		uint32_t base = g->status & ~l->gscan;
 
-		status_string(l, g->status, st, sizeof(st));
-		if (g->waitreason > 0 && go_status_known(l, g->status) && strcmp(go_status_name(l, base), "waiting") == 0)
-			wr = go_waitreason(l, g->waitreason);
-		fn = session_symbol(s, g->sched_pc, false);
-		cb = session_symbol(s, g->gopc, true);
+		view_goroutine(s, order[i], &g);
+		/* garbage shows as what it is, the scan bit not split off */
+		if (!g.status)
+			snprintf(st, sizeof(st), "status 0x%" PRIx32, g.status_value);
+		else
+			snprintf(st, sizeof(st), "%s%s", g.status, g.scan ? "+scan" : "");
 		if (c->json) {
 			jw_obj(&w);
-			jw_key(&w, "goid"); jw_uint(&w, g->goid);
-			jw_key(&w, "status"); jw_str(&w, go_status_name(l, base));
-			jw_key(&w, "status_value"); jw_uint(&w, g->status);
-			jw_key(&w, "scan"); jw_bool(&w, l->gscan && (g->status & l->gscan));
-			jw_key(&w, "wait_reason"); jw_str(&w, wr && *wr ? wr : NULL);
-			jw_key(&w, "m"); jw_tri_int(&w, g->mid, g->mid < 0);
-			jw_key(&w, "pc"); jw_hex(&w, g->sched_pc);
-			jw_key(&w, "sp"); jw_hex(&w, g->sched_sp);
-			jw_key(&w, "bp"); jw_hex(&w, g->sched_bp);
-			jw_key(&w, "stack_lo"); jw_hex(&w, g->stack_lo);
-			jw_key(&w, "stack_hi"); jw_hex(&w, g->stack_hi);
-			jw_key(&w, "function"); jw_str(&w, fn);
-			jw_key(&w, "created_by"); jw_str(&w, cb);
+			jw_key(&w, "goid"); jw_uint(&w, g.goid);
+			jw_key(&w, "status"); jw_str(&w, g.status ? g.status : "unknown");
+			jw_key(&w, "status_value"); jw_uint(&w, g.status_value);
+			jw_key(&w, "scan"); jw_bool(&w, g.scan);
+			jw_key(&w, "wait_reason"); jw_str(&w, g.wait_reason);
+			jw_key(&w, "m"); jw_tri_int(&w, g.m, g.m == FPI_NONE);
+			jw_key(&w, "pc"); jw_hex(&w, g.pc);
+			jw_key(&w, "sp"); jw_hex(&w, g.sp);
+			jw_key(&w, "bp"); jw_hex(&w, g.bp);
+			jw_key(&w, "stack_lo"); jw_hex(&w, g.stack_lo);
+			jw_key(&w, "stack_hi"); jw_hex(&w, g.stack_hi);
+			jw_key(&w, "function"); jw_str(&w, g.function);
+			jw_key(&w, "created_by"); jw_str(&w, g.created_by);
 			jw_end_obj(&w);
 			continue;
 		}
 		{
 			char mid[24], stk[40];
 
-			fmt_goid(mid, sizeof(mid), g->mid);
-			snprintf(stk, sizeof(stk), "%" PRIx64 "-%" PRIx64, g->stack_lo, g->stack_hi);
+			fmt_goid(mid, sizeof(mid), g.m);
+			snprintf(stk, sizeof(stk), "%" PRIx64 "-%" PRIx64, g.stack_lo, g.stack_hi);
 			fprintf(c->out, "%-7" PRIu64 " %-14s %-22s %-4s 0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-16" PRIx64
 				" %-29s %s  [created by %s]\n",
-				g->goid, st, wr && *wr ? wr : "-", mid, g->sched_pc, g->sched_sp, g->sched_bp, stk,
-				fn ? fn : "?", cb ? cb : g->gopc ? "?" : "- (a cgo callback's goroutine)");
+				g.goid, st, g.wait_reason ? g.wait_reason : "-", mid, g.pc, g.sp, g.bp, stk,
+				g.function ? g.function : "?",
+				g.created_by ? g.created_by : g.created_pc ? "?" : "- (a cgo callback's goroutine)");
 		}
 	}
 	if (c->json) {
@@ -346,7 +346,104 @@ struct fpi_error *cmd_goroutines(struct fpi_cmd_ctx *c, int *status)
 	} else {
 		fprintf(c->out, "%zu goroutines\n", n);
 	}
-	free(order);
 	*status = 0;
+	return NULL;
+}
+
+static const char *const sev_names[] = { "error", "warning", "info" };
+
+static void render_findings_json(FILE *out, const struct fpi_findings *f)
+{
+	struct jw w;
+
+	jw_init(&w, out);
+	jw_obj(&w);
+	jw_key(&w, "findings");
+	jw_arr(&w);
+	for (size_t i = 0; i < f->n; i++) {
+		const struct fpi_finding *x = &f->v[i];
+
+		jw_obj(&w);
+		jw_key(&w, "kind"); jw_str(&w, x->kind);
+		jw_key(&w, "severity"); jw_str(&w, sev_names[x->severity]);
+		jw_key(&w, "goid"); jw_tri_int(&w, x->goid, x->goid == FPI_NONE);
+		jw_key(&w, "tid"); jw_tri_int(&w, x->tid, x->tid == FPI_NONE);
+		jw_key(&w, "frame"); jw_tri_int(&w, x->frame, x->frame == FPI_NONE);
+		jw_key(&w, "message"); jw_str(&w, x->message);
+		jw_end_obj(&w);
+	}
+	jw_end_arr(&w);
+	jw_key(&w, "threads"); jw_uint(&w, f->threads);
+	jw_key(&w, "goroutines"); jw_uint(&w, f->goroutines);
+	jw_key(&w, "frames"); jw_uint(&w, f->frames);
+	jw_key(&w, "errors"); jw_uint(&w, f->errors);
+	jw_key(&w, "warnings"); jw_uint(&w, f->warnings);
+	jw_key(&w, "info"); jw_uint(&w, f->infos);
+	jw_end_obj(&w);
+}
+
+/* --stacks: both walks of every thread and goroutine with an error or
+ * warning, as bt --unwinder both shows them, from the same stop */
+static void render_finding_stacks(struct fpi_cmd_ctx *c, const struct fpi_findings *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		char target[32], *argv[] = { "bt", target, "--unwinder", "both" };
+		struct fpi_cmd_ctx bc = { c->s, c->out, false, 4, argv };
+		int st;
+
+		if (f->v[i].severity == FPI_SEVERITY_INFO)
+			continue;
+		if (f->v[i].goid != FPI_NONE)
+			snprintf(target, sizeof(target), "g%" PRId64, f->v[i].goid);
+		else
+			snprintf(target, sizeof(target), "%d", f->v[i].tid);
+		fprintf(c->out, "\n--- stacks of %s (%s) ---\n", target, f->v[i].kind);
+		fpi_error_destroy(cmd_bt(&bc, &st));
+	}
+}
+
+static void render_findings_text(FILE *out, const struct fpi_findings *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct fpi_finding *x = &f->v[i];
+		char who[64] = "", fr[32] = "";
+
+		if (x->goid != FPI_NONE)
+			snprintf(who, sizeof(who), "g%" PRId64, x->goid);
+		else
+			snprintf(who, sizeof(who), "thread %d", x->tid);
+		if (x->frame != FPI_NONE)
+			snprintf(fr, sizeof(fr), " frame %ld", x->frame);
+		fprintf(out, "%-7s %-26s %s%s: %s\n", sev_names[x->severity], x->kind, who, fr,
+			x->message ? x->message : "");
+	}
+	fprintf(out, "check: %zu threads, %zu goroutines, %zu frames walked: %zu errors, %zu warnings, %zu info\n",
+		f->threads, f->goroutines, f->frames, f->errors, f->warnings, f->infos);
+}
+
+struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
+{
+	struct fpi_findings *f;
+	struct fpi_error *err;
+	bool stacks = false;
+
+	for (int i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--stacks") != 0)
+			return fpi_error_create(FPI_ERR_USAGE, "check: unexpected argument '%s' (check [--stacks])",
+						c->argv[i]);
+		stacks = true;
+	}
+	err = check_run(c->s, &f);
+	if (err)
+		return err;
+	if (c->json) {
+		render_findings_json(c->out, f);
+	} else {
+		render_findings_text(c->out, f);
+		if (stacks)
+			render_finding_stacks(c, f);
+	}
+	*status = f->errors ? 1 : 0;
+	check_findings_free(f);
 	return NULL;
 }

@@ -465,6 +465,15 @@ static bool walks_all(int argc, char **argv)
 	return false;
 }
 
+void session_prepare_walks(struct fpi_session *s)
+{
+	/* A caller's target (GDB's, each read a trip through Python): every
+	 * stack in one bulk read first, not frame by frame. The caller makes a
+	 * new session whenever the process may have changed. */
+	if (!s->copy && s->snap && s->target->ops->host_reads)
+		fpi_error_destroy(copy_stacks(s)); /* without it, reads go to the target */
+}
+
 struct fpi_error *session_run(struct fpi_session *s, int argc, char **argv, bool json, FILE *out, int *status)
 {
 	const struct fpi_command *c;
@@ -488,11 +497,8 @@ struct fpi_error *session_run(struct fpi_session *s, int argc, char **argv, bool
 		return fpi_error_create(FPI_ERR_USAGE, "%s: no session (only help needs none)", c->name);
 	if (!c->fn)
 		return NULL;
-	/* A caller's target (GDB's, each read a trip through Python): every
-	 * stack in one bulk read first, not frame by frame. The caller makes a
-	 * new session whenever the process may have changed. */
-	if (!s->copy && s->snap && s->target->ops->host_reads && walks_all(argc, argv))
-		fpi_error_destroy(copy_stacks(s)); /* without it, reads go to the target */
+	if (walks_all(argc, argv))
+		session_prepare_walks(s);
 	err = c->fn(&ctx, status);
 	if (err)
 		return err;
@@ -710,6 +716,7 @@ void session_destroy(struct fpi_session *s)
 	free(s->rt);
 	free(s->cfi_cache);
 	free(s->copy);
+	free(s->order);
 	fpi_bulk_free(s->copy_arena);
 	free(s);
 }

@@ -36,6 +36,8 @@ struct fpi_session {
 	struct fpi_bulk_set *prefetch;
 	struct go_snapshot *preview; /* the gs it was planned from */
 	double load_seconds;       /* DWARF load, before stopping anything */
+	const struct go_g **order; /* live gs by goid (views.c), on first use */
+	size_t norder;
 };
 
 struct fpi_cmd_ctx {
@@ -82,6 +84,9 @@ struct fpi_error *session_load(struct fpi_session *s);
 struct fpi_error *session_command_check(int argc, char **argv, bool *help);
 /* Run one command; *status 0 ok, 1 findings. s may be NULL for help. */
 struct fpi_error *session_run(struct fpi_session *s, int argc, char **argv, bool json, FILE *out, int *status);
+/* Before walking every stack (bt all, check): on a host debugger's target
+ * every stack is read in one bulk read first. */
+void session_prepare_walks(struct fpi_session *s);
 /* bt and check walk stacks: what must be copied before a release. */
 bool session_needs_stacks(int argc, char **argv);
 void session_release(struct fpi_session *s);
@@ -104,7 +109,7 @@ struct fpi_error *cmd_threads(struct fpi_cmd_ctx *c, int *status);
 struct fpi_error *cmd_goroutines(struct fpi_cmd_ctx *c, int *status);
 /* stacks.c */
 struct fpi_error *cmd_bt(struct fpi_cmd_ctx *c, int *status);
-/* checks.c */
+/* render.c (the findings: checks.c) */
 struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status);
 
 #endif

@@ -277,7 +277,7 @@ struct fpi_error *fpi_target_add_region(struct fpi_target *t, uint64_t start, ui
 
 struct fpi_error *fpi_target_add_thread(struct fpi_target *t, int tid, const struct fpi_regs *regs)
 {
-	struct fpi_thread *th;
+	struct fpi_target_thread *th;
 
 	if (!grow((void **)&t->threads, t->nthreads, sizeof(*th)))
 		return &fpi_enomem;

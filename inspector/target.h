@@ -25,7 +25,7 @@ struct fpi_regs {
 	uint64_t fs_base;
 };
 
-struct fpi_thread {
+struct fpi_target_thread {
 	int tid;
 	struct fpi_regs regs;
 };
@@ -91,7 +91,7 @@ struct fpi_target {
 	void *priv;
 	char *exe_path;            /* the executable to load DWARF from */
 	int pid;                   /* 0 when unknown */
-	struct fpi_thread *threads;
+	struct fpi_target_thread *threads;
 	size_t nthreads;
 	struct fpi_mapping *maps;  /* file-backed mappings, sorted by start */
 	size_t nmaps;

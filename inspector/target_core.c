@@ -657,7 +657,7 @@ static struct fpi_error *make_threads(struct fpi_target *t, const struct core_no
 		return &fpi_enomem;
 	for (size_t i = 0; i < notes->nprstatus; i++) {
 		const unsigned char *ur = notes->prstatus[i] + PRSTATUS_REG;
-		struct fpi_thread *th = &t->threads[i];
+		struct fpi_target_thread *th = &t->threads[i];
 
 		th->tid = (int)le32(notes->prstatus[i] + PRSTATUS_PID);
 		for (int r = 0; r < FPI_NREGS; r++)
