@@ -45,6 +45,71 @@ class _Registers(ctypes.Structure):
 
 _ERRP = ctypes.POINTER(_c_vp)
 
+NONE = NA = -1
+UNWIND_FP, UNWIND_DWARF, UNWIND_GO = 0, 1, 2
+OWNER_THREAD, OWNER_GOROUTINE = 0, 1
+STACK_NAMES = ("goroutine", "g0", "gsignal", "C", "other")
+SEVERITY_NAMES = ("error", "warning", "info")
+G_HAS_WAIT_REASON, G_HAS_PARENT_GOID = 0x1, 0x2
+
+_c_str, _c_i8, _c_u32, _c_sz = ctypes.c_char_p, ctypes.c_int8, ctypes.c_uint32, ctypes.c_size_t
+
+
+# The structures of fpinspect.h, member for member.
+class _Thread(ctypes.Structure):
+    _fields_ = [("tid", _c_int), ("m", _c_i64), ("m_index", _c_sz), ("stack", _c_int), ("tls_g", _c_u64),
+                ("regs", _Registers)]
+
+
+class _M(ctypes.Structure):
+    _fields_ = [("id", _c_i64), ("addr", _c_u64), ("tid", _c_int), ("procid", _c_u64), ("curg", _c_i64),
+                ("lockedg", _c_i64), ("isextra", _c_i8), ("is_extra_in_c", _c_i8), ("incgo", _c_i8),
+                ("has_cgo_on_stack", _c_i8), ("ncgo", _c_i64), ("g0_lo", _c_u64), ("g0_hi", _c_u64),
+                ("gsignal_lo", _c_u64), ("gsignal_hi", _c_u64)]
+
+
+class _Goroutine(ctypes.Structure):
+    _fields_ = [("goid", _c_u64), ("addr", _c_u64), ("status", _c_str), ("status_value", _c_u32),
+                ("scan", ctypes.c_bool), ("wait_reason", _c_str), ("m", _c_i64),
+                ("pc", _c_u64), ("sp", _c_u64), ("bp", _c_u64),
+                ("syscall_pc", _c_u64), ("syscall_sp", _c_u64), ("syscall_bp", _c_u64),
+                ("stack_lo", _c_u64), ("stack_hi", _c_u64), ("function", _c_str), ("created_pc", _c_u64),
+                ("created_by", _c_str), ("start_pc", _c_u64), ("parent_goid", _c_i64), ("has", _c_u32)]
+
+
+class _InlineFrame(ctypes.Structure):
+    _fields_ = [("function", _c_str), ("file", _c_str), ("line", _c_int)]
+
+
+class _Frame(ctypes.Structure):
+    _fields_ = [("pc", _c_u64), ("sp", _c_u64), ("fp", _c_u64), ("stack", _c_int), ("exact", ctypes.c_bool),
+                ("function", _c_str), ("file", _c_str), ("line", _c_int), ("module", _c_str),
+                ("ninlined", _c_sz), ("inlined", ctypes.POINTER(_InlineFrame))]
+
+
+class _StackTrace(ctypes.Structure):
+    _fields_ = [("nframes", _c_sz), ("frames", ctypes.POINTER(_Frame)), ("end", _c_str),
+                ("fp_bad_frame", ctypes.c_long), ("fp_bad_why", _c_str)]
+
+
+class _Finding(ctypes.Structure):
+    _fields_ = [("severity", _c_int), ("kind", _c_str), ("goid", _c_i64), ("tid", _c_int),
+                ("frame", ctypes.c_long), ("message", _c_vp)]
+
+
+class _Findings(ctypes.Structure):
+    _fields_ = [("n", _c_sz), ("v", ctypes.POINTER(_Finding)), ("threads", _c_sz), ("goroutines", _c_sz),
+                ("frames", _c_sz), ("errors", _c_sz), ("warnings", _c_sz), ("infos", _c_sz)]
+
+
+def _dict(st):
+    """A structure as a dict of plain values (bytes decoded)."""
+    out = {}
+    for name, _t in st._fields_:
+        v = getattr(st, name)
+        out[name] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+    return out
+
 
 def _setup(lib):
     pp = ctypes.POINTER(_c_vp)
@@ -71,7 +136,23 @@ def _setup(lib):
 
 
 def _setup_data(lib):
-    pass
+    sp = ctypes.POINTER
+    sigs = {
+        "fpi_session_thread_count": ([_c_vp], _c_sz),
+        "fpi_session_thread": ([_c_vp, _c_sz, sp(_Thread), _ERRP], _c_int),
+        "fpi_session_m_count": ([_c_vp], _c_sz),
+        "fpi_session_m": ([_c_vp, _c_sz, sp(_M), _ERRP], _c_int),
+        "fpi_session_goroutine_count": ([_c_vp], _c_sz),
+        "fpi_session_goroutine": ([_c_vp, _c_sz, sp(_Goroutine), _ERRP], _c_int),
+        "fpi_session_stack": ([_c_vp, _c_int, _c_u64, _c_int, sp(sp(_StackTrace)), _ERRP], _c_int),
+        "fpi_stack_trace_free": ([sp(_StackTrace)], None),
+        "fpi_session_check": ([_c_vp, ctypes.c_uint, sp(sp(_Findings)), _ERRP], _c_int),
+        "fpi_findings_free": ([sp(_Findings)], None),
+    }
+    for name, (args, res) in sigs.items():
+        f = getattr(lib, name)
+        f.argtypes = args
+        f.restype = res
 
 
 def _candidates(plugin_dir):
@@ -200,6 +281,68 @@ class Session(object):
         if st == 2:
             raise _take_error(lib, err, "failed")
         return st, text
+
+    # ---- data: lists of dicts with the fields of fpinspect.h's structures
+
+    def _rows(self, count, get, struct, what):
+        out = []
+        for i in range(count(self.ptr)):
+            r = struct()
+            self._call(get, what, i, ctypes.byref(r))
+            out.append(_dict(r))
+        return out
+
+    def threads(self):
+        rows = self._rows(self.lib.fpi_session_thread_count, self.lib.fpi_session_thread, _Thread, "thread")
+        for r in rows:
+            del r["regs"]  # the caller gave them
+        return rows
+
+    def ms(self):
+        return self._rows(self.lib.fpi_session_m_count, self.lib.fpi_session_m, _M, "M")
+
+    def goroutines(self):
+        """The goroutines that are not dead, by goid."""
+        return self._rows(self.lib.fpi_session_goroutine_count, self.lib.fpi_session_goroutine, _Goroutine,
+                          "goroutine")
+
+    def stack(self, owner, ident, unwinder=UNWIND_FP):
+        """(frames, end): the frames (dicts, "inlined" a list of dicts) of a
+        thread's (OWNER_THREAD, TID) or a goroutine's (OWNER_GOROUTINE,
+        goid) stack; end is why the walk ended (None: at a top frame)."""
+        t = ctypes.POINTER(_StackTrace)()
+        self._call(self.lib.fpi_session_stack, "cannot walk the stack", owner, ident, unwinder, ctypes.byref(t))
+        try:
+            frames = []
+            for i in range(t.contents.nframes):
+                f = t.contents.frames[i]
+                d = _dict(f)
+                d["inlined"] = [_dict(f.inlined[k]) for k in range(f.ninlined)]
+                frames.append(d)
+            end = t.contents.end
+            return frames, end.decode("utf-8", "replace") if end else None
+        finally:
+            self.lib.fpi_stack_trace_free(t)
+
+    def check(self):
+        """(status, findings, counts): the findings of check as dicts."""
+        f = ctypes.POINTER(_Findings)()
+        err = _c_vp()
+        st = self.lib.fpi_session_check(self.ptr, 0, ctypes.byref(f), ctypes.byref(err))
+        if st == 2:
+            raise _take_error(self.lib, err, "check failed")
+        try:
+            out = []
+            for i in range(f.contents.n):
+                d = _dict(f.contents.v[i])
+                m = f.contents.v[i].message
+                d["message"] = ctypes.string_at(m).decode("utf-8", "replace") if m else None
+                out.append(d)
+            c = f.contents
+            return st, out, {"threads": c.threads, "goroutines": c.goroutines, "frames": c.frames,
+                             "errors": c.errors, "warnings": c.warnings, "info": c.infos}
+        finally:
+            self.lib.fpi_findings_free(f)
 
     def close(self):
         if self.ptr:

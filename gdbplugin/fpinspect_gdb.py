@@ -521,9 +521,7 @@ def _files(prefix):
 
 def _goids():
     try:
-        import json
-        st, text = _session().run(["goroutines"], True)
-        return ["g%d" % g["goid"] for g in json.loads(text)["goroutines"]]
+        return ["g%d" % g["goid"] for g in _session().fpi.goroutines()]
     except Exception:  # completion must never fail loudly
         return []
 
