@@ -10,31 +10,11 @@
 #include <sys/types.h>
 
 #include "error.h"
-
-/* amd64 registers in DWARF numbering (0 rax, 1 rdx, 2 rcx, 3 rbx, 4 rsi,
- * 5 rdi, 6 rbp, 7 rsp, 8..15 r8..r15, 16 rip), plus fs_base for Go's TLS g. */
-enum {
-	FPI_REG_RAX = 0, FPI_REG_RDX, FPI_REG_RCX, FPI_REG_RBX, FPI_REG_RSI,
-	FPI_REG_RDI, FPI_REG_RBP, FPI_REG_RSP, FPI_REG_R8, FPI_REG_R9,
-	FPI_REG_R10, FPI_REG_R11, FPI_REG_R12, FPI_REG_R13, FPI_REG_R14,
-	FPI_REG_R15, FPI_REG_RIP, FPI_NREGS
-};
-
-struct fpi_regs {
-	uint64_t r[FPI_NREGS];
-	uint64_t fs_base;
-};
+#include "unwind.h"   /* registers and mappings are the unwinder's types */
 
 struct fpi_target_thread {
 	int tid;
 	struct fpi_regs regs;
-};
-
-/* A file mapped into the target's address space (for modules: the
- * executable, libc, ld.so). */
-struct fpi_mapping {
-	uint64_t start, end, offset;
-	char *path;
 };
 
 /* One range to read. The target sets ok when all len bytes were read. */

@@ -7,8 +7,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../inspector/error.h"
-#include "../inspector/target.h"
+#include "error.h"
+
+/* What the unwinders need from a target, and nothing else: registers,
+ * the files it maps, and a read (struct fpi_mem). Targets fill these;
+ * the unwinder never sees a target. */
+
+/* amd64 registers in DWARF numbering (0 rax, 1 rdx, 2 rcx, 3 rbx, 4 rsi,
+ * 5 rdi, 6 rbp, 7 rsp, 8..15 r8..r15, 16 rip), plus fs_base for Go's TLS g. */
+enum {
+	FPI_REG_RAX = 0, FPI_REG_RDX, FPI_REG_RCX, FPI_REG_RBX, FPI_REG_RSI,
+	FPI_REG_RDI, FPI_REG_RBP, FPI_REG_RSP, FPI_REG_R8, FPI_REG_R9,
+	FPI_REG_R10, FPI_REG_R11, FPI_REG_R12, FPI_REG_R13, FPI_REG_R14,
+	FPI_REG_R15, FPI_REG_RIP, FPI_NREGS
+};
+
+struct fpi_regs {
+	uint64_t r[FPI_NREGS];
+	uint64_t fs_base;
+};
+
+/* A file mapped into the target's address space (for modules: the
+ * executable, libc, ld.so). */
+struct fpi_mapping {
+	uint64_t start, end, offset;
+	char *path;
+};
+
 
 /* Memory as the unwinders see it. */
 typedef bool (*fpi_mem_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
