@@ -187,7 +187,8 @@ static void plan_prefetch(struct fpi_session *s)
 		fpi_error_destroy(err);
 		return;
 	}
-	if (go_snapshot_read_gs(s->layout, s->target, &pre) == NULL && (v = calloc(pre->ngs + 1, sizeof(*v)))) {
+	/* a preview that cannot be read is no plan; the stop reads again and says why */
+	if ((err = go_snapshot_read_gs(s->layout, s->target, &pre)) == NULL && (v = calloc(pre->ngs + 1, sizeof(*v)))) {
 		for (size_t i = 0; i < pre->ngs; i++) {
 			uint64_t lo, hi;
 
@@ -196,6 +197,7 @@ static void plan_prefetch(struct fpi_session *s)
 		}
 		fpi_error_destroy(fpi_bulk_plan(v, n, 512, true, &s->prefetch));
 	}
+	fpi_error_destroy(err);
 	if (getenv("FPI_TIMING"))
 		fprintf(stderr, "timing: prefetch plan %.1f ms (%zu ranges)\n", (now() - t0) * 1e3, n);
 	free(v);
