@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The public API (fpinspect.h): a thin layer over the session core. It
  * converts to and from the public types and decides nothing. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* check: the invariants whose breakage crashed the Go runtime's frame-pointer
  * unwinding or gave wrong stacks (see ../shared/go-runtime.md and the seed
  * changes). Each finding names the thread or goroutine, the frame, what broke

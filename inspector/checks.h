@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* check: the invariants, computed as findings (checks.c); rendered by
  * render.c. */
 #ifndef FPI_CHECKS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* fpinspect: the command line and the readline prompt, a thin user of
  * libfpinspect. */
 #include <errno.h>

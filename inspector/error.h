@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* One error type through the library: a message a user can act on.
  * Functions that can fail return struct fpi_error *, NULL on success. */
 #ifndef FPI_ERROR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libfpinspect: the public API. An inspection session over a live process
  * (ptrace), a core file, or a target whose memory and threads come from the
  * caller (a host debugger: the GDB plugin). On a session: the commands of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The runtime's functions the walkers must know by pc: where its own
  * unwinder switches stacks (systemstack, mcall, morestack, asmcgocall,
  * cgocallback), where a stack ends (goexit, mstart, rt0_go), where a

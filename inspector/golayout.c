@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Layouts from DWARF through libdw. Go emits one or more compile units named
  * "runtime" (code, variables, constants, and the runtime's types); only those
  * are walked, and only their top-level entries. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The Go runtime's layout, read from the executable's DWARF: offsets of the
  * g, m, gobuf and stack fields, the roots (allgs, allm), status names and
  * wait-reason strings. Never from a table keyed by Go version. */

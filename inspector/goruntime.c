@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The snapshot: allgs read as one pointer array and the g structs in merged
  * runs; allm followed link by link (a handful of Ms); each thread mapped to
  * its M by m.procid, and to the stack its SP is on. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A snapshot of the Go scheduler's state: every g in allgs, every m on allm,
  * and which M each OS thread is. Read in bulk while the target is stopped. */
 #ifndef FPI_GORUNTIME_H

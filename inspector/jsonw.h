@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A small streaming JSON writer: commas and nesting handled, strings escaped. */
 #ifndef FPI_JSONW_H
 #define FPI_JSONW_H

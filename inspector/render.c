@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* summary, threads, goroutines, check: text tables and JSON documents, from
  * the rows and findings the data API hands out (views.c, checks.c). */
 #include <inttypes.h>

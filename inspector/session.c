@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The session core: sessions over the three kinds of target, the memory
  * the unwinders read (the stack copy first), release, and the command table
  * every front door (CLI, prompt, GDB plugin) dispatches through. The public

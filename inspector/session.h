@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The session core (session.c, in libfpicore): a session over one target
  * (live, core, or the caller's), its snapshot, the memory the unwinders
  * read, and the command table. The public API (api.c) converts to and from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Walking threads and goroutines on the stacks they own, across Go's stack
  * switches: one frame iterator (walk.c) with one Go stack-transition
  * function and pluggable steps, by frame pointers (walk_fp.c) or by DWARF

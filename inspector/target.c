@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Target-independent parts: batching, bookkeeping of threads and mappings. */
 #include <elf.h>
 #include <pthread.h>

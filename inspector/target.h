@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The target interface: threads, registers, memory. Every front door (ptrace,
  * core file, GDB, a test's memory image) fills the same table; everything
  * above it is oblivious to which one it talks to. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The core-file target: amd64 Linux cores written by the kernel or by GDB's
  * gcore. Threads and registers come from the NT_PRSTATUS notes, memory from
  * the PT_LOAD segments, and what the dump left out (read-only file mappings:

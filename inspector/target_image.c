@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A target whose memory comes through a callback: the GDB plugin's, whose
  * reads go into GDB (live process, core, gdbserver alike). Threads and
  * mappings are added by the caller. */

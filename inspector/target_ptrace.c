@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A live process through ptrace. Attach stops every thread with PTRACE_SEIZE
  * + PTRACE_INTERRUPT (no SIGSTOP is sent, so nothing is injected), re-reading
  * /proc/PID/task until no new thread shows up. Memory comes through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The rows the commands show and the public API hands out (struct
  * fpi_thread, fpi_m, fpi_goroutine of fpinspect.h), made from the snapshot:
  * one place decides what each field says, n/a included, so the text, the

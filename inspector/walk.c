@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The frame iterator. The frame-pointer walker and the CFI stepper know
  * stacks; this file knows Go's scheduler: where a goroutine's walk starts,
  * and, in go_switch, the one place that says where the runtime went at a
@@ -321,29 +322,30 @@ static void signal_switch(struct walker *it, const struct frame *f, bool in_rest
 
 static void goroutine_switch(struct walker *it, const struct frame *f, struct go_switch *sw)
 {
-	const struct go_g *g = switch_target(it->cx, it->w, it->m);
+	const struct go_g *g;
 
-	if (!g) {
-		sw->kind = SW_END; /* an idle M: the system stack is all there is */
-		return;
-	}
 	if (f->rt == RT_ASMCGOCALL && it->cont_ok) {
-		/* nested cgo: the C part came from an earlier cgocall of this
-		 * goroutine, whose frame record the asmcgocall frame's link
-		 * points at */
+		/* nested cgo: the C part came from an earlier cgocall of the
+		 * goroutine the walk came from (whatever m.curg says now: it
+		 * may show it runnable), whose frame record the asmcgocall
+		 * frame's link points at */
 		sw->kind = SW_CONT;
 		sw->regs = it->cont;
 		sw->chain_fp = f->fp;
+		sw->lo = it->cont_lo, sw->hi = it->cont_hi;
 		it->cont_ok = false;
-	} else {
+	} else if ((g = switch_target(it->cx, it->w, it->m))) {
 		sw->kind = SW_GOROUTINE;
 		saved_start(it->cx, g, &sw->regs);
 		sw->chain_fp = sw->regs.r[FPI_REG_RBP];
+		sw->lo = g->stack_lo, sw->hi = g->stack_hi;
+	} else {
+		sw->kind = SW_END; /* an idle M: the system stack is all there is */
+		return;
 	}
 	/* a saved pc at a function's entry is exact (see walk_goroutine) */
 	sw->exact = func_entry(it->cx, sw->regs.r[FPI_REG_RIP]);
 	sw->st = FR_GOROUTINE;
-	sw->lo = g->stack_lo, sw->hi = g->stack_hi;
 }
 
 static uint64_t g0_sched_sp(const struct walk_ctx *cx, const struct go_m *m)
@@ -371,8 +373,10 @@ static void cgocallback_switch(struct walker *it, const struct frame *f, struct 
 	it->cont_ok = at.r[FPI_REG_RSP] &&
 		      walk_cfi_step(it->cx, &at, f->exact, &cont, NULL, why, sizeof(why)) == 0 &&
 		      cont.r[FPI_REG_RIP] && cont.r[FPI_REG_RSP] > at.r[FPI_REG_RSP] && cont.r[FPI_REG_RSP] < it->hi;
-	if (it->cont_ok)
+	if (it->cont_ok) {
 		it->cont = cont;
+		it->cont_lo = it->lo, it->cont_hi = it->hi;
+	}
 	if (!m)
 		return;
 	sw->kind = SW_CGOCALLBACK;
@@ -508,7 +512,9 @@ static void run(struct walker *it)
 		if (r == 1)
 			return;
 	}
-	snprintf(w->end, sizeof(w->end), "depth cap %d reached", WALK_MAX_FRAMES);
+	snprintf(w->end, sizeof(w->end),
+		 "depth cap of %d frames reached: frame %d has a caller at pc 0x%" PRIx64 " not walked",
+		 WALK_MAX_FRAMES, WALK_MAX_FRAMES - 1, it->regs.r[FPI_REG_RIP]);
 }
 
 static void start(struct walker *it, struct walk_ctx *cx, struct walk *w, enum walk_unwinder uw,

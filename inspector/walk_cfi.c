@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The DWARF CFI step: the caller's registers from the frame's CFA rule
  * (libdw: .debug_frame for Go code, .eh_frame for C), with what Go's CFI
  * does not say (crosscall2's saved registers) and the checks a walk from

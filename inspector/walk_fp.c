@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The frame-pointer step: pc = [fp+8], fp = [fp], every link validated
  * against the stack it is on (unwind/fpwalk.c's fpi_fp_link), as the Go
  * runtime's tracer and profilers walk (fpTracebackPCs), plus what a walk

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Internal to the walkers (walk.c, walk_fp.c, walk_cfi.c, gofuncs.c): the
  * iterator's state, the Go stack switch it found, and the step strategies. */
 #ifndef FPI_WALK_INTERNAL_H
@@ -98,6 +99,7 @@ struct walker {
 	 * from it once the C part reaches the asmcgocall that called that C */
 	bool cont_ok;
 	struct fpi_regs cont;
+	uint64_t cont_lo, cont_hi;  /* that goroutine's stack */
 	/* interrupted_regs: stop at the first signal frame whose registers
 	 * are off the signal stack */
 	bool want_signal, sig_found;
