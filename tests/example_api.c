@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A user of libfpinspect that knows only the installed header and
  * pkg-config libfpinspect: attach, let the process go on, then list
  * threads, Ms (thread, isextra, isExtraInC, ncgo), goroutines, each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for the core-file parser (inspector/target_core.c): the
  * input is a core file. Each input is opened twice, once finding the
  * executable from the core and once with an executable given, and every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Replays fuzz inputs without libFuzzer: each FILE is read and handed to
  * LLVMFuzzerTestOneInput of the target linked in with it (tests/fuzz_core.c,
  * compiled as it is for libFuzzer), after LLVMFuzzerInitialize, as libFuzzer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* symdump EXE: for each hex pc on stdin, the frames fpinspect's symbolizer
  * gives it, innermost first: "pc<TAB>function|file|line<TAB>...". The pc is
  * looked up as given (pass a return address minus one). For run-oracle.sh,

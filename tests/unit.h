@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Minimal unit-test support: count checks and failures, print one line per
  * failure, and let main return unit_done()'s exit status (0 pass, 1 fail). */
 #ifndef FPI_TESTS_UNIT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit test of bulk reads (inspector/target.c): planning, merging, the
  * background reader and the caller sharing the runs, a run that cannot be
  * read, stopping a reader that is still going. The target is a memory image

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Modules, symbols and CFI steps:
  * - against a Go binary with DWARF (argv[1], built by the harness with
  *   `go build`): lookups, symbolization with inlined frames, CFI steps on a

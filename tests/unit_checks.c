@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The checks on states a live program does not reliably reach (isExtraInC
  * left set: only runtimes with golang/go#72870): a real snapshot of the cgo
  * test program (attached, copied, released), then M and g fields changed in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit test of the core-file target (inspector/target_core.c).
  *
  *   unit_core                                 synthetic cores only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit test of the validated frame-pointer walker (unwind/fpwalk.c) on
  * memory images laid out here: healthy chains, every way a chain breaks,
  * and random garbage, which the walker must survive with consistent

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* One DWARF CFI step on amd64 with libdw's CFI primitives; every read of
  * target memory goes through the caller's fpi_mem. */
 #include <dwarf.h>

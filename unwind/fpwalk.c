@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Validated frame-pointer walk over one stack.
  *
  * The runtime's fpTracebackPCs follows pc = [fp+8]; fp = [fp] without a

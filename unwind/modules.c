@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The target's ELF files as one Dwfl, each at its load bias; symbol tables
  * and CU indexes built lazily on top of it. */
 #include <dwarf.h>

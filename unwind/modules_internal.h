@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Private to modules.c, cfi.c and symbolize.c: the state behind
  * struct fpi_modules. Everything here lives until fpi_modules_destroy. */
 #ifndef FPI_MODULES_INTERNAL_H

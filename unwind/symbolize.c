@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pc -> function, file:line and inlined frames, cached per pc. A run sees
  * every frame of every goroutine (100k+) but only a few thousand distinct
  * pcs, so the cache is what makes it fast; the cold path need only be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* unwind/: knows stacks, not Go's scheduler. Frame-pointer walker with
  * validation, DWARF CFI stepping through libdw, symbolization. */
 #ifndef FPI_UNWIND_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* C half of busycgo: calls back into Go from Go threads (Go -> C -> Go -> C)
  * and from threads C made (extra Ms), all the time. */
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <stdint.h>
 long c_work(long n);
 long c_leaf(long n);

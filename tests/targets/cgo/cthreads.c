@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* C half of the cgo test target. See cthreads.h and main.go. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* C half of the cgo test target: threads created by C that call into Go,
  * and a C call that never returns. Definitions are in cthreads.c. */
 #ifndef CTHREADS_H
