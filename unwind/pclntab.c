@@ -564,41 +564,69 @@ static void elf_symbols(Elf *elf, uint64_t *text, uint64_t *gofunc)
 
 /* runtime.moduledata, as the linker writes it (ld/symtab.go): pcHeader,
  * six slices (funcnametab, cutab, filetab, pctab, pclntable, ftab),
- * findfunctab, minpc, maxpc, then text at word 22. gofunc is word 38 in
- * 1.18-1.19 and word 40 from 1.20 (covctrs, ecovctrs came before it). We
- * find firstmoduledata by its pointer to the pclntab and take it only when
- * the slices agree with the pclntab's header. In a PIE the words are
- * dynamic relocations, 0 in the file: not found there. */
-static bool elf_moduledata(Elf *elf, const struct fpi_pclntab *t, uint64_t *text,
-			   uint64_t *gofunc)
-{
-	struct elf_sect nd;
-	unsigned int ps = t->ptrsize, gofunc_word = t->magic == MAGIC_GO118 ? 38 : 40;
-	const uint8_t *d;
-	size_t n;
+ * findfunctab, minpc, maxpc, then text at word 22 in every version read
+ * here. We find firstmoduledata by its pointer to the pclntab and take it
+ * only when the slices agree with the pclntab's header. In a PIE the words
+ * are dynamic relocations, 0 in the file: not found there.
+ *
+ * gofunc moves as fields are added before it. Since 1.26 go:func.* is at
+ * the end of the pclntab and epclntab follows gofunc: the pair is
+ * recognized wherever it is (word 40 in 1.26, 43 in 1.27). Before, it
+ * follows rodata: word 38 in 1.18-1.19, 40 in 1.20-1.25 (covctrs and
+ * ecovctrs came first), taken when it is not below rodata. */
+#define MODULEDATA_SCAN_WORDS 64
 
-	if (!elf_sect_by_name(elf, ".noptrdata", &nd))
-		return false;
-	d = nd.data->d_buf;
-	n = nd.data->d_size;
-	for (size_t off = 0; off + (gofunc_word + 1) * (size_t)ps <= n; off += ps) {
+static bool moduledata_in(const uint8_t *d, size_t n, const struct fpi_pclntab *t,
+			  uint64_t *text, uint64_t *gofunc)
+{
+	unsigned int ps = t->ptrsize, old_word = t->magic == MAGIC_GO118 ? 38 : 40;
+	uint64_t pcend = t->addr + t->len;
+
+	for (size_t off = 0; off + MODULEDATA_SCAN_WORDS * (size_t)ps <= n; off += ps) {
 		const uint8_t *m = d + off;
-		uint64_t ftab_len;
 
 		if (get_word(m, ps) != t->addr ||
 		    get_word(m + 1 * ps, ps) != t->addr + t->funcname.off ||
 		    get_word(m + 4 * ps, ps) != t->addr + t->cutab.off ||
-		    get_word(m + 16 * ps, ps) != t->addr + t->functab.off)
-			continue;
-		ftab_len = get_word(m + 17 * ps, ps);
-		if (ftab_len != t->nfunc + 1)
+		    get_word(m + 16 * ps, ps) != t->addr + t->functab.off ||
+		    get_word(m + 17 * ps, ps) != t->nfunc + 1)
 			continue;
 		*text = get_word(m + 22 * ps, ps);
-		*gofunc = get_word(m + gofunc_word * ps, ps);
 		/* minpc is the first function's entry */
 		if (get_word(m + 20 * ps, ps) != *text + get_u32(t->p + t->functab.off))
 			continue;
+		*gofunc = 0;
+		for (unsigned int w = 23; w + 1 < MODULEDATA_SCAN_WORDS; w++) {
+			uint64_t v = get_word(m + w * ps, ps);
+
+			if (v >= t->addr && v < pcend && get_word(m + (w + 1) * ps, ps) == pcend) {
+				*gofunc = v;
+				break;
+			}
+		}
+		if (!*gofunc) {
+			uint64_t v = get_word(m + old_word * ps, ps);
+
+			if (v && v >= get_word(m + (old_word - 1) * ps, ps))
+				*gofunc = v;
+		}
 		return true;
+	}
+	return false;
+}
+
+static bool elf_moduledata(Elf *elf, const struct fpi_pclntab *t, uint64_t *text,
+			   uint64_t *gofunc)
+{
+	/* 1.26 moved it to a section of its own */
+	static const char *const where[] = { ".go.module", ".noptrdata" };
+
+	for (size_t w = 0; w < sizeof(where) / sizeof(where[0]); w++) {
+		struct elf_sect nd;
+
+		if (elf_sect_by_name(elf, where[w], &nd) &&
+		    moduledata_in(nd.data->d_buf, nd.data->d_size, t, text, gofunc))
+			return true;
 	}
 	return false;
 }
@@ -640,7 +668,7 @@ struct fpi_error *fpi_pclntab_open_elf(Elf *elf, struct fpi_pclntab **ret)
 		if (!text && !t->text) {
 			fpi_pclntab_destroy(t);
 			return fpi_error_create(FPI_ERR_FORMAT,
-						".gopclntab: the header has no textStart (Go 1.26+) and neither runtime.text (no .symtab) nor runtime.firstmoduledata (in .noptrdata) was found");
+						".gopclntab: the header has no textStart (Go 1.26+) and neither runtime.text (no .symtab) nor runtime.firstmoduledata (in .go.module or .noptrdata) was found");
 		}
 		if (text)
 			t->text = text;

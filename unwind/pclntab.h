@@ -49,8 +49,8 @@ struct fpi_error *fpi_pclntab_open(const struct fpi_pclntab_source *src,
 /* The table of an ELF file, found by section name (.gopclntab, or
  * .data.rel.ro.gopclntab in a PIE), with runtime.text and go:func.* from
  * .symtab, or, when the symbol table is gone (-ldflags=-s, strip), from
- * runtime.firstmoduledata found in .noptrdata by its pointer to the
- * pclntab. Without section headers there is no table (not implemented:
+ * runtime.firstmoduledata found in .go.module (1.26+) or .noptrdata by
+ * its pointer to the pclntab. Without section headers there is no table (not implemented:
  * finding firstmoduledata from the program headers alone).
  * The Elf must outlive the table (its data is not copied). */
 typedef struct Elf Elf;
