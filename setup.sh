@@ -10,6 +10,8 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 pkgs="libelf-dev libdw-dev libreadline-dev autoconf automake libtool pkg-config gdb make gcc"
+# groff renders fpinspect(1) in tests/run-man.sh
+pkgs="$pkgs groff-base"
 # Debian's Go 1.19 is the second toolchain the tests build targets with
 # (older runtime layout: no isextra/isExtraInC).
 pkgs="$pkgs golang-1.19-go"

@@ -321,13 +321,22 @@ static struct fpi_error *walk_stack(struct fpi_session *s, const struct go_threa
 				    bool dwarf, struct walk *w)
 {
 	const char *why;
+	struct walk_ctx *cx;
+	struct fpi_error *err;
+	enum walk_unwinder uw = dwarf ? UNWIND_DWARF : UNWIND_FP;
 
-	if (g && goroutine_not_owned(s, g, &why)) {
+	if (g && goroutine_not_owned(s->layout, g, &why)) {
 		memset(w, 0, offsetof(struct walk, frames));
 		snprintf(w->end, sizeof(w->end), "not walked: %s", why);
 		return NULL;
 	}
-	return th ? walk_thread(s, th, dwarf, w) : walk_goroutine(s, g, dwarf, w);
+	if ((err = session_walk_ctx(s, &cx)))
+		return err;
+	if (th)
+		walk_thread(cx, th, uw, w);
+	else
+		walk_goroutine(cx, g, uw, w);
+	return NULL;
 }
 
 _Static_assert(FR_GOROUTINE == (int)FPI_STACK_GOROUTINE && FR_G0 == (int)FPI_STACK_G0 &&
@@ -389,7 +398,7 @@ static struct fpi_error *trace_of(struct fpi_session *s, const struct walk *w, s
 	t->fp_bad_frame = FPI_NONE;
 	if (w->end[0])
 		t->end = strcpy(str, w->end);
-	if (!w->dwarf && w->fp_broken) {
+	if (w->unwinder == UNWIND_FP && w->fp_broken) {
 		t->fp_bad_frame = (long)(w->fp_bad_base + w->fp_bad.bad_frame);
 		t->fp_bad_why = strcpy(str + sizeof(w->end), w->fp_bad.why);
 	}

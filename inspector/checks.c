@@ -200,12 +200,14 @@ struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 	struct findings f = { calloc(1, sizeof(struct fpi_findings)), 0 };
 	struct walk *fp = malloc(sizeof(*fp)), *dw = malloc(sizeof(*dw));
 	size_t ngs = 0, frames = 0;
+	struct walk_ctx *cx = NULL;
+	struct fpi_error *err = session_walk_ctx(s, &cx);
 
-	if (!fp || !dw || !f.f) {
+	if (err || !fp || !dw || !f.f) {
 		free(fp);
 		free(dw);
 		free(f.f);
-		return &fpi_enomem;
+		return err ? err : &fpi_enomem;
 	}
 	/* threads: their own stacks (g0, gsignal, a running goroutine's) */
 	for (size_t i = 0; i < s->snap->nthreads; i++) {
@@ -221,8 +223,8 @@ struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 			int level = 0;
 			const char *why;
 
-			if (lg && !go_g_is_dead(s->layout, lg) && !goroutine_not_owned(s, lg, &why)) {
-				walk_goroutine(s, lg, true, dw);
+			if (lg && !go_g_is_dead(s->layout, lg) && !goroutine_not_owned(s->layout, lg, &why)) {
+				walk_goroutine(cx, lg, UNWIND_DWARF, dw);
 				level = extra_go_frames(s, dw);
 			}
 			if (level == 2)
@@ -236,10 +238,10 @@ struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 				    "callback (only cgocallback/cgocallbackg frames): the runtime clears it after exitsyscall "
 				    "on entry and sets it before the return to C, an intended window", m->id, lg->goid);
 		}
-		if (!thread_stack_bounds(s, th, &lo, &hi, &kind))
+		if (!thread_stack_bounds(s->snap, th, &lo, &hi, &kind))
 			continue;
-		walk_thread(s, th, false, fp);
-		walk_thread(s, th, true, dw);
+		walk_thread(cx, th, UNWIND_FP, fp);
+		walk_thread(cx, th, UNWIND_DWARF, dw);
 		frames += fp->n;
 		if (fp->fp_broken && fp->seg_stack != FR_GOROUTINE)
 			judge_fp(s, &f, fp, m, -1, th->tid);
@@ -254,7 +256,7 @@ struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 		if (go_g_is_dead(s->layout, g))
 			continue;
 		ngs++;
-		if (goroutine_not_owned(s, g, &why)) {
+		if (goroutine_not_owned(s->layout, g, &why)) {
 			add(&f, SEV_INFO, "stack-not-owned", (int64_t)g->goid, -1, -1, "not walked: %s", why);
 			continue;
 		}
@@ -263,8 +265,8 @@ struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 			    "not walked: running, but no thread's registers show its M running it");
 			continue;
 		}
-		walk_goroutine(s, g, false, fp);
-		walk_goroutine(s, g, true, dw);
+		walk_goroutine(cx, g, UNWIND_FP, fp);
+		walk_goroutine(cx, g, UNWIND_DWARF, dw);
 		frames += fp->n;
 		if (fp->fp_broken)
 			judge_fp(s, &f, fp, fp->m, (int64_t)g->goid, -1);

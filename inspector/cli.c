@@ -149,7 +149,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	o->json = o->stats = 0;
 	o->argc = 0;
-	o->argv = calloc(argc + 1, sizeof(char *));
+	/* the positional arguments, compacted in place: nothing to free */
+	o->argv = argv;
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			o->json = 1;
@@ -158,6 +159,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		else
 			o->argv[o->argc++] = argv[i];
 	}
+	o->argv[o->argc] = NULL;
 	return 0;
 }
 

@@ -447,3 +447,345 @@ struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
 	check_findings_free(f);
 	return NULL;
 }
+/* ---- bt: the walks' frames, symbolized ---- */
+
+enum bt_unwinder { UW_FP, UW_DWARF, UW_BOTH };
+
+/* bt all prints a million lines for 100k goroutines: compose each line by
+ * hand (printf's format parsing dominated the profile). */
+static char *put_str(char *p, char *end, const char *str)
+{
+	while (*str && p < end)
+		*p++ = *str++;
+	return p;
+}
+
+static char *put_pad(char *p, char *end, const char *str, size_t width)
+{
+	char *start = p;
+
+	p = put_str(p, end, str);
+	while ((size_t)(p - start) < width && p < end)
+		*p++ = ' ';
+	return p;
+}
+
+static char *put_dec(char *p, char *end, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do
+		tmp[n++] = '0' + v % 10;
+	while ((v /= 10) && n < 24);
+	while (n && p < end)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static void emit_frame(FILE *out, size_t idx, enum fr_stack st, uint64_t pc, const char *fn, bool inlined,
+		       const char *file, int line, const char *module, const char *mark)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[1024], *p = buf, *end = buf + sizeof(buf) - 1, *num;
+
+	*p++ = '#';
+	num = p;
+	p = put_dec(p, end, idx);
+	while (p - num < 3)
+		*p++ = ' ';
+	*p++ = ' ';
+	p = put_pad(p, end, fr_stack_name(st), 9);
+	p = put_str(p, end, " 0x");
+	for (int k = 15; k >= 0; k--)
+		*p++ = hex[(pc >> (4 * k)) & 15];
+	*p++ = ' ';
+	p = put_str(p, end, fn ? fn : "?");
+	if (inlined)
+		p = put_str(p, end, " (inlined)");
+	if (file) {
+		p = put_str(p, end, " ");
+		p = put_str(p, end, file);
+		p = put_str(p, end, ":");
+		p = put_dec(p, end, line > 0 ? (uint64_t)line : 0);
+	} else if (module) {
+		p = put_str(p, end, " (");
+		p = put_str(p, end, module);
+		p = put_str(p, end, ")");
+	}
+	p = put_str(p, end, mark);
+	*p++ = '\n';
+	fwrite_unlocked(buf, 1, p - buf, out);
+}
+
+static void print_frame_text(struct fpi_session *s, FILE *out, size_t idx, const struct frame *f, bool retaddr,
+			     const char *mark)
+{
+	struct fpi_modules *mods;
+	const struct fpi_symbol *sym = NULL;
+	struct fpi_error *err = session_modules(s, &mods);
+
+	if (!err)
+		sym = fpi_symbolize(mods, retaddr ? f->pc - 1 : f->pc);
+	fpi_error_destroy(err);
+	if (sym && sym->ninlined > 1) {
+		for (size_t k = 0; k < sym->ninlined; k++)
+			emit_frame(out, idx, f->stack, f->pc, sym->inlined[k].function, k + 1 < sym->ninlined,
+				   sym->inlined[k].file ? sym->inlined[k].file : "?", sym->inlined[k].line, NULL, mark);
+		return;
+	}
+	emit_frame(out, idx, f->stack, f->pc, sym ? sym->function : NULL, false, sym ? sym->file : NULL,
+		   sym ? sym->line : 0, sym ? sym->module : NULL, mark);
+}
+
+static void json_frames(struct fpi_session *s, struct jw *w, const struct walk *wk)
+{
+	struct fpi_modules *mods = NULL;
+	struct fpi_error *err = session_modules(s, &mods);
+
+	fpi_error_destroy(err);
+	jw_arr(w);
+	for (size_t i = 0; i < wk->n; i++) {
+		const struct frame *f = &wk->frames[i];
+		bool ret = !f->exact;
+		const struct fpi_symbol *sym = mods ? fpi_symbolize(mods, ret ? f->pc - 1 : f->pc) : NULL;
+		size_t ninl = sym && sym->ninlined > 1 ? sym->ninlined : 1;
+
+		for (size_t k = 0; k < ninl; k++) {
+			bool inl = ninl > 1 && k + 1 < ninl;
+			const char *fn = ninl > 1 ? sym->inlined[k].function : sym ? sym->function : NULL;
+			const char *file = ninl > 1 ? sym->inlined[k].file : sym ? sym->file : NULL;
+			int line = ninl > 1 ? sym->inlined[k].line : sym ? sym->line : 0;
+
+			jw_obj(w);
+			jw_key(w, "index"); jw_uint(w, i);
+			jw_key(w, "pc"); jw_hex(w, f->pc);
+			jw_key(w, "sp"); if (f->sp) jw_hex(w, f->sp); else jw_null(w);
+			jw_key(w, "fp"); jw_hex(w, f->fp);
+			jw_key(w, "function"); jw_str(w, fn);
+			jw_key(w, "file"); jw_str(w, file);
+			jw_key(w, "line"); if (file) jw_int(w, line); else jw_null(w);
+			jw_key(w, "inlined"); jw_bool(w, inl);
+			jw_key(w, "stack"); jw_str(w, fr_stack_name(f->stack));
+			jw_end_obj(w);
+		}
+	}
+	jw_end_arr(w);
+}
+
+/* First index where the two walks name different pcs, or -1. */
+static long first_mismatch(const struct walk *a, const struct walk *b)
+{
+	size_t n = a->n < b->n ? a->n : b->n;
+
+	for (size_t i = 0; i < n; i++)
+		if (a->frames[i].pc != b->frames[i].pc)
+			return i;
+	if (a->n != b->n)
+		return n;
+	return -1;
+}
+
+struct bt_item {
+	bool is_thread;
+	const struct go_thread *th;
+	const struct go_g *g;
+};
+
+/* Text output: a line before a frame whose pc is not a return address
+ * (below a signal frame, or the faulting pc below sigpanic), as GDB marks
+ * "<signal handler called>". */
+static void print_break(FILE *out, const struct walk *w, size_t i)
+{
+	int fn;
+
+	if (i == 0 || !w->frames[i].exact)
+		return;
+	fn = w->frames[i - 1].rt;
+	if (fn == RT_SIGTRAMP || fn == RT_CGOSIGTRAMP || fn == RT_SIGRETURN)
+		fputs("     <signal handler called: the code the signal interrupted>\n", out);
+	else if (fn == RT_SIGPANIC)
+		fputs("     <fault: the faulting instruction>\n", out);
+	else if (fn == RT_ASYNCPREEMPT)
+		fputs("     <preempted: the interrupted instruction>\n", out);
+}
+
+static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const struct bt_item *it, enum bt_unwinder uw)
+{
+	struct fpi_session *s = c->s;
+	struct walk *w[2] = { NULL, NULL };
+	const char *why = NULL;
+	int nw = uw == UW_BOTH ? 2 : 1;
+	struct walk_ctx *cx;
+	struct fpi_error *err = session_walk_ctx(s, &cx);
+
+	if (err)
+		return err;
+
+	for (int k = 0; k < nw; k++) {
+		enum walk_unwinder wu = uw == UW_DWARF || k == 1 ? UNWIND_DWARF : UNWIND_FP;
+
+		w[k] = malloc(sizeof(struct walk));
+		if (!w[k]) {
+			free(w[0]);
+			return &fpi_enomem;
+		}
+		if (!it->is_thread && goroutine_not_owned(s->layout, it->g, &why)) {
+			memset(w[k], 0, offsetof(struct walk, frames));
+			w[k]->n = 0;
+			snprintf(w[k]->end, sizeof(w[k]->end), "not walked: %s", why);
+		} else if (it->is_thread) {
+			walk_thread(cx, it->th, wu, w[k]);
+		} else {
+			walk_goroutine(cx, it->g, wu, w[k]);
+		}
+	}
+	if (c->json) {
+		jw_obj(jw);
+		if (it->is_thread) {
+			jw_key(jw, "tid"); jw_int(jw, it->th->tid);
+		} else {
+			jw_key(jw, "goid"); jw_uint(jw, it->g->goid);
+		}
+		for (int k = 0; k < nw; k++) {
+			bool dwarf = uw == UW_DWARF || k == 1;
+
+			jw_key(jw, nw == 1 ? "frames" : dwarf ? "dwarf_frames" : "fp_frames");
+			json_frames(s, jw, w[k]);
+			jw_key(jw, nw == 1 ? "end" : dwarf ? "dwarf_end" : "fp_end");
+			jw_str(jw, w[k]->end[0] ? w[k]->end : NULL);
+		}
+		if (nw == 2) {
+			long mm = first_mismatch(w[0], w[1]);
+
+			jw_key(jw, "mismatch");
+			if (mm >= 0) jw_int(jw, mm); else jw_null(jw);
+		}
+		jw_end_obj(jw);
+	} else {
+		if (it->is_thread)
+			fprintf(c->out, "thread %d:\n", it->th->tid);
+		else
+			fprintf(c->out, "goroutine %" PRIu64 " [%s]:\n", it->g->goid,
+				go_status_name(s->layout, it->g->status & ~s->layout->gscan));
+		if (nw == 1) {
+			for (size_t i = 0; i < w[0]->n; i++) {
+				print_break(c->out, w[0], i);
+				print_frame_text(s, c->out, i, &w[0]->frames[i], !w[0]->frames[i].exact, "");
+			}
+			if (w[0]->end[0])
+				fprintf(c->out, "     (%s)\n", w[0]->end);
+		} else {
+			long mm = first_mismatch(w[0], w[1]);
+
+			for (int k = 0; k < 2; k++) {
+				fprintf(c->out, "  %s:\n", k ? "dwarf" : "fp");
+				for (size_t i = 0; i < w[k]->n; i++) {
+					print_break(c->out, w[k], i);
+					print_frame_text(s, c->out, i, &w[k]->frames[i], !w[k]->frames[i].exact,
+							 (long)i == mm ? "   <- mismatch" : "");
+				}
+				if (w[k]->end[0])
+					fprintf(c->out, "     (%s)\n", w[k]->end);
+			}
+			if (mm < 0)
+				fprintf(c->out, "  fp and dwarf agree (%zu frames)\n", w[0]->n);
+			else
+				fprintf(c->out, "  fp and dwarf part at frame %ld\n", mm);
+		}
+		fprintf(c->out, "\n");
+	}
+	free(w[0]);
+	free(w[1]);
+	return NULL;
+}
+
+struct fpi_error *cmd_bt(struct fpi_cmd_ctx *c, int *status)
+{
+	struct fpi_session *s = c->s;
+	enum bt_unwinder uw = UW_FP;
+	const char *target = NULL;
+	struct jw jw;
+	struct fpi_error *err = NULL;
+
+	for (int i = 1; i < c->argc; i++) {
+		if (!strcmp(c->argv[i], "--unwinder") && i + 1 < c->argc) {
+			const char *u = c->argv[++i];
+
+			if (!strcmp(u, "fp"))
+				uw = UW_FP;
+			else if (!strcmp(u, "dwarf"))
+				uw = UW_DWARF;
+			else if (!strcmp(u, "both"))
+				uw = UW_BOTH;
+			else
+				return fpi_error_create(FPI_ERR_USAGE, "bt: unknown unwinder '%s' (fp, dwarf or both)", u);
+		} else if (!strncmp(c->argv[i], "--unwinder=", 11)) {
+			const char *u = c->argv[i] + 11;
+
+			uw = !strcmp(u, "dwarf") ? UW_DWARF : !strcmp(u, "both") ? UW_BOTH : UW_FP;
+			if (strcmp(u, "fp") && strcmp(u, "dwarf") && strcmp(u, "both"))
+				return fpi_error_create(FPI_ERR_USAGE, "bt: unknown unwinder '%s' (fp, dwarf or both)", u);
+		} else if (!target) {
+			target = c->argv[i];
+		} else {
+			return fpi_error_create(FPI_ERR_USAGE, "bt: unexpected argument '%s'", c->argv[i]);
+		}
+	}
+	if (!target)
+		return fpi_error_create(FPI_ERR_USAGE, "usage: bt TARGET [--unwinder fp|dwarf|both] (TARGET: a TID, gGOID or all)");
+	if (c->json) {
+		jw_init(&jw, c->out);
+		jw_obj(&jw);
+		jw_key(&jw, "unwinder"); jw_str(&jw, uw == UW_FP ? "fp" : uw == UW_DWARF ? "dwarf" : "both");
+		jw_key(&jw, "stacks");
+		jw_arr(&jw);
+	}
+	if (!strcmp(target, "all")) {
+		for (size_t i = 0; i < s->snap->nthreads && !err; i++) {
+			struct bt_item it = { true, &s->snap->threads[i], NULL };
+
+			err = bt_one(c, &jw, &it, uw);
+		}
+		for (size_t i = 0; i < s->snap->ngs && !err; i++) {
+			struct bt_item it = { false, NULL, &s->snap->gs[i] };
+
+			if (go_g_is_dead(s->layout, &s->snap->gs[i]))
+				continue;
+			err = bt_one(c, &jw, &it, uw);
+		}
+	} else {
+		struct bt_item it = { 0 };
+		char *end;
+
+		if (target[0] == 'g') {
+			unsigned long long goid = strtoull(target + 1, &end, 10);
+
+			if (!target[1] || *end)
+				return fpi_error_create(FPI_ERR_USAGE, "bt: '%s' is not a goroutine (gGOID, e.g. g42)", target);
+			it.g = go_find_g(s->snap, goid);
+			if (!it.g || go_g_is_dead(s->layout, it.g))
+				return fpi_error_create(FPI_ERR_NOTFOUND, "bt: no goroutine %llu (see goroutines)", goid);
+		} else {
+			long tid = strtol(target, &end, 10);
+
+			if (!target[0] || *end || tid <= 0)
+				return fpi_error_create(FPI_ERR_USAGE, "bt: '%s' is not a thread id, gGOID or all", target);
+			for (size_t i = 0; i < s->snap->nthreads; i++)
+				if (s->snap->threads[i].tid == tid)
+					it.th = &s->snap->threads[i];
+			if (!it.th)
+				return fpi_error_create(FPI_ERR_NOTFOUND, "bt: no thread %ld in this process (see threads)", tid);
+			it.is_thread = true;
+		}
+		err = bt_one(c, &jw, &it, uw);
+	}
+	if (err)
+		return err;
+	if (c->json) {
+		jw_end_arr(&jw);
+		jw_end_obj(&jw);
+	}
+	*status = 0;
+	return NULL;
+}

@@ -187,7 +187,8 @@ static void plan_prefetch(struct fpi_session *s)
 		fpi_error_destroy(err);
 		return;
 	}
-	if (go_snapshot_read_gs(s->layout, s->target, &pre) == NULL && (v = calloc(pre->ngs + 1, sizeof(*v)))) {
+	/* a preview that cannot be read is no plan; the stop reads again and says why */
+	if ((err = go_snapshot_read_gs(s->layout, s->target, &pre)) == NULL && (v = calloc(pre->ngs + 1, sizeof(*v)))) {
 		for (size_t i = 0; i < pre->ngs; i++) {
 			uint64_t lo, hi;
 
@@ -196,6 +197,7 @@ static void plan_prefetch(struct fpi_session *s)
 		}
 		fpi_error_destroy(fpi_bulk_plan(v, n, 512, true, &s->prefetch));
 	}
+	fpi_error_destroy(err);
 	if (getenv("FPI_TIMING"))
 		fprintf(stderr, "timing: prefetch plan %.1f ms (%zu ranges)\n", (now() - t0) * 1e3, n);
 	free(v);
@@ -367,6 +369,24 @@ struct fpi_error *session_modules(struct fpi_session *s, struct fpi_modules **re
 	return NULL;
 }
 
+struct fpi_error *session_walk_ctx(struct fpi_session *s, struct walk_ctx **ret)
+{
+	if (!s->walk) {
+		struct fpi_modules *mods = NULL;
+		struct fpi_error *merr = session_modules(s, &mods), *err;
+		bool vdso = s->target->vdso_image != NULL;
+
+		err = walk_ctx_create(s->layout, s->snap, &s->mem, merr ? NULL : mods, merr ? merr->message : NULL,
+				      vdso ? s->target->vdso : 0, vdso ? s->target->vdso_len : 0, &s->walk);
+		fpi_error_destroy(merr);
+		if (err)
+			return err;
+	}
+	s->walk->snap = s->snap;
+	*ret = s->walk;
+	return NULL;
+}
+
 const char *session_symbol(struct fpi_session *s, uint64_t pc, bool is_return_address)
 {
 	struct fpi_modules *mods;
@@ -519,7 +539,7 @@ static void thread_copy_range(struct fpi_session *s, const struct go_thread *th,
 	/* a system stack's bounds are a guess on C-made threads (the runtime
 	 * sets an extra M's g0 bounds around the callback's SP): C frames may
 	 * lie above them, so at least the 256 KiB */
-	if (thread_stack_bounds(s, th, &lo, &hi, &kind) && *sp + 4096 > lo && *sp < hi && (kind != FR_G0 || hi > *top))
+	if (thread_stack_bounds(s->snap, th, &lo, &hi, &kind) && *sp + 4096 > lo && *sp < hi && (kind != FR_G0 || hi > *top))
 		*top = hi - *sp > (64u << 20) ? *sp + (64u << 20) : hi;
 	if (*top < *sp)
 		*top = *sp;
@@ -713,8 +733,7 @@ void session_destroy(struct fpi_session *s)
 	go_layout_destroy(s->layout);
 	fpi_modules_destroy(s->mods);
 	free(s->custom);
-	free(s->rt);
-	free(s->cfi_cache);
+	walk_ctx_destroy(s->walk);
 	free(s->copy);
 	free(s->order);
 	fpi_bulk_free(s->copy_arena);

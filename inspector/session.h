@@ -14,8 +14,7 @@
 #include "target.h"
 #include "unwind.h"
 
-struct rt_ranges;
-struct cfi_cache;
+struct walk_ctx;
 
 struct fpi_session {
 	struct fpi_target *target;
@@ -24,8 +23,7 @@ struct fpi_session {
 	struct fpi_modules *mods;  /* created on first use */
 	struct fpi_mem mem;        /* the target's memory as the unwinders see it */
 	void *custom;              /* reader of a caller-provided target */
-	struct rt_ranges *rt;      /* pc ranges of the runtime's switch and top functions */
-	struct cfi_cache *cfi_cache; /* per-pc CFA rules of Go frames (stacks.c) */
+	struct walk_ctx *walk;     /* what the walkers read (stacks.h), on first use */
 	/* Copy of the stacks taken before a live target is released: later
 	 * reads are served from it. Sorted by address. */
 	struct fpi_bulk *copy;
@@ -101,6 +99,9 @@ const char *session_command_usage(const char *name);
 const char *session_command_help(const char *name);
 
 struct fpi_error *session_modules(struct fpi_session *s, struct fpi_modules **ret);
+/* The walkers' context over this session's snapshot and memory; created
+ * on first use (modules that cannot be loaded leave only FP walks). */
+struct fpi_error *session_walk_ctx(struct fpi_session *s, struct walk_ctx **ret);
 const char *session_symbol(struct fpi_session *s, uint64_t pc, bool is_return_address);
 
 /* render.c */

@@ -1,23 +1,43 @@
-/* Unwinding threads and goroutines on the stacks they own, across Go's stack
- * switches, by frame pointers or by DWARF CFI. */
+/* Walking threads and goroutines on the stacks they own, across Go's stack
+ * switches: one frame iterator (walk.c) with one Go stack-transition
+ * function and pluggable steps, by frame pointers (walk_fp.c) or by DWARF
+ * CFI (walk_cfi.c). A walk is data: its frames and why it ended; rendering
+ * is render.c's. The walkers see a narrow context, not the session. */
 #ifndef FPI_STACKS_H
 #define FPI_STACKS_H
 
-#include "session.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "golayout.h"
+#include "goruntime.h"
+#include "unwind.h"
 
 enum fr_stack { FR_GOROUTINE, FR_G0, FR_GSIGNAL, FR_C, FR_OTHER };
 
+/* The runtime's functions where its own unwinder switches stacks or stops
+ * (gofuncs.c), by pc. */
+enum rt_fn {
+	RT_GOEXIT, RT_MSTART, RT_RT0_GO, RT_SYSTEMSTACK, RT_MCALL, RT_MORESTACK, RT_ASMCGOCALL,
+	RT_CGOCALLBACK, RT_SIGTRAMP, RT_CROSSCALL2, RT_SIGPANIC, RT_ASYNCPREEMPT, RT_CGOSIGTRAMP, RT_SIGRETURN,
+	RT_NFUNCS
+};
+
+/* How a walk finds each frame's caller. */
+enum walk_unwinder { UNWIND_FP, UNWIND_DWARF };
+
 struct frame {
-	uint64_t pc, sp, fp;
+	uint64_t pc, sp, fp;     /* sp 0: not known (a frame reached by its frame record) */
 	enum fr_stack stack;
-	bool exact; /* pc from registers (a thread's, a signal frame's), not a return address */
+	bool exact;              /* pc from registers (a thread's, a signal frame's), not a return address */
+	signed char rt;          /* enum rt_fn of the function, -1 for any other */
 };
 
 #define WALK_MAX_FRAMES 1024
 
 struct walk {
 	size_t n;
-	bool dwarf;
+	enum walk_unwinder unwinder;
 	/* frame-pointer walks: the first segment that broke before its natural end */
 	bool fp_broken;
 	struct fpi_fp_result fp_bad;
@@ -28,32 +48,43 @@ struct walk {
 	bool saw_c;                    /* C frames (not Go code) */
 	bool saw_cgocallback;          /* a runtime.cgocallback frame */
 	const struct go_m *m;          /* the M whose system stack C frames are on */
-	/* FP walks: the registers a signal interrupted, read from the signal
-	 * frame below runtime.sigtramp (sig_ok), for the caller to go on with */
-	bool sig_ok;
-	struct fpi_regs sig_regs;
-	/* Below runtime.cgocallback on a goroutine's stack: where the
-	 * goroutine was before it called C (cgocallback pushed the old
-	 * g.sched.pc there and made a frame like its g0 one): the walk goes on
-	 * from it once the C part reaches the asmcgocall that called that C */
-	bool cont_ok;
-	struct fpi_regs cont;
-	int nsigpanic;                 /* sigpanic frames gone through (garbage can repeat them) */
-	int nframeless;                /* first frames taken by CFI as without a frame record */
 	char end[200];                 /* why the walk stopped, "" when it reached a top frame */
 	struct frame frames[WALK_MAX_FRAMES]; /* last: resets clear only what precedes it */
 };
 
+/* What the walkers read: the runtime model, the target's memory, the
+ * modules (CFI, symbols), and the vDSO's place. Created once per snapshot;
+ * it caches the runtime functions' ranges and Go frames' CFA rules. */
+struct cfi_cache;
+struct walk_ctx {
+	const struct go_layout *layout;
+	const struct go_snapshot *snap;
+	const struct fpi_mem *mem;
+	struct fpi_modules *mods;      /* NULL: none could be loaded (mods_err says why) */
+	char mods_err[200];
+	uint64_t vdso, vdso_len;       /* the vDSO's image, when it is a module; 0 0 otherwise */
+	uint64_t rt_start[RT_NFUNCS], rt_end[RT_NFUNCS];
+	struct cfi_cache *cfi;
+};
+
+struct fpi_error *walk_ctx_create(const struct go_layout *layout, const struct go_snapshot *snap,
+				  const struct fpi_mem *mem, struct fpi_modules *mods, const char *mods_err,
+				  uint64_t vdso, uint64_t vdso_len, struct walk_ctx **ret);
+void walk_ctx_destroy(struct walk_ctx *cx);
+
 /* g's stack from where the runtime's own unwinder would start: its
  * registers when it runs now (its thread's, or those a signal interrupted),
  * syscallpc/sp/bp in a syscall or cgo call, g.sched otherwise. */
-struct fpi_error *walk_goroutine(struct fpi_session *s, const struct go_g *g, bool dwarf, struct walk *w);
-struct fpi_error *walk_thread(struct fpi_session *s, const struct go_thread *th, bool dwarf, struct walk *w);
+void walk_goroutine(struct walk_ctx *cx, const struct go_g *g, enum walk_unwinder uw, struct walk *w);
+void walk_thread(struct walk_ctx *cx, const struct go_thread *th, enum walk_unwinder uw, struct walk *w);
 /* Stack bounds of a thread's current stack; false when unknown. */
-bool thread_stack_bounds(struct fpi_session *s, const struct go_thread *th, uint64_t *lo, uint64_t *hi,
+bool thread_stack_bounds(const struct go_snapshot *snap, const struct go_thread *th, uint64_t *lo, uint64_t *hi,
 			 enum fr_stack *kind);
 const char *fr_stack_name(enum fr_stack k);
 /* True for goroutines whose stack nobody can walk consistently now. */
-bool goroutine_not_owned(struct fpi_session *s, const struct go_g *g, const char **why);
+bool goroutine_not_owned(const struct go_layout *l, const struct go_g *g, const char **why);
+/* Which runtime function pc is in (retaddr: pc is a return address, the
+ * call is at pc-1); -1 for any other. */
+int rt_fn_of(const struct walk_ctx *cx, uint64_t pc, bool retaddr);
 
 #endif

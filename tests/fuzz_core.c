@@ -8,6 +8,9 @@
  *     inspector/target.c inspector/error.c $(pkg-config --cflags --libs libelf)
  *   /tmp/fuzz_core -max_total_time=600 /tmp/corpus tests/fuzz/core
  *
+ * make check builds this file as it is with tests/fuzz_replay.c's main()
+ * instead of libFuzzer's and replays every seed (tests/run-fuzz-replay.sh).
+ *
  * Seeds in tests/fuzz/core: synthetic cores (unit_core --write-seeds) and
  * real cores without their memory (unit_core --shrink). The synthetic seeds
  * name /tmp/fpinspect-fuzz-exe as their executable; it is written here. */

@@ -122,6 +122,73 @@ static void bad_link(struct fpi_fp_result *ret, enum fpi_fp_stop stop, size_t i,
 	va_end(ap);
 }
 
+int fpi_fp_link(const struct fpi_mem *mem, const struct fpi_fp_frame *frames, uint64_t fp, size_t i, uint64_t prev,
+		uint64_t bp0, uint64_t lo, uint64_t hi, uint64_t link[2], struct fpi_fp_result *ret)
+{
+	/* A goroutine's outermost frame was entered with BP 0 (gogo from a
+	 * fresh g.sched), so 0 is the one legitimate way out. */
+	if (fp == 0)
+		return 1;
+
+	/*
+	 * Out of bounds first: a value outside the owning stack is plainly
+	 * not a frame pointer of it, whatever else is wrong with it (the
+	 * 0xdeadbeef of a C frame is misaligned too). Never follow it:
+	 * above hi usually lies another goroutine's stack, whose frames
+	 * look perfectly healthy.
+	 */
+	if (fp < lo || fp > hi || hi - fp < FP_LINK_SIZE) {
+		if (fp >= lo && fp < hi)
+			bad_link(ret, FPI_FP_OUT_OF_BOUNDS, i, prev, fp,
+				 "less than 16 bytes below the top of the owning stack [0x%" PRIx64 ", 0x%" PRIx64 ")",
+				 lo, hi);
+		else
+			bad_link(ret, FPI_FP_OUT_OF_BOUNDS, i, prev, fp,
+				 "outside the owning stack [0x%" PRIx64 ", 0x%" PRIx64 ")", lo, hi);
+		return -1;
+	}
+
+	/* Every frame pointer is the address of a pushed RBP, and Go keeps
+	 * SP 8-byte aligned at every push. */
+	if (fp & 7) {
+		bad_link(ret, FPI_FP_MISALIGNED, i, prev, fp, "not 8-byte aligned");
+		return -1;
+	}
+
+	/*
+	 * The stack grows down, so every caller's frame is above its
+	 * callee's. A value that is not is either a revisit (a cycle, which
+	 * the runtime's own walker would loop on forever: the 1.21 mcall
+	 * g.sched.bp bug produced exactly a BP that points to itself) or
+	 * a stale pointer into a dead frame below.
+	 */
+	if (i > 0 && fp <= prev) {
+		size_t k = find_visited(mem, frames, i, bp0, fp);
+
+		if (k == i - 1)
+			bad_link(ret, FPI_FP_CYCLE, i, prev, fp,
+				 "it points to its own frame (frame-pointer cycle, the mcall bug behind CL 476235)");
+		else if (k != NOT_VISITED)
+			bad_link(ret, FPI_FP_CYCLE, i, prev, fp,
+				 "it points back to frame %zu (frame-pointer cycle)", k);
+		else
+			bad_link(ret, FPI_FP_NOT_INCREASING, i, prev, fp,
+				 "not above its own frame, though callers' frames sit at higher addresses");
+		return -1;
+	}
+
+	/* One read per frame: saved BP and return PC together. */
+	if (!mem->read(mem->arg, fp, link, 2 * sizeof(uint64_t))) {
+		bad_link(ret, FPI_FP_UNREADABLE, i, prev, fp,
+			 "[0x%" PRIx64 ", 0x%" PRIx64 ") cannot be read", fp, fp + FP_LINK_SIZE);
+		return -1;
+	}
+
+	/* A zero return address: the outermost frame of a thread's stack,
+	 * called from nowhere. */
+	return link[1] == 0;
+}
+
 void fpi_fp_walk(const struct fpi_mem *mem, uint64_t pc, uint64_t bp,
 		 uint64_t lo, uint64_t hi, size_t max_frames,
 		 struct fpi_fp_frame *frames, struct fpi_fp_result *ret)
@@ -150,69 +217,7 @@ void fpi_fp_walk(const struct fpi_mem *mem, uint64_t pc, uint64_t bp,
 			frames[i].fp = fp;
 		}
 		ret->nframes = i + 1;
-
-		/* A goroutine's outermost frame was entered with BP 0 (gogo from a
-		 * fresh g.sched), so 0 is the one legitimate way out. */
-		if (fp == 0)
-			return;
-
-		/*
-		 * Out of bounds first: a value outside the owning stack is plainly
-		 * not a frame pointer of it, whatever else is wrong with it (the
-		 * 0xdeadbeef of a C frame is misaligned too). Never follow it:
-		 * above hi usually lies another goroutine's stack, whose frames
-		 * look perfectly healthy.
-		 */
-		if (fp < lo || fp > hi || hi - fp < FP_LINK_SIZE) {
-			if (fp >= lo && fp < hi)
-				bad_link(ret, FPI_FP_OUT_OF_BOUNDS, i, prev, fp,
-					 "less than 16 bytes below the top of the owning stack [0x%" PRIx64 ", 0x%" PRIx64 ")",
-					 lo, hi);
-			else
-				bad_link(ret, FPI_FP_OUT_OF_BOUNDS, i, prev, fp,
-					 "outside the owning stack [0x%" PRIx64 ", 0x%" PRIx64 ")", lo, hi);
-			return;
-		}
-
-		/* Every frame pointer is the address of a pushed RBP, and Go keeps
-		 * SP 8-byte aligned at every push. */
-		if (fp & 7) {
-			bad_link(ret, FPI_FP_MISALIGNED, i, prev, fp, "not 8-byte aligned");
-			return;
-		}
-
-		/*
-		 * The stack grows down, so every caller's frame is above its
-		 * callee's. A value that is not is either a revisit (a cycle, which
-		 * the runtime's own walker would loop on forever: the 1.21 mcall
-		 * g.sched.bp bug produced exactly a BP that points to itself) or
-		 * a stale pointer into a dead frame below.
-		 */
-		if (i > 0 && fp <= prev) {
-			size_t k = find_visited(mem, frames, i, bp, fp);
-
-			if (k == i - 1)
-				bad_link(ret, FPI_FP_CYCLE, i, prev, fp,
-					 "it points to its own frame (frame-pointer cycle, the mcall bug behind CL 476235)");
-			else if (k != NOT_VISITED)
-				bad_link(ret, FPI_FP_CYCLE, i, prev, fp,
-					 "it points back to frame %zu (frame-pointer cycle)", k);
-			else
-				bad_link(ret, FPI_FP_NOT_INCREASING, i, prev, fp,
-					 "not above its own frame, though callers' frames sit at higher addresses");
-			return;
-		}
-
-		/* One read per frame: saved BP and return PC together. */
-		if (!mem->read(mem->arg, fp, link, sizeof(link))) {
-			bad_link(ret, FPI_FP_UNREADABLE, i, prev, fp,
-				 "[0x%" PRIx64 ", 0x%" PRIx64 ") cannot be read", fp, fp + FP_LINK_SIZE);
-			return;
-		}
-
-		/* A zero return address: the outermost frame of a thread's stack,
-		 * called from nowhere. */
-		if (link[1] == 0)
+		if (fpi_fp_link(mem, frames, fp, i, prev, bp, lo, hi, link, ret) != 0)
 			return;
 
 		/* Checked only now so that DEPTH means a caller really exists. */

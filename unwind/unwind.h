@@ -78,6 +78,16 @@ void fpi_fp_walk(const struct fpi_mem *mem, uint64_t pc, uint64_t bp,
 		 struct fpi_fp_frame *frames, struct fpi_fp_result *ret);
 const char *fpi_fp_stop_name(enum fpi_fp_stop stop);
 
+/* One link of that walk, for iterators that decide per frame where to go
+ * (Go's stack switches): validate fp, frame i of a chain that started at
+ * bp0 and whose frame i-1 had fp prev (frames: the chain's frames 0..i-1 if
+ * kept, for finding a revisit without reads; NULL re-walks from bp0), against [lo, hi), then read its
+ * link ([fp] the caller's BP, [fp+8] the return address). Returns 0 with
+ * link filled, 1 at a natural end (fp 0, or a return address 0), -1 when
+ * the link is bad (ret's stop, bad_* and why filled; nframes untouched). */
+int fpi_fp_link(const struct fpi_mem *mem, const struct fpi_fp_frame *frames, uint64_t fp, size_t i, uint64_t prev,
+		uint64_t bp0, uint64_t lo, uint64_t hi, uint64_t link[2], struct fpi_fp_result *ret);
+
 /* ---------------- modules, CFI and symbols (modules.c, cfi.c, symbolize.c) ---------------- */
 
 struct fpi_modules; /* opaque: a Dwfl with every ELF mapped in the target */

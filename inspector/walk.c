@@ -1,0 +1,630 @@
+/* The frame iterator. The frame-pointer walker and the CFI stepper know
+ * stacks; this file knows Go's scheduler: where a goroutine's walk starts,
+ * and, in go_switch, the one place that says where the runtime went at a
+ * frame: from a system stack to the goroutine it runs for (systemstack,
+ * mcall, morestack, asmcgocall, as the runtime's own unwinder does), from a
+ * goroutine to C (cgocallback), into the code a signal interrupted, around
+ * a vDSO call, and which frames are the top of a stack (goexit, mstart,
+ * rt0_go). The step strategies (walk_fp.c, walk_cfi.c) find callers on one
+ * stack and follow the switches each with what it walks by. */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "walk_internal.h"
+
+struct fpi_error *walk_ctx_create(const struct go_layout *layout, const struct go_snapshot *snap,
+				  const struct fpi_mem *mem, struct fpi_modules *mods, const char *mods_err,
+				  uint64_t vdso, uint64_t vdso_len, struct walk_ctx **ret)
+{
+	struct walk_ctx *cx = calloc(1, sizeof(*cx));
+
+	if (!cx)
+		return &fpi_enomem;
+	cx->layout = layout;
+	cx->snap = snap;
+	cx->mem = mem;
+	cx->mods = mods;
+	snprintf(cx->mods_err, sizeof(cx->mods_err), "%s", mods_err ? mods_err : "no modules");
+	cx->vdso = vdso;
+	cx->vdso_len = vdso_len;
+	gofuncs_find(cx);
+	*ret = cx;
+	return NULL;
+}
+
+void walk_ctx_destroy(struct walk_ctx *cx)
+{
+	if (cx) {
+		walk_cfi_cache_free(cx->cfi);
+		free(cx);
+	}
+}
+
+const char *fr_stack_name(enum fr_stack k)
+{
+	switch (k) {
+	case FR_GOROUTINE: return "goroutine";
+	case FR_G0: return "g0";
+	case FR_GSIGNAL: return "gsignal";
+	case FR_C: return "C";
+	default: return "other";
+	}
+}
+
+bool goroutine_not_owned(const struct go_layout *l, const struct go_g *g, const char **why)
+{
+	if ((*why = go_g_garbage(l, g)))
+		return true;
+	if (l->gscan && (g->status & l->gscan)) {
+		*why = "the _Gscan bit is held: the GC (or a stack scan) owns this stack right now";
+		return true;
+	}
+	if (go_g_status_is(l, g, "copystack")) {
+		*why = "_Gcopystack: the stack is being moved";
+		return true;
+	}
+	return false;
+}
+
+/* ---- what the runtime model says about stacks ---- */
+
+/* The thread that runs g on its own stack right now, if any. */
+static const struct go_thread *running_thread(const struct walk_ctx *cx, const struct go_g *g)
+{
+	const struct go_m *m = g->m ? go_find_m_addr(cx->snap, g->m) : NULL;
+
+	if (!m || m->thread < 0 || m->curg != g->addr)
+		return NULL;
+	return &cx->snap->threads[m->thread];
+}
+
+/* Before Go 1.23 entersyscall saved no BP (save() set only pc and sp), so a
+ * goroutine in a syscall has no recorded frame pointer. Every Go frame keeps
+ * its caller's BP at CFA-16 once its prologue ran, so CFI gives it back. */
+static uint64_t derive_bp(struct walk_ctx *cx, uint64_t pc, uint64_t sp)
+{
+	struct fpi_regs r, next;
+	char why[160];
+
+	memset(&r, 0, sizeof(r));
+	r.r[FPI_REG_RIP] = pc;
+	r.r[FPI_REG_RSP] = sp;
+	if (walk_cfi_step(cx, &r, false, &next, NULL, why, sizeof(why)) != 0 || next.r[FPI_REG_RSP] < sp + 16)
+		return 0;
+	return next.r[FPI_REG_RSP] - 16;
+}
+
+/* Where a goroutine that is not running on its own stack resumes: the
+ * syscall registers in a syscall or cgo call, g.sched otherwise. */
+static void saved_start(struct walk_ctx *cx, const struct go_g *g, struct fpi_regs *r)
+{
+	const struct go_m *m = g->m ? go_find_m_addr(cx->snap, g->m) : NULL;
+
+	memset(r, 0, sizeof(*r));
+	if (m && m->curg == g->addr && m->vdsosp >= g->stack_lo && m->vdsosp < g->stack_hi) {
+		/* in a vDSO call (nanotime1, walltime, time.now moved to g0
+		 * without saving g.sched): the call's caller, as the runtime's
+		 * SIGPROF traceback starts from m.vdsoPC/vdsoSP */
+		r->r[FPI_REG_RIP] = m->vdsopc;
+		r->r[FPI_REG_RSP] = m->vdsosp;
+		r->r[FPI_REG_RBP] = derive_bp(cx, m->vdsopc, m->vdsosp);
+	} else if (go_g_status_is(cx->layout, g, "syscall") && g->syscallsp) {
+		r->r[FPI_REG_RIP] = g->syscallpc;
+		r->r[FPI_REG_RSP] = g->syscallsp;
+		r->r[FPI_REG_RBP] = go_has(cx->layout->g_syscallbp) ? g->syscallbp :
+				    derive_bp(cx, g->syscallpc, g->syscallsp);
+	} else {
+		r->r[FPI_REG_RIP] = g->sched_pc;
+		r->r[FPI_REG_RSP] = g->sched_sp;
+		r->r[FPI_REG_RBP] = g->sched_bp;
+	}
+}
+
+/* The bounds of one of m's stacks. */
+static bool m_stack_bounds(const struct go_snapshot *snap, const struct go_m *m, enum go_stack_kind which,
+			   uint64_t *lo, uint64_t *hi, enum fr_stack *kind)
+{
+	const struct go_g *cg;
+
+	switch (which) {
+	case GO_STACK_G0:
+		/* On OS-allocated system stacks (cgo, the main thread) the runtime
+		 * sets g0.stack.hi to an address inside mstart0's own frame, so
+		 * mstart0's and mstart's frame records lie just above it. */
+		*lo = m->g0_lo, *hi = m->g0_hi + G0_HI_SLACK, *kind = FR_G0;
+		return m->g0_lo < m->g0_hi;
+	case GO_STACK_GSIGNAL:
+		*lo = m->gsignal_lo, *hi = m->gsignal_hi, *kind = FR_GSIGNAL;
+		return m->gsignal_lo < m->gsignal_hi;
+	case GO_STACK_CURG:
+		cg = m->curg ? go_find_g_addr(snap, m->curg) : NULL;
+		if (!cg)
+			return false;
+		*lo = cg->stack_lo, *hi = cg->stack_hi, *kind = FR_GOROUTINE;
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool thread_stack_bounds(const struct go_snapshot *snap, const struct go_thread *th, uint64_t *lo, uint64_t *hi,
+			 enum fr_stack *kind)
+{
+	const struct go_m *m = th->m >= 0 ? &snap->ms[th->m] : NULL;
+
+	*kind = FR_OTHER;
+	return m && m_stack_bounds(snap, m, th->stack, lo, hi, kind);
+}
+
+/* The stack that holds sp among m's, in the order given; false: none. */
+static bool m_stack_holding(const struct walk_ctx *cx, const struct go_m *m, const enum go_stack_kind order[3],
+			    uint64_t sp, uint64_t *lo, uint64_t *hi, enum fr_stack *kind)
+{
+	for (size_t k = 0; m && k < 3; k++)
+		if (m_stack_bounds(cx->snap, m, order[k], lo, hi, kind) && sp >= *lo && sp < *hi)
+			return true;
+	return false;
+}
+
+/* Which stack of m the interrupted SP is on: its g0's, its signal stack
+ * (a signal that arrived while the handler of another ran), its curg's, or
+ * one we know nothing of (8 MiB allowed upwards). */
+void stack_of_sp(const struct walk_ctx *cx, const struct go_m *m, uint64_t sp, uint64_t *lo, uint64_t *hi,
+		 enum fr_stack *kind)
+{
+	static const enum go_stack_kind order[3] = { GO_STACK_G0, GO_STACK_GSIGNAL, GO_STACK_CURG };
+
+	if (!m_stack_holding(cx, m, order, sp, lo, hi, kind))
+		*lo = sp, *hi = sp + (8u << 20), *kind = FR_OTHER;
+}
+
+/* The vDSO is entered from Go (nanotime1, walltime, time.now) on the g0
+ * stack with m.vdsoSP set: no M field counts it, and it is not C in the cgo
+ * sense (it never calls back, and the runtime's own profiler walks from
+ * vdsoPC/vdsoSP around it). */
+static bool in_vdso(const struct walk_ctx *cx, uint64_t pc)
+{
+	return cx->vdso_len && pc >= cx->vdso && pc - cx->vdso < cx->vdso_len;
+}
+
+static bool func_entry(const struct walk_ctx *cx, uint64_t pc)
+{
+	const struct fpi_symbol *sym = cx->mods ? fpi_symbolize(cx->mods, pc) : NULL;
+
+	return sym && sym->function && sym->func_start == pc;
+}
+
+static bool is_c_frame(const struct walk_ctx *cx, uint64_t pc, bool retaddr)
+{
+	const struct fpi_symbol *sym;
+
+	if (in_vdso(cx, pc) || !cx->mods)
+		return false;
+	sym = fpi_symbolize(cx->mods, retaddr ? pc - 1 : pc);
+	/* Go code is in a Go compile unit, assembly too (indexbytebody and
+	 * memeqbody are file-local symbols without a package); without DWARF,
+	 * Go functions are the package-qualified ones (pkg.Func) */
+	return !sym || !sym->function || (!sym->go && !strchr(sym->function, '.'));
+}
+
+/* The stack a frame is shown on: C code on a system stack is "C". */
+enum fr_stack frame_stack(const struct walk_ctx *cx, enum fr_stack st, uint64_t pc, bool retaddr)
+{
+	return st != FR_GOROUTINE && is_c_frame(cx, pc, retaddr) ? FR_C : st;
+}
+
+/* Linux amd64 signal delivery: the kernel enters the handler (Go's
+ * runtime.sigtramp, also through cgoSigtramp's jump) with RSP at
+ * rt_sigframe.pretcode, so the handler's CFA is the ucontext that follows.
+ * Its uc_mcontext starts 40 bytes in (after uc_flags, uc_link, uc_stack),
+ * the general registers in sigcontext order. */
+static bool signal_context(const struct walk_ctx *cx, uint64_t cfa, struct fpi_regs *out)
+{
+	static const int order[] = { FPI_REG_R8, FPI_REG_R9, FPI_REG_R10, FPI_REG_R11, FPI_REG_R12, FPI_REG_R13,
+				     FPI_REG_R14, FPI_REG_R15, FPI_REG_RDI, FPI_REG_RSI, FPI_REG_RBP, FPI_REG_RBX,
+				     FPI_REG_RDX, FPI_REG_RAX, FPI_REG_RCX, FPI_REG_RSP, FPI_REG_RIP };
+	uint64_t g[17];
+
+	if (!cfa || !cx->mem->read(cx->mem->arg, cfa + 40, g, sizeof(g)))
+		return false;
+	memset(out, 0, sizeof(*out));
+	for (size_t k = 0; k < 17; k++)
+		out->r[order[k]] = g[k];
+	return out->r[FPI_REG_RIP] && out->r[FPI_REG_RSP] && !(out->r[FPI_REG_RSP] & 7);
+}
+
+/* m.vdsoPC/vdsoSP describe the innermost vDSO call only: a signal that
+ * came during one may make its own (sigprof calls nanotime), which saves
+ * and restores them on its stack. So they serve the first vDSO call a walk
+ * meets, and a call below a later one ends it. This counts the vDSO calls
+ * among frames [0, n). */
+static int vdso_calls_before(const struct walk_ctx *cx, const struct walk *w, size_t n)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < n && i < w->n; i++)
+		k += in_vdso(cx, w->frames[i].pc) && (i == 0 || !in_vdso(cx, w->frames[i - 1].pc));
+	return k;
+}
+
+/* The goroutine to switch to from a thread's system stack; NULL when there
+ * is none, or when its stack is not walkable now (newstack copying it, the
+ * GC holding its scan bit: its gobuf and frames may be half moved), which
+ * w->end then says. */
+static const struct go_g *switch_target(const struct walk_ctx *cx, struct walk *w, const struct go_m *m)
+{
+	const struct go_g *g = m && m->curg ? go_find_g_addr(cx->snap, m->curg) : NULL;
+	const char *why;
+
+	if (g && goroutine_not_owned(cx->layout, g, &why)) {
+		snprintf(w->end, sizeof(w->end), "goroutine %" PRIu64 " not walked: %s", g->goid, why);
+		return NULL;
+	}
+	if (g && go_g_is_dead(cx->layout, g)) {
+		/* goexit0 on g0 with m.curg not yet dropped: the stack is
+		 * being given back, and nobody copies a dead goroutine's */
+		snprintf(w->end, sizeof(w->end), "goroutine %" PRIu64 " is dead (goexit0): not walked", g->goid);
+		return NULL;
+	}
+	return g;
+}
+
+/* ---- the stack transitions ---- */
+
+static const char vdso_nested[] = "below a signal that came during a vDSO call: m.vdsoPC/vdsoSP are the handler's "
+				  "own call's, the interrupted call's caller is not recorded";
+
+/* The SP of frame f (the walk's last): known, or, for a frame reached by
+ * its callee's frame record, that record's end (the callee's CFA). */
+static uint64_t frame_sp(const struct walker *it)
+{
+	const struct walk *w = it->w;
+	const struct frame *f = &w->frames[w->n - 1];
+
+	return f->sp ? f->sp : w->n >= 2 ? w->frames[w->n - 2].fp + 16 : 0;
+}
+
+
+/* The interrupted registers below a signal handler's frame: in the
+ * ucontext at sigtramp's CFA, or at SP in the restorer (sigtramp has
+ * returned, rt_sigreturn not yet made). */
+static void signal_switch(struct walker *it, const struct frame *f, bool in_restorer, struct go_switch *sw)
+{
+	uint64_t at = 0;
+
+	if (in_restorer && it->sp_known) {
+		at = it->regs.r[FPI_REG_RSP];
+	} else if (it->sp_known) {
+		struct fpi_regs next;
+		char why[160];
+
+		if (walk_cfi_step(it->cx, &it->regs, f->exact, &next, NULL, why, sizeof(why)) == 0)
+			at = next.r[FPI_REG_RSP];
+	}
+	/* sigtramp's frame record is 16 below its CFA */
+	if (!at && f->fp)
+		at = f->fp + 16;
+	if (!signal_context(it->cx, at, &sw->regs)) {
+		snprintf(it->w->end, sizeof(it->w->end),
+			 "signal frame: cannot read the interrupted registers at 0x%" PRIx64, at);
+		sw->kind = SW_END;
+		return;
+	}
+	sw->kind = SW_SIGNAL;
+	sw->exact = true;
+	stack_of_sp(it->cx, it->m, sw->regs.r[FPI_REG_RSP], &sw->lo, &sw->hi, &sw->st);
+	sw->chain_fp = sw->regs.r[FPI_REG_RBP];
+}
+
+static void goroutine_switch(struct walker *it, const struct frame *f, struct go_switch *sw)
+{
+	const struct go_g *g = switch_target(it->cx, it->w, it->m);
+
+	if (!g) {
+		sw->kind = SW_END; /* an idle M: the system stack is all there is */
+		return;
+	}
+	if (f->rt == RT_ASMCGOCALL && it->cont_ok) {
+		/* nested cgo: the C part came from an earlier cgocall of this
+		 * goroutine, whose frame record the asmcgocall frame's link
+		 * points at */
+		sw->kind = SW_CONT;
+		sw->regs = it->cont;
+		sw->chain_fp = f->fp;
+		it->cont_ok = false;
+	} else {
+		sw->kind = SW_GOROUTINE;
+		saved_start(it->cx, g, &sw->regs);
+		sw->chain_fp = sw->regs.r[FPI_REG_RBP];
+	}
+	/* a saved pc at a function's entry is exact (see walk_goroutine) */
+	sw->exact = func_entry(it->cx, sw->regs.r[FPI_REG_RIP]);
+	sw->st = FR_GOROUTINE;
+	sw->lo = g->stack_lo, sw->hi = g->stack_hi;
+}
+
+static uint64_t g0_sched_sp(const struct walk_ctx *cx, const struct go_m *m)
+{
+	uint64_t v = 0;
+
+	if (m && m->g0 && !cx->mem->read(cx->mem->arg, m->g0 + cx->layout->g_sched_sp.off, &v, 8))
+		v = 0;
+	return v;
+}
+
+/* Below cgocallback come the frames the callback came from, on the M's
+ * system stack: crosscall2, then C, whose RBP may hold anything.
+ * cgocallback left that stack's SP in m.g0.sched.sp; it has no frame
+ * record of its own, so the link into it, from the frame above, already
+ * holds the system stack's BP. */
+static void cgocallback_switch(struct walker *it, const struct frame *f, struct go_switch *sw)
+{
+	const struct go_m *m = it->m;
+	struct fpi_regs at = it->regs, cont;
+	char why[160];
+
+	/* where the goroutine was before it called C, for SW_CONT */
+	at.r[FPI_REG_RSP] = frame_sp(it);
+	it->cont_ok = at.r[FPI_REG_RSP] &&
+		      walk_cfi_step(it->cx, &at, f->exact, &cont, NULL, why, sizeof(why)) == 0 &&
+		      cont.r[FPI_REG_RIP] && cont.r[FPI_REG_RSP] > at.r[FPI_REG_RSP] && cont.r[FPI_REG_RSP] < it->hi;
+	if (it->cont_ok)
+		it->cont = cont;
+	if (!m)
+		return;
+	sw->kind = SW_CGOCALLBACK;
+	sw->regs = at;
+	sw->regs.r[FPI_REG_RSP] = g0_sched_sp(it->cx, m);
+	sw->st = FR_G0;
+	sw->lo = m->g0_lo, sw->hi = m->g0_hi + G0_HI_SLACK;
+	sw->chain_fp = f->fp;
+}
+
+/* The vDSO's caller (nanotime1, walltime, time.now) moved SP to g0 but
+ * kept its frame record on the stack it came from, the one vdsoSP is on;
+ * its caller is at vdsoPC/vdsoSP, where the runtime's own SIGPROF
+ * traceback starts. Seen from above a vDSO frame, or stopped in the
+ * caller itself on g0. */
+static void vdso_switch(struct walker *it, const struct frame *f, struct go_switch *sw)
+{
+	static const enum go_stack_kind order[3] = { GO_STACK_CURG, GO_STACK_G0, GO_STACK_GSIGNAL };
+	const struct walk *w = it->w;
+	const struct go_m *m = it->m;
+	bool below = w->n >= 2 && in_vdso(it->cx, w->frames[w->n - 2].pc);
+
+	if (!m || !m->vdsosp || in_vdso(it->cx, f->pc) ||
+	    !((it->st != FR_GOROUTINE && below) || (f->exact && it->st == FR_G0)))
+		return;
+	if (vdso_calls_before(it->cx, w, w->n - 1) > (below ? 1 : 0)) {
+		snprintf(it->w->end, sizeof(it->w->end), "%s", vdso_nested);
+		sw->kind = SW_END;
+		return;
+	}
+	if (!m_stack_holding(it->cx, m, order, m->vdsosp, &sw->lo, &sw->hi, &sw->st))
+		return;
+	sw->kind = SW_VDSO;
+	sw->regs = it->regs;
+	sw->regs.r[FPI_REG_RIP] = m->vdsopc;
+	sw->regs.r[FPI_REG_RSP] = m->vdsosp;
+	sw->exact = false;
+	sw->chain_fp = f->fp;
+}
+
+/* Where the runtime went at the walk's last frame: one switch over the
+ * kinds of function, as the runtime's own unwinder has. */
+static void go_switch(struct walker *it, struct go_switch *sw)
+{
+	const struct frame *f = &it->w->frames[it->w->n - 1];
+
+	memset(sw, 0, sizeof(*sw));
+	switch (f->rt) {
+	case RT_GOEXIT:
+	case RT_MSTART:
+	case RT_RT0_GO:
+		sw->kind = SW_END;
+		return;
+	case RT_SIGTRAMP:
+	case RT_CGOSIGTRAMP:
+	case RT_SIGRETURN:
+		if (f->rt != RT_SIGRETURN || f->exact)
+			signal_switch(it, f, f->rt == RT_SIGRETURN, sw);
+		break;
+	case RT_SYSTEMSTACK:
+	case RT_MCALL:
+	case RT_MORESTACK:
+	case RT_ASMCGOCALL:
+		/* their CFI holds only before they switch: on the goroutine's
+		 * stack, not on the system stack they switched to */
+		if (it->st != FR_GOROUTINE)
+			goroutine_switch(it, f, sw);
+		break;
+	case RT_CGOCALLBACK:
+		if (it->st == FR_GOROUTINE)
+			cgocallback_switch(it, f, sw);
+		break;
+	default:
+		vdso_switch(it, f, sw);
+		break;
+	}
+	if (sw->kind != SW_NONE && sw->kind != SW_END && ++it->switches > WALK_MAX_SWITCHES) {
+		snprintf(it->w->end, sizeof(it->w->end), "more than %d stack switches: not followed further",
+			 WALK_MAX_SWITCHES);
+		sw->kind = SW_END;
+	}
+}
+
+/* ---- the iterator ---- */
+
+void walk_new_segment(struct walker *it, size_t at)
+{
+	it->seg = at;
+	it->seg_bp = it->w->frames[at].fp;
+}
+
+static void push(struct walker *it)
+{
+	struct walk *w = it->w;
+	uint64_t pc = it->regs.r[FPI_REG_RIP];
+	int fn = rt_fn_of(it->cx, pc, !it->exact);
+	struct frame *f = &w->frames[w->n++];
+
+	*f = (struct frame){ pc, it->sp_known ? it->regs.r[FPI_REG_RSP] : 0, it->regs.r[FPI_REG_RBP],
+			     frame_stack(it->cx, it->st, pc, !it->exact), it->exact, (signed char)fn };
+	if (f->stack == FR_C)
+		w->saw_c = true;
+	if (fn == RT_CGOCALLBACK)
+		w->saw_cgocallback = true;
+	if (it->seg_next) {
+		it->seg_next = false;
+		walk_new_segment(it, w->n - 1);
+	}
+}
+
+static void run(struct walker *it)
+{
+	struct walk *w = it->w;
+
+	while (w->n < WALK_MAX_FRAMES) {
+		struct go_switch sw;
+		int r = 2;
+
+		push(it);
+		go_switch(it, &sw);
+		if (sw.kind == SW_END)
+			return;
+		if (sw.kind == SW_SIGNAL && it->want_signal &&
+		    (sw.regs.r[FPI_REG_RSP] < it->lo || sw.regs.r[FPI_REG_RSP] >= it->hi)) {
+			it->sig_found = true;
+			it->sig_regs = sw.regs;
+			return;
+		}
+		if (sw.kind != SW_NONE)
+			r = it->step->resume(it, &sw);
+		if (r == 2)
+			r = it->step->step(it);
+		if (r == 1)
+			return;
+	}
+	snprintf(w->end, sizeof(w->end), "depth cap %d reached", WALK_MAX_FRAMES);
+}
+
+static void start(struct walker *it, struct walk_ctx *cx, struct walk *w, enum walk_unwinder uw,
+		  const struct go_m *m, const struct fpi_regs *regs, bool exact, enum fr_stack st, uint64_t lo,
+		  uint64_t hi)
+{
+	memset(it, 0, sizeof(*it));
+	it->cx = cx;
+	it->w = w;
+	it->step = uw == UNWIND_DWARF ? &walk_step_cfa : &walk_step_fp;
+	it->m = m;
+	it->regs = *regs;
+	it->exact = exact;
+	it->sp_known = true;
+	it->from_regs = true;
+	it->st = st, it->lo = lo, it->hi = hi;
+}
+
+static void walk_init(struct walk *w, enum walk_unwinder uw, const struct go_m *m)
+{
+	memset(w, 0, offsetof(struct walk, frames));
+	w->unwinder = uw;
+	w->m = m;
+}
+
+/* What a thread in a signal handler was doing when the signal came: the
+ * registers in the signal frame below runtime.sigtramp, found by walking
+ * the signal stack's frame pointers (Go code all the way); a second signal
+ * that came while the first's handler ran is looked through. */
+static bool interrupted_regs(struct walk_ctx *cx, const struct go_thread *th, struct fpi_regs *out)
+{
+	const struct go_m *m = th->m >= 0 ? &cx->snap->ms[th->m] : NULL;
+	struct walk *w;
+	struct walker it;
+	bool ok;
+
+	if (!m || m->gsignal_lo >= m->gsignal_hi || !(w = malloc(sizeof(*w))))
+		return false;
+	walk_init(w, UNWIND_FP, m);
+	start(&it, cx, w, UNWIND_FP, m, &th->regs, true, FR_GSIGNAL, m->gsignal_lo, m->gsignal_hi);
+	it.want_signal = true;
+	run(&it);
+	ok = it.sig_found;
+	if (ok)
+		*out = it.sig_regs;
+	free(w);
+	return ok;
+}
+
+/* The registers of g when it runs now: its thread's when on g's stack, or,
+ * when the thread is in a signal handler (a crash core), those the signal
+ * interrupted when they were on g's stack. */
+static bool goroutine_regs(struct walk_ctx *cx, const struct go_g *g, struct fpi_regs *out)
+{
+	const struct go_thread *th = go_g_status_is(cx->layout, g, "running") ? running_thread(cx, g) : NULL;
+
+	if (th && th->stack == GO_STACK_CURG) {
+		*out = th->regs;
+		return true;
+	}
+	return th && th->stack == GO_STACK_GSIGNAL && interrupted_regs(cx, th, out) &&
+	       out->r[FPI_REG_RSP] >= g->stack_lo && out->r[FPI_REG_RSP] < g->stack_hi;
+}
+
+void walk_goroutine(struct walk_ctx *cx, const struct go_g *g, enum walk_unwinder uw, struct walk *w)
+{
+	struct fpi_regs r;
+	/* exact registers when g runs now, else where it resumes */
+	bool regs = goroutine_regs(cx, g, &r), exact;
+	/* the M whose account of C frames the runtime would trust for g */
+	const struct go_m *m = go_find_m_addr(cx->snap, g->lockedm);
+	struct walker it;
+
+	if (!m)
+		m = go_find_m_addr(cx->snap, g->m);
+	walk_init(w, uw, m);
+	if (uw == UNWIND_DWARF && !cx->mods) {
+		snprintf(w->end, sizeof(w->end), "%s", cx->mods_err);
+		return;
+	}
+	if (!regs)
+		saved_start(cx, g, &r);
+	if (!r.r[FPI_REG_RIP] || !r.r[FPI_REG_RSP]) {
+		snprintf(w->end, sizeof(w->end), "no place to start: %s is 0", regs ? "the thread's pc or sp" :
+			 go_g_status_is(cx->layout, g, "syscall") && g->syscallsp ? "syscallpc or syscallsp" :
+			 "g.sched.pc or g.sched.sp");
+		return;
+	}
+	/* A saved pc is a return address (looked up at pc-1), except at a
+	 * function's entry: a goroutine that has not run yet (g.sched.pc =
+	 * its function's entry), Go 1.19's systemstack_switch. Go's unwinder
+	 * does the same (symPC: pc-1 only when pc > the function's entry). */
+	exact = regs || func_entry(cx, r.r[FPI_REG_RIP]);
+	start(&it, cx, w, uw, m, &r, exact, FR_GOROUTINE, g->stack_lo, g->stack_hi);
+	run(&it);
+}
+
+void walk_thread(struct walk_ctx *cx, const struct go_thread *th, enum walk_unwinder uw, struct walk *w)
+{
+	uint64_t lo = 0, hi = 0;
+	enum fr_stack kind;
+	const struct go_m *m = th->m >= 0 ? &cx->snap->ms[th->m] : NULL;
+	uint64_t sp = th->regs.r[FPI_REG_RSP];
+	struct walker it;
+
+	walk_init(w, uw, m);
+	if (uw == UNWIND_DWARF && !cx->mods) {
+		snprintf(w->end, sizeof(w->end), "%s", cx->mods_err);
+		return;
+	}
+	if (!thread_stack_bounds(cx->snap, th, &lo, &hi, &kind)) {
+		/* unknown stack (a C thread, or bounds not yet set): allow 8 MiB up */
+		lo = sp;
+		hi = sp + (8u << 20);
+		kind = FR_OTHER;
+	}
+	start(&it, cx, w, uw, m, &th->regs, true, kind, lo, hi);
+	run(&it);
+}

@@ -1,0 +1,210 @@
+/* The frame-pointer step: pc = [fp+8], fp = [fp], every link validated
+ * against the stack it is on (unwind/fpwalk.c's fpi_fp_link), as the Go
+ * runtime's tracer and profilers walk (fpTracebackPCs), plus what a walk
+ * from outside meets and they never do: a first frame without its frame
+ * record yet (a frameless leaf, a prologue, an epilogue), asked of CFI. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "walk_internal.h"
+
+/* The first broken link of a walk: what check judges (checks.c). */
+static void broken(struct walker *it, const struct fpi_fp_result *res)
+{
+	struct walk *w = it->w;
+
+	if (w->fp_broken)
+		return;
+	w->fp_broken = true;
+	w->fp_bad = *res;
+	w->fp_bad_base = it->seg;
+	w->seg_lo = it->lo, w->seg_hi = it->hi, w->seg_stack = it->st;
+	snprintf(w->end, sizeof(w->end), "%s", res->why);
+}
+
+/* Validate the current frame's fp as frame i of its segment and read its
+ * link: 0 with link, 1 at the chain's natural end, -1 broken (recorded). */
+static int link_of(struct walker *it, uint64_t fp, size_t i, uint64_t prev, uint64_t link[2])
+{
+	struct fpi_fp_result res;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	r = fpi_fp_link(it->cx->mem, NULL, fp, i, prev, it->seg_bp, it->lo, it->hi, link, &res);
+	if (r < 0) {
+		res.nframes = i + 1;
+		broken(it, &res);
+	}
+	return r;
+}
+
+static int chain_step(struct walker *it)
+{
+	struct walk *w = it->w;
+	const struct frame *f = &w->frames[w->n - 1];
+	size_t i = w->n - 1 - it->seg;
+	uint64_t link[2];
+
+	if (link_of(it, f->fp, i, i ? w->frames[w->n - 2].fp : 0, link) != 0)
+		return 1;
+	it->regs.r[FPI_REG_RIP] = link[1];
+	it->regs.r[FPI_REG_RBP] = link[0];
+	it->exact = false;
+	it->sp_known = false;
+	if (injected(f->rt) && it->nsigpanic++ < 4) {
+		/* A fault made the signal handler push the faulting pc and
+		 * make the goroutine call sigpanic (or asyncPreempt): the pc
+		 * above is where the fault was, not a return address, and the
+		 * faulting function may not have its frame record yet (a leaf,
+		 * a prologue). Go on as from registers: SP is sigpanic's CFA. */
+		it->regs.r[FPI_REG_RSP] = f->fp + 16;
+		it->exact = true;
+		it->sp_known = true;
+		it->from_regs = true;
+	}
+	return 0;
+}
+
+/* The first frame of a walk (a thread's registers, a goroutine's g.sched
+ * or syscall registers, a signal frame's) may be in a function that has no
+ * frame record at this pc: a frameless leaf (runtime.futex, the vDSO), a
+ * prologue (a goroutine preempted at its morestack call, a fresh goroutine
+ * at its entry), an epilogue. RBP then still points at the caller's
+ * record, and a plain FP walk would skip the caller. Every frame record on
+ * amd64 sits at CFA-16, so CFI says which case this is: RBP == CFA-16 or
+ * not. The runtime never meets this (it walks from its own frame, or from
+ * a synchronous safe point), so it is no finding. Returns as a step does,
+ * or 2: the frame has its record, follow the chain from it. */
+static int from_registers(struct walker *it)
+{
+	struct walk *w = it->w;
+	struct frame *f = &w->frames[w->n - 1];
+	uint64_t sp = it->regs.r[FPI_REG_RSP], bp = it->regs.r[FPI_REG_RBP], cfa;
+	struct fpi_regs next;
+	bool signal = false;
+	char why[160];
+
+	it->from_regs = false;
+	walk_new_segment(it, w->n - 1);
+	if (!it->cx->mods || top_frame(f->rt) || (it->st != FR_GOROUTINE && switch_frame(f->rt)) ||
+	    walk_cfi_step(it->cx, &it->regs, f->exact, &next, &signal, why, sizeof(why)) != 0)
+		return 2;
+	cfa = next.r[FPI_REG_RSP];
+	if (signal) {
+		/* a CFI signal frame (the kernel's restorer, __restore_rt): the
+		 * interrupted code, at its exact pc, on its own stack */
+		if (!next.r[FPI_REG_RIP] || !next.r[FPI_REG_RSP] || ++it->switches > WALK_MAX_SWITCHES) {
+			snprintf(w->end, sizeof(w->end), "signal frame: cannot read the interrupted registers at 0x%" PRIx64,
+				 cfa);
+			return 1;
+		}
+		it->regs = next;
+		it->exact = true;
+		it->sp_known = true;
+		it->from_regs = true;
+		stack_of_sp(it->cx, it->m, next.r[FPI_REG_RSP], &it->lo, &it->hi, &it->st);
+		return 0;
+	}
+	if (bp && bp == sp - 16 && cfa - 16 > sp) {
+		/* Go's duffzero/duffcopy call sequence builds the callee a frame
+		 * record just below SP (MOVQ BP, -16(SP); LEAQ -16(SP), BP) and
+		 * restores BP after the call: stopped between, RBP is that
+		 * record, whose return slot is not written yet. The function's
+		 * own record, at CFA-16, is the chain. */
+		f->fp = cfa - 16;
+		walk_new_segment(it, w->n - 1);
+		return 2;
+	}
+	if (bp != cfa - 16 && next.r[FPI_REG_RIP] && cfa > sp) {
+		it->regs = next;
+		it->regs.r[FPI_REG_RBP] = bp;
+		it->sp_known = true;
+		if (injected(f->rt) && it->nsigpanic++ < 4) {
+			/* at the entry of an injected call: its caller was
+			 * interrupted anywhere, as if from registers */
+			it->exact = true;
+			it->from_regs = true;
+		} else if (it->nframeless++ < 4) {
+			/* the caller may be in its prologue too (a call to
+			 * morestack or asmcgocall made before its BP push) */
+			it->exact = false;
+			it->from_regs = true;
+		} else {
+			it->exact = false;
+			it->seg_next = true;
+		}
+		return 0;
+	}
+	return 2;
+}
+
+static int fp_step(struct walker *it)
+{
+	if (it->from_regs) {
+		int r = from_registers(it);
+
+		if (r != 2)
+			return r;
+	}
+	return chain_step(it);
+}
+
+/* Below cgocallback, when the link into it does not lead to the system
+ * stack: the walk ends there, but a broken chain on the goroutine's own
+ * stack from here on is what the runtime would follow, so it is judged. */
+static void judge_rest(struct walker *it)
+{
+	struct walk *w = it->w;
+	size_t i = w->n - 1 - it->seg;
+	uint64_t fp = w->frames[w->n - 1].fp, prev = i ? w->frames[w->n - 2].fp : 0, link[2];
+
+	for (size_t k = w->n; k < WALK_MAX_FRAMES; k++, i++) {
+		if (link_of(it, fp, i, prev, link) != 0)
+			return;
+		prev = fp;
+		fp = link[0];
+	}
+}
+
+static int fp_resume(struct walker *it, const struct go_switch *sw)
+{
+	struct walk *w = it->w;
+	struct frame *f = &w->frames[w->n - 1];
+
+	switch (sw->kind) {
+	case SW_VDSO:
+		/* the chain goes on where the frame record is */
+		if (sw->chain_fp < sw->lo || sw->chain_fp >= sw->hi)
+			return 2;
+		it->st = sw->st, it->lo = sw->lo, it->hi = sw->hi;
+		f->stack = frame_stack(it->cx, sw->st, f->pc, !f->exact);
+		it->from_regs = false;
+		walk_new_segment(it, w->n - 1);
+		return 2;
+	case SW_CGOCALLBACK:
+		if (!(it->m && it->m->g0_lo < it->m->g0_hi && sw->chain_fp >= sw->lo && sw->chain_fp < sw->hi)) {
+			judge_rest(it);
+			return 1;
+		}
+		/* cgocallback's own frame stays the goroutine's */
+		it->st = sw->st, it->lo = sw->lo, it->hi = sw->hi;
+		it->from_regs = false;
+		walk_new_segment(it, w->n - 1);
+		return 2;
+	case SW_SIGNAL:
+	case SW_GOROUTINE:
+	case SW_CONT:
+		it->regs = sw->regs;
+		it->regs.r[FPI_REG_RBP] = sw->chain_fp;
+		it->exact = sw->exact;
+		it->sp_known = true;
+		it->from_regs = true;
+		it->st = sw->st, it->lo = sw->lo, it->hi = sw->hi;
+		return 0;
+	default:
+		return 2;
+	}
+}
+
+const struct walk_step walk_step_fp = { fp_step, fp_resume };
