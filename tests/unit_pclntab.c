@@ -535,8 +535,12 @@ static int write_seeds(const char *dir)
 		for (int cut = 0; cut < 2; cut++) {
 			size_t len = cut ? s.pcln.len - 40 : s.pcln.len;
 
+			/* tests/fuzz_pclntab.c's input: go:func.*'s offset, the table */
+			uint32_t gofunc_off = (uint32_t)(s.gofunc - PCLN_ADDR);
+
 			snprintf(path, sizeof(path), "%s/synth-%x%s", dir, magics[m], cut ? "-cut" : "");
-			if (!(fp = fopen(path, "wb")) || fwrite(s.pcln.p, 1, len, fp) != len || fclose(fp)) {
+			if (!(fp = fopen(path, "wb")) || fwrite(&gofunc_off, 4, 1, fp) != 1 ||
+			    fwrite(s.pcln.p, 1, len, fp) != len || fclose(fp)) {
 				perror(path);
 				return 1;
 			}
