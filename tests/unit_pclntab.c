@@ -76,7 +76,7 @@ static uint32_t put_pcvalue(struct buf *pctab, const int32_t *values, const uint
 	for (int i = 0; i < n; i++) {
 		int32_t d = values[i] - prev;
 
-		put_uvarint(pctab, (uint32_t)(d << 1) ^ (uint32_t)(d >> 31));
+		put_uvarint(pctab, ((uint32_t)d << 1) ^ (uint32_t)(d >> 31));
 		put_uvarint(pctab, ends[i] - pc);
 		prev = values[i];
 		pc = ends[i];
