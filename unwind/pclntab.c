@@ -30,6 +30,7 @@
 
 struct region {
 	size_t off, end; /* [off, end) of the pclntab buffer */
+	bool nul_ended;  /* its last byte is NUL: every string in it ends inside */
 };
 
 struct fpi_pclntab {
@@ -68,13 +69,15 @@ static inline uint64_t get_word(const uint8_t *p, unsigned int size)
 static const char *region_str(const struct fpi_pclntab *t, const struct region *r,
 			      uint64_t off)
 {
-	const uint8_t *s, *nul;
+	const uint8_t *s;
 
 	if (off >= r->end - r->off)
 		return NULL;
 	s = t->p + r->off + off;
-	nul = memchr(s, 0, r->end - r->off - off);
-	return nul ? (const char *)s : NULL;
+	/* the linker ends both string tables with a NUL: then no search */
+	if (r->nul_ended || memchr(s, 0, r->end - r->off - off))
+		return (const char *)s;
+	return NULL;
 }
 
 struct fpi_error *fpi_pclntab_open(const struct fpi_pclntab_source *src,
@@ -143,6 +146,7 @@ struct fpi_error *fpi_pclntab_open(const struct fpi_pclntab_source *src,
 		}
 		regs[i]->off = offs[i];
 		regs[i]->end = end;
+		regs[i]->nul_ended = end > offs[i] && p[end - 1] == 0;
 	}
 	if (magic == MAGIC_GO118) {
 		t->func_size = FUNC_SIZE_GO118;
@@ -276,14 +280,14 @@ bool fpi_pclntab_find(const struct fpi_pclntab *t, uint64_t pc, struct fpi_pclnt
 	off = pc - t->text;
 	if (off < get_u32(ft) || off >= get_u32(ft + 8 * t->nfunc))
 		return false;
-	/* the last i with entry(i) <= off: entry(lo) <= off < entry(hi) */
-	while (hi - lo > 1) {
-		uint64_t mid = lo + (hi - lo) / 2;
+	/* the last i with entry(i) <= off, keeping entry(lo) <= off <
+	 * entry(lo + n): without a branch on the data (random pcs mispredict
+	 * every step otherwise) */
+	for (uint64_t n = hi - lo; n > 1;) {
+		uint64_t half = n / 2;
 
-		if (get_u32(ft + 8 * mid) <= off)
-			lo = mid;
-		else
-			hi = mid;
+		lo = get_u32(ft + 8 * (lo + half)) <= off ? lo + half : lo;
+		n -= half;
 	}
 	return fpi_pclntab_func_at(t, lo, ret);
 }
@@ -295,6 +299,12 @@ static inline bool read_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t
 	const uint8_t *p = *pp;
 	uint32_t v = 0;
 
+	/* most deltas are one byte (the runtime's step has the same shortcut) */
+	if (p < end && !(*p & 0x80)) {
+		*ret = *p;
+		*pp = p + 1;
+		return true;
+	}
 	for (unsigned int shift = 0; shift < 35; shift += 7) {
 		if (p >= end)
 			return false;
