@@ -48,6 +48,8 @@ for GO in $(go_toolchains); do
 	S=$(build_with pcln "$GO" sw -ldflags=-s\ -w)
 	X="$B-strip"
 	[ -x "$X" ] && [ "$X" -nt "$B" ] || strip -o "$X" "$B"
+	# a PIE runs at a load bias (the program prints where main.main is)
+	P=$(build_with pcln "$GO" piesw -buildmode=pie -ldflags=-s\ -w)
 	"$GOSYM" "$B" 7 >"$TDIR/gosym.txt"
 	check_eq "$VER gosym oracle" "$?" 0
 	for bin in "$B" "$S" "$X"; do
@@ -56,6 +58,9 @@ for GO in $(go_toolchains); do
 		check_eq "$VER $(basename "$bin") runs" "$?" 0
 		unit --callers "$bin" "$TDIR/callers.txt"
 	done
+	"$P" >"$TDIR/callers.txt"
+	check_eq "$VER $(basename "$P") runs" "$?" 0
+	unit --callers "$P" "$TDIR/callers.txt"
 	unit --cfa "$B" 3
 	# a cgo program: external linking puts C's code before runtime.text
 	C=$(build_target cgo "$GO")

@@ -696,6 +696,18 @@ static int funcid_named(const struct fpi_pclntab *t, const char *name, bool suff
 	return -1;
 }
 
+static bool find_named(const struct fpi_pclntab *t, const char *name,
+		       struct fpi_pclntab_func *ret)
+{
+	struct fpi_pclntab_info info;
+
+	fpi_pclntab_get_info(t, &info);
+	for (uint64_t i = 0; i < info.nfunc; i++)
+		if (fpi_pclntab_func_at(t, i, ret) && strcmp(ret->name, name) == 0)
+			return true;
+	return false;
+}
+
 static int check_callers(const char *exe, const char *path)
 {
 	struct fpi_pclntab *t = open_exe(exe);
@@ -704,7 +716,7 @@ static int check_callers(const char *exe, const char *path)
 	size_t cap = 0;
 	struct cframe st[64];
 	int nst = 0;
-	uint64_t nstacks = 0, npcs = 0, ninl = 0, nchains = 0, nelided = 0;
+	uint64_t nstacks = 0, npcs = 0, ninl = 0, nchains = 0, nelided = 0, bias = 0;
 	/* runtime.elideWrapperCalling: a wrapper frame is left out of
 	 * Callers unless it called a panic function */
 	int wrapper = funcid_named(t, "-fm", true);
@@ -716,11 +728,20 @@ static int check_callers(const char *exe, const char *path)
 	for (;;) {
 		ssize_t r = getline(&line, &cap, fp);
 
+		if (r > 0 && strncmp(line, "MAIN ", 5) == 0) {
+			uint64_t run = strtoull(line + 5, NULL, 16);
+			struct fpi_pclntab_func m;
+
+			/* a PIE runs elsewhere than it is linked */
+			if (find_named(t, "main.main", &m))
+				bias = run - m.entry;
+			continue;
+		}
 		if (r > 0 && strncmp(line, "PC ", 3) == 0) {
 			int n = fields(line + 3, fl, 5);
 
 			if (n == 4 && nst < 64) {
-				st[nst].pc = strtoull(fl[0], NULL, 16);
+				st[nst].pc = strtoull(fl[0], NULL, 16) - bias;
 				snprintf(st[nst].name, sizeof(st[nst].name), "%s", fl[1]);
 				snprintf(st[nst].file, sizeof(st[nst].file), "%s", fl[2]);
 				st[nst].line = atoi(fl[3]);
@@ -789,8 +810,9 @@ static int check_callers(const char *exe, const char *path)
 			break;
 	}
 	printf("callers %s: %" PRIu64 " stacks, %" PRIu64 " pcs (%" PRIu64
-	       " of inlined callers) in %" PRIu64 " physical frames, %" PRIu64 " wrapper frames elided\n",
-	       exe, nstacks, npcs, ninl, nchains, nelided);
+	       " of inlined callers) in %" PRIu64 " physical frames, %" PRIu64
+	       " wrapper frames elided, load bias %#" PRIx64 "\n",
+	       exe, nstacks, npcs, ninl, nchains, nelided, bias);
 	CHECK(nstacks > 0 && ninl > 0, "stacks with inlined frames compared");
 	free(line);
 	fclose(fp);

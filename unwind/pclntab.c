@@ -577,7 +577,9 @@ static void elf_symbols(Elf *elf, uint64_t *text, uint64_t *gofunc)
  * findfunctab, minpc, maxpc, then text at word 22 in every version read
  * here. We find firstmoduledata by its pointer to the pclntab and take it
  * only when the slices agree with the pclntab's header. In a PIE the words
- * are dynamic relocations, 0 in the file: not found there.
+ * are dynamic relocations; Go's linker writes their link-time values in
+ * place too (run-pclntab.sh reads -buildmode=pie -s -w builds), a linker
+ * that leaves them 0 would make this fail.
  *
  * gofunc moves as fields are added before it. Since 1.26 go:func.* is at
  * the end of the pclntab and epclntab follows gofunc: the pair is

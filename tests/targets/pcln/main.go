@@ -6,11 +6,13 @@
 //
 //	PC <hex pc>\t<function>\t<file>\t<line>
 //
-// one line per pc, a blank line after each stack.
+// one line per pc, a blank line after each stack; first "MAIN <hex>", where
+// main.main is at run time (a PIE's load bias follows).
 package main
 
 import (
 	"fmt"
+	"reflect"
 	"runtime"
 )
 
@@ -76,5 +78,6 @@ func outer() int {
 }
 
 func main() {
+	fmt.Printf("MAIN %x\n", reflect.ValueOf(main).Pointer())
 	sink = outer()
 }
