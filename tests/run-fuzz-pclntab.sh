@@ -1,0 +1,23 @@
+#!/bin/sh
+# Every seed of tests/fuzz/pclntab through the pclntab reader, without
+# libFuzzer: tests/fuzz_replay_pclntab runs tests/fuzz_pclntab.c's
+# LLVMFuzzerTestOneInput on it (each function, and file:line, SP delta and
+# inlined frames around each entry). Each seed in a process of its own must
+# end with exit status 0, without a signal and without a sanitizer report.
+. "$(dirname "$0")/lib.sh"
+REPLAY="$top_builddir/tests/fuzz_replay_pclntab"
+[ -x "$REPLAY" ] || skip_or_fail "tests/fuzz_replay_pclntab not built (make check builds it)"
+
+n=0
+for seed in "$top_srcdir"/tests/fuzz/pclntab/*; do
+	[ -f "$seed" ] || continue
+	n=$((n + 1))
+	name=$(basename "$seed")
+	timeout 60 "$REPLAY" "$seed" >"$TDIR/out" 2>"$TDIR/err"
+	check_eq "$name: exit status (stderr: $(head -c 600 "$TDIR/err"))" "$?" 0
+	check "$name: no sanitizer report" sh -c "! grep -q 'Sanitizer\|runtime error' '$TDIR/err'"
+	check "$name: read whole" grep -q "^$seed: $(wc -c <"$seed") bytes: done" "$TDIR/out"
+done
+echo "$n seeds replayed from tests/fuzz/pclntab"
+check "seeds in tests/fuzz/pclntab (got $n)" test "$n" -ge 4
+finish

@@ -1,0 +1,3 @@
+module pcln
+
+go 1.19
