@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for the pclntab reader (unwind/pclntab.c): the input is
  * a 4-byte little-endian offset of go:func.* into the table, then the
  * table (.gopclntab contents) itself, go:func.* inside it as Go 1.26+ lays

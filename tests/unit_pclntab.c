@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* unwind/pclntab.c: the Go function table reader.
  *
  *   unit_pclntab                      synthetic tables of both formats, byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The Go function table, read as the runtime reads it. Format facts from
  * Go's runtime/symtab.go, internal/abi/symtab.go and
  * cmd/link/internal/ld/pcln.go of each release; see pclntab.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The Go function table (.gopclntab) read as the Go runtime reads it
  * (runtime/symtab.go, runtime/traceback.go), for the formats Go 1.18-1.27
  * write: magic 0xfffffff0 (1.18, 1.19) and 0xfffffff1 (1.20 and later).
