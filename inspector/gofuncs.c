@@ -39,6 +39,10 @@ void gofuncs_find(struct walk_ctx *cx)
 			a = lookup(cx->mods, rt_old_names[i], &size);
 		cx->rt_start[i] = a;
 		cx->rt_end[i] = a + (size ? size : 1);
+		if (a && (!cx->rt_lo || a < cx->rt_lo))
+			cx->rt_lo = a;
+		if (a && cx->rt_end[i] > cx->rt_hi)
+			cx->rt_hi = cx->rt_end[i];
 	}
 }
 
@@ -46,6 +50,8 @@ int rt_fn_of(const struct walk_ctx *cx, uint64_t pc, bool retaddr)
 {
 	uint64_t p = retaddr && pc ? pc - 1 : pc;
 
+	if (p < cx->rt_lo || p >= cx->rt_hi)
+		return -1;
 	for (int i = 0; i < RT_NFUNCS; i++)
 		if (cx->rt_start[i] && p >= cx->rt_start[i] && p < cx->rt_end[i])
 			return i;

@@ -65,6 +65,7 @@ struct walk_ctx {
 	char mods_err[200];
 	uint64_t vdso, vdso_len;       /* the vDSO's image, when it is a module; 0 0 otherwise */
 	uint64_t rt_start[RT_NFUNCS], rt_end[RT_NFUNCS];
+	uint64_t rt_lo, rt_hi;         /* their hull: most pcs are outside it */
 	struct cfi_cache *cfi;
 };
 

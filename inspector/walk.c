@@ -423,7 +423,8 @@ static void go_switch(struct walker *it, struct go_switch *sw)
 {
 	const struct frame *f = &it->w->frames[it->w->n - 1];
 
-	memset(sw, 0, sizeof(*sw));
+	/* per frame: only the kind; a switch fills the rest */
+	sw->kind = SW_NONE;
 	switch (f->rt) {
 	case RT_GOEXIT:
 	case RT_MSTART:

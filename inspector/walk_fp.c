@@ -28,10 +28,9 @@ static void broken(struct walker *it, const struct fpi_fp_result *res)
  * link: 0 with link, 1 at the chain's natural end, -1 broken (recorded). */
 static int link_of(struct walker *it, uint64_t fp, size_t i, uint64_t prev, uint64_t link[2])
 {
-	struct fpi_fp_result res;
+	struct fpi_fp_result res; /* filled by fpi_fp_link only when the link is bad */
 	int r;
 
-	memset(&res, 0, sizeof(res));
 	r = fpi_fp_link(it->cx->mem, NULL, fp, i, prev, it->seg_bp, it->lo, it->hi, link, &res);
 	if (r < 0) {
 		res.nframes = i + 1;
