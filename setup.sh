@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Set up fpinspect on a fresh Debian machine: install what is missing, then
 # configure and build. Quick when everything is there already.
 #   ./setup.sh            install dependencies, build ./fpinspect

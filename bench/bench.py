@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """fpinspect benchmark harness (run through bench/run.sh; see bench/README.md).
 
 For each goroutine count N it starts tests/targets/states with -n N -depth D,

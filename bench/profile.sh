@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Where does fpinspect's time go? Starts tests/targets/states -n N -depth D
 # (built by bench/run.sh into bench/out/states), runs one fpinspect command
 # under `perf record --call-graph dwarf` and prints the phase timings

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # fpinspect benchmark: `make bench` or `sh bench/run.sh [OPTIONS]`.
 #
 #   --quick                 N = 10000 only, 1 rep, no cgo build, no GDB goroutine all bt

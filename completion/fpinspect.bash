@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # bash completion for fpinspect(1). Installed as
 # $(datadir)/bash-completion/completions/fpinspect; to try it from a build
 # tree: . completion/fpinspect.bash

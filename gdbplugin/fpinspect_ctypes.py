@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # libfpinspect through ctypes: what every debugger front end (the GDB plugin
 # today, an LLDB one later) shares. It knows the library's API and nothing
 # of any debugger: a front end hands it a read callback, threads with their

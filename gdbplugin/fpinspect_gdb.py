@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # fpinspect GDB plugin: the `fp` commands.
 #
 # Loaded by gdbplugin/fpplugin (gdb -x .../fpplugin). This module is thin: it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Shared helpers for the shell tests (sourced). Exit codes follow automake:
 # 0 pass, 1 fail, 77 skip, 99 hard error. Under CI=true a test that lacks
 # ptrace, Go or GDB fails instead of skipping: CI must run them all.

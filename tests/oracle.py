@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Compare fpinspect's goroutine stacks with the Go runtime's own traceback.
 
 usage: oracle.py TRACEBACK GOROUTINES_JSON GLINES BT_JSON [BT_JSON...]

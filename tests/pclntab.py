@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The frames the Go runtime's traceback prints for a pc, read from the
 binary's .gopclntab as the runtime reads it, held against fpinspect's
 symbolizer (tests/symdump) for every call site and every function entry.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The public API as a user gets it: the library exports exactly the
 # FPI_PUBLIC functions of fpinspect.h; tests/example_api.c, built against a
 # staging install with nothing but the installed header and pkg-config,

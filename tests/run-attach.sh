@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Live attach on a program with hundreds of goroutines in known states, built
 # with every Go toolchain on the machine: goroutine ids, statuses and wait
 # reasons against what the program says of itself; threads against

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Bad input: each gets a message naming what is wrong and what to do, exit
 # status 2, no crash, and no thread of any process left stopped; processes
 # that exit by themselves while being inspected.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # bt: frame pointers and DWARF CFI agree on plain goroutines at every depth
 # of a recursive function; each thread's innermost frames equal GDB's.
 . "$(dirname "$0")/lib.sh"

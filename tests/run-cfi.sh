@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The CFI stepper and symbolizer (unwind/) on real Go binaries of every
 # toolchain: symbols, file:line, inlined frames, CFA against readelf.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # cgo: a C-created thread inside a Go callback (an extra M), a goroutine
 # locked in a C call, nested C -> Go -> C -> Go callbacks. The M fields the
 # runtime keeps for them, per Go version (n/a where a version lacks them).

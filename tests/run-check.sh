@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # check: a healthy program is clean; C code with garbage in RBP under a cgo
 # callback stops the FP walk at that C frame with a finding of the right
 # severity; a self-pointing saved BP written into a parked goroutine's frame

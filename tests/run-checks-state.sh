@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The checks on runtime states a live program does not reliably show (an M
 # denying C frames, a held scan bit; isExtraInC left set, which only the
 # runtimes with golang/go#72870 show live): a real snapshot of the cgo

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # completion/fpinspect.bash: sourced in bash, the completion function is
 # called with COMP_WORDS/COMP_CWORD as bash would set them at a TAB, and
 # what it offers is compared with what fpinspect takes (--help).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Post mortem: the same answers on a core as on the live process; an
 # injected frame-pointer cycle found in a core; a kernel core from
 # GOTRACEBACK=crash opens; damaged cores are refused cleanly.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Letting go: a process that was stopped before stays stopped; SIGINT and
 # SIGTERM to fpinspect mid-inspection detach cleanly; after SIGKILL the kernel
 # detaches and the target goes on. Never a thread left stopped by us.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Every seed of tests/fuzz/pclntab through the pclntab reader, without
 # libFuzzer: tests/fuzz_replay_pclntab runs tests/fuzz_pclntab.c's
 # LLVMFuzzerTestOneInput on it (each function, and file:line, SP delta and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Every seed of tests/fuzz/core through the core reader, without libFuzzer:
 # tests/fuzz_replay runs tests/fuzz_core.c's LLVMFuzzerTestOneInput on it
 # (the core opened with and without an executable, read where its threads

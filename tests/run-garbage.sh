@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Garbage in target memory (issue 10): GDB writes garbage into a live Go
 # program's runtime structures (a parked goroutine's atomicstatus, an M's
 # gsignal and g0, stretched stack bounds, allm and allgs pointed at a buffer

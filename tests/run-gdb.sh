@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The GDB plugin (gdb -x gdbplugin/fpplugin) with real GDB in batch mode, on
 # the states and cgo targets built with every Go toolchain on the machine:
 #  - live (gdb -p): fp summary/threads/goroutines/bt/check answer what the CLI

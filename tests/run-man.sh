@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # fpinspect(1) renders without a groff warning and names every command and
 # option `fpinspect --help` lists, and every session command
 # (fpi_command_names: the ones `help COMMAND` explains), so it cannot go stale.

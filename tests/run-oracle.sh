@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # oracle: the strongest oracle is the Go runtime itself. A parked program's
 # SIGQUIT traceback (GOTRACEBACK=system prints every frame with its pc) must
 # equal what fpinspect read from it just before: the same goroutines with the

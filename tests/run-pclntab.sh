@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # pclntab: fpinspect's reader of the Go function table (unwind/pclntab.c)
 # against the Go toolchain's own views of the same binaries, on every
 # toolchain the suite uses, each program built as is, with -ldflags=-s -w

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # attach PID bt|check plans the stack copy before the stop and reads it while
 # the snapshot is taken (a background reader once there are thousands of
 # stacks). What the commands print must be exactly what the prompt prints,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Attach storms over programs that run (issue 10): `check` of a healthy,
 # busy program must find no error and no warning, every time. For every Go
 # toolchain: tests/targets/busy (the vDSO in a loop, a running recursion

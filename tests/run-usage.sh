@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Command-line contract: help, usage errors exit 2 with a message on stderr.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Attach storm: run `fpinspect attach PID --json check` many times over a
 running program and tally what it finds. A healthy program must give no error
 and no warning in any attach (issue 10).
