@@ -14,7 +14,7 @@
  * Seeds in tests/fuzz/pclntab: unit_pclntab --write-seeds (synthetic tables
  * of both formats, whole and cut inside the function table). Without
  * libFuzzer, tests/fuzz_replay_pclntab (tests/fuzz_replay.c linked with
- * this file) replays them in make check (run-fuzz-pclntab.sh). */
+ * this file) replays them in make check (run-fuzz-replay.sh). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
