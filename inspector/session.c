@@ -463,7 +463,7 @@ struct fpi_error *session_command_check(int argc, char **argv, bool *help)
 		return fpi_error_create(FPI_ERR_USAGE, "no command given (try help)");
 	c = find_command(argv[0]);
 	if (!c)
-		return fpi_error_create(FPI_ERR_USAGE, "unknown command '%s' (commands: summary threads goroutines bt check help)",
+		return fpi_error_create(FPI_ERR_USAGE, "unknown command '%s' (commands: summary threads goroutines bt check dump help)",
 					argv[0]);
 	if (!strcmp(c->name, "help")) {
 		if (argc > 1 && strcmp(argv[1], "--help") && !find_command(argv[1]))
