@@ -3,12 +3,16 @@
 # parked process: runtime.Stack(all) (GOTRACEBACK=all, as
 # /debug/pprof/goroutine?debug=2 prints) against `dump`, the SIGQUIT
 # traceback (always at level system) against `dump --system` (there every
-# fp= sp= pc= too). tests/dumpcmp.py compares headers, function and file:line lines,
+# fp= sp= pc= too). Then panicparse parses both of each pair
+# (tests/targets/ppcmp): the same goroutines, calls and buckets. tests/dumpcmp.py compares headers, function and file:line lines,
 # +0xoff and created-by lines; only argument words are not compared.
 . "$(dirname "$0")/lib.sh"
 need_go; need_ptrace; need_python
 
 CMP="$top_srcdir/tests/dumpcmp.py"
+# panicparse (github.com/maruel/panicparse/v2, from the Go module proxy),
+# built with the go in PATH: tests/targets/ppcmp
+PPCMP=$(build_target ppcmp "$(command -v go)")
 
 # dump_run VER LABEL BIN ARGS...: start BIN with GOTRACEBACK=system; dump
 # it both ways; ask it for runtime.Stack(all) (level all: what `dump`
@@ -40,6 +44,16 @@ dump_run() {
 		sed "s/^/$_ver $_label $_m: /" "$TDIR/cmp.out" | tail -40
 		check_eq "$_ver $_label: dump ($_m) equals the runtime's" "$_rc" 0
 		check "$_ver $_label $_m: compared frames" grep -q "dumpcmp: [1-9][0-9]* goroutines, [1-9][0-9]* frames" "$TDIR/cmp.out"
+		# and as panicparse reads them: goroutines, calls, buckets
+		if [ $_m = all ]; then
+			"$PPCMP" "$TDIR/stack.txt" "$TDIR/dump.txt" "$(awk '/^goroutine /{print $2; exit}' "$TDIR/stack.txt")"
+		else
+			"$PPCMP" "$TOUT.err" "$TDIR/dumpsys.txt"
+		fi >"$TDIR/pp.out" 2>&1
+		_rc=$?
+		sed "s/^/$_ver $_label $_m panicparse: /" "$TDIR/pp.out" | tail -20
+		check_eq "$_ver $_label: panicparse reads dump ($_m) as the runtime's" "$_rc" 0
+		check "$_ver $_label $_m: panicparse compared" grep -q "ppcmp: [1-9][0-9]* goroutines, [1-9][0-9]* calls, [1-9][0-9]* buckets" "$TDIR/pp.out"
 	done
 }
 
