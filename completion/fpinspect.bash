@@ -27,7 +27,7 @@ _fpinspect()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local session="summary threads goroutines bt check help"
+	local session="summary threads goroutines bt check dump help"
 	local opts="--json --stats"
 	local -a pos=()
 	local i w cmd="" cmdi=0
@@ -97,6 +97,9 @@ _fpinspect()
 		;;
 	check)
 		COMPREPLY=($(compgen -W "--stacks $opts" -- "$cur"))
+		;;
+	dump)
+		COMPREPLY=($(compgen -W "--system $opts" -- "$cur"))
 		;;
 	help)
 		if [ "$nargs" -eq 0 ] && [[ $cur != -* ]]; then

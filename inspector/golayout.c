@@ -383,6 +383,7 @@ struct fpi_error *go_layout_load(const char *exe, struct go_layout **ret)
 	struct_field(&s.g, "gopc", &l->g_gopc);
 	struct_field(&s.g, "startpc", &l->g_startpc);
 	struct_field(&s.g, "parentGoid", &l->g_parentgoid);
+	struct_field(&s.g, "waitsince", &l->g_waitsince);
 	struct_field(&s.m, "g0", &l->m_g0);
 	struct_field(&s.m, "procid", &l->m_procid);
 	struct_field(&s.m, "gsignal", &l->m_gsignal);

@@ -138,6 +138,7 @@ static void decode_g(const struct go_layout *l, const unsigned char *b, uint64_t
 	g->startpc = go_get(b, l->g_startpc);
 	g->lockedm = go_get(b, l->g_lockedm);
 	g->parentgoid = go_has(l->g_parentgoid) ? (int64_t)go_get(b, l->g_parentgoid) : GO_NA;
+	g->waitsince = (int64_t)go_get(b, l->g_waitsince);
 }
 
 static int u64_cmp(const void *a, const void *b)

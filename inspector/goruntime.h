@@ -22,6 +22,8 @@ struct go_g {
 	uint64_t stack_lo, stack_hi;
 	uint64_t gopc, startpc, lockedm;
 	int64_t parentgoid;     /* GO_NA when absent (before 1.21) */
+	int64_t waitsince;      /* nanotime() when it blocked (set by the GC's
+				   stack scan, so possibly late); 0: not recorded */
 };
 
 enum go_stack_kind { GO_STACK_G0, GO_STACK_GSIGNAL, GO_STACK_CURG, GO_STACK_OTHER };

@@ -18,6 +18,7 @@
 static const char *const no_options[] = { NULL };
 static const char *const bt_options[] = { "--unwinder=", NULL };
 static const char *const check_options[] = { "--stacks", NULL };
+static const char *const dump_options[] = { "--system", NULL };
 
 static const struct fpi_command commands[] = {
 	{ "summary", "summary",
@@ -47,13 +48,22 @@ static const struct fpi_command commands[] = {
 	  "fp-dwarf-mismatch, stack-not-owned. Exit status 1 when an error is found. --stacks: then the\n"
 	  "stacks (bt --unwinder both) of every thread and goroutine with an error or warning, from the same stop.",
 	  cmd_check, check_options },
+	{ "dump", "dump [--system]",
+	  "every goroutine in the Go runtime's traceback format (SIGQUIT, GOTRACEBACK=all)",
+	  "Every goroutine as the Go runtime prints it on SIGQUIT with GOTRACEBACK=all: the header\n"
+	  "goroutine N [status, N minutes, locked to thread]:, then per frame function(...) and\n"
+	  "\tfile:line +0xoff, runtime frames and system goroutines hidden, inlined frames, created by.\n"
+	  "Argument words are not known from outside: they print as (...). Goroutines running now show\n"
+	  "their stack (the runtime says \"stack unavailable\"). --system: as GOTRACEBACK=system, with\n"
+	  "runtime frames and goroutines and fp= sp= pc= after each frame.",
+	  cmd_dump, dump_options },
 	{ "help", "help [COMMAND]", "list the commands, or explain one", "List the commands, or explain one.", NULL,
 	  no_options },
 	{ "quit", "quit", "leave the prompt and let the process go on", "Leave the prompt and let the process go on.",
 	  NULL, no_options },
 };
 
-static const char *const command_names[] = { "summary", "threads", "goroutines", "bt", "check", "help", "quit", NULL };
+static const char *const command_names[] = { "summary", "threads", "goroutines", "bt", "check", "dump", "help", "quit", NULL };
 
 const char *const *session_command_names(void)
 {
@@ -155,7 +165,7 @@ static struct fpi_error *session_finish(struct fpi_session *s)
 
 bool session_needs_stacks(int argc, char **argv)
 {
-	return argc >= 1 && (!strcmp(argv[0], "bt") || !strcmp(argv[0], "check"));
+	return argc >= 1 && (!strcmp(argv[0], "bt") || !strcmp(argv[0], "check") || !strcmp(argv[0], "dump"));
 }
 
 /* A range to copy, cut to the mapping it starts in: a stack is one piece
@@ -268,6 +278,11 @@ struct fpi_error *session_stop(struct fpi_session *s)
 {
 	double t0 = now();
 	struct fpi_error *err = fpi_target_ptrace_stop(s->target);
+	struct timespec ts;
+
+	/* Go's nanotime on Linux is CLOCK_MONOTONIC: the clock g.waitsince is on */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->stop_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 
 	if (getenv("FPI_TIMING"))
 		fprintf(stderr, "timing: load %.1f ms, stop %.1f ms\n", s->load_seconds * 1e3, (now() - t0) * 1e3);
@@ -448,7 +463,7 @@ struct fpi_error *session_command_check(int argc, char **argv, bool *help)
 		return fpi_error_create(FPI_ERR_USAGE, "no command given (try help)");
 	c = find_command(argv[0]);
 	if (!c)
-		return fpi_error_create(FPI_ERR_USAGE, "unknown command '%s' (commands: summary threads goroutines bt check help)",
+		return fpi_error_create(FPI_ERR_USAGE, "unknown command '%s' (commands: summary threads goroutines bt check dump help)",
 					argv[0]);
 	if (!strcmp(c->name, "help")) {
 		if (argc > 1 && strcmp(argv[1], "--help") && !find_command(argv[1]))
@@ -478,7 +493,7 @@ static struct fpi_error *copy_stacks(struct fpi_session *s);
 /* check and bt all walk every stack */
 static bool walks_all(int argc, char **argv)
 {
-	if (!strcmp(argv[0], "check"))
+	if (!strcmp(argv[0], "check") || !strcmp(argv[0], "dump"))
 		return true;
 	for (int i = 1; !strcmp(argv[0], "bt") && i < argc; i++)
 		if (!strcmp(argv[i], "all"))

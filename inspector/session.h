@@ -37,6 +37,7 @@ struct fpi_session {
 	double load_seconds;       /* DWARF load, before stopping anything */
 	const struct go_g **order; /* live gs by goid (views.c), on first use */
 	size_t norder;
+	int64_t stop_ns;           /* CLOCK_MONOTONIC (the target's nanotime) at the stop; 0: not live */
 };
 
 struct fpi_cmd_ctx {
@@ -113,5 +114,7 @@ struct fpi_error *cmd_goroutines(struct fpi_cmd_ctx *c, int *status);
 struct fpi_error *cmd_bt(struct fpi_cmd_ctx *c, int *status);
 /* render.c (the findings: checks.c) */
 struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status);
+/* render_dump.c */
+struct fpi_error *cmd_dump(struct fpi_cmd_ctx *c, int *status);
 
 #endif

@@ -35,7 +35,8 @@
 // M lockedtid <tid> (thread of the cgocall goroutine); M nested2_goid <goid>
 // (the goid goNested2 saw, = the nested goroutine); in the badfp modes
 // M badrbp <hex>; M numgoroutine <n>; then READY. After READY every stdin
-// line "ping" is answered "pong <count>"; EOF on stdin exits 0.
+// line "ping" is answered "pong <count>", "stacks" with runtime.Stack(all)
+// between "STACKS BEGIN" and "STACKS END" lines; EOF on stdin exits 0.
 package main
 
 // #cgo CFLAGS: -O2 -g -fno-omit-frame-pointer
@@ -165,6 +166,18 @@ func main() {
 			count++
 			fmt.Println("pong", count)
 		}
+		if strings.TrimSpace(sc.Text()) == "stacks" {
+			// The runtime's own dump at the GOTRACEBACK level of the
+			// environment (SIGQUIT always prints at level system)
+			n := runtime.Stack(stackBuf, true)
+			os.Stdout.Write([]byte("STACKS BEGIN\n"))
+			os.Stdout.Write(stackBuf[:n])
+			os.Stdout.Write([]byte("\nSTACKS END\n"))
+		}
 	}
 	os.Exit(0)
 }
+
+// stackBuf holds runtime.Stack's output: allocated at the start, so that
+// asking for it later does not start a GC cycle (and its workers).
+var stackBuf = make([]byte, 4<<20)

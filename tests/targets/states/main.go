@@ -52,8 +52,9 @@
 //	                    (= 1 + N + running + syscall)
 //	READY
 //
-// Then every stdin line "ping" is answered "pong <count>"; EOF on stdin
-// exits 0.
+// Then every stdin line "ping" is answered "pong <count>", every line
+// "stacks" with runtime.Stack(all) between "STACKS BEGIN" and "STACKS END"
+// lines; EOF on stdin exits 0.
 package main
 
 import (
@@ -364,6 +365,18 @@ func serve() {
 			count++
 			fmt.Println("pong", count)
 		}
+		if strings.TrimSpace(sc.Text()) == "stacks" {
+			// The runtime's own dump at the GOTRACEBACK level of the
+			// environment (SIGQUIT always prints at level system)
+			n := runtime.Stack(stackBuf, true)
+			os.Stdout.Write([]byte("STACKS BEGIN\n"))
+			os.Stdout.Write(stackBuf[:n])
+			os.Stdout.Write([]byte("\nSTACKS END\n"))
+		}
 	}
 	os.Exit(0)
 }
+
+// stackBuf holds runtime.Stack's output: allocated at the start, so that
+// asking for it later does not start a GC cycle (and its workers).
+var stackBuf = make([]byte, 4<<20)

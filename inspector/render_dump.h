@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* A goroutine's stack as the Go runtime's own traceback shows it: logical
+ * frames (inlined ones expanded), runtime frames hidden or not by the
+ * rules of GOTRACEBACK=all or system, and the header and "created by" of
+ * traceback.go. The dump, the groups and the profiles read these. */
+#ifndef FPI_RENDER_DUMP_H
+#define FPI_RENDER_DUMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "session.h"
+#include "stacks.h"
+
+struct tb_frame {
+	const char *function;    /* as the symbolizer names it; NULL unknown */
+	const char *file;
+	int line;
+	bool inlined;            /* a logical frame inlined into the next one */
+	uint64_t pc;             /* of the physical frame: a return address, or exact */
+	uint64_t entry;          /* its function's entry, 0 unknown */
+	uint64_t sp, fp;         /* Go's: fp is the caller's sp; 0 unknown */
+	uint32_t phys;           /* index of its physical frame */
+};
+
+struct tb_stack {
+	size_t n;                /* frames shown, innermost first */
+	size_t total;            /* before elision, as the runtime counts */
+	bool unwalked;           /* not walked: nobody owns the stack now */
+	struct tb_frame frames[WALK_MAX_FRAMES * 2];
+};
+
+/* The frames the runtime would print for g: system shows runtime frames.
+ * Uses the walk w (scratch). */
+void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct go_g *g, bool system,
+			struct walk *w, struct tb_stack *ret);
+/* A system goroutine (isSystemGoroutine): GOTRACEBACK=all hides it. */
+bool tb_is_system_goroutine(struct fpi_session *s, const struct go_g *g);
+/* The status in the header's brackets: the wait reason of a waiting
+ * goroutine, else the status name, then " (scan)". */
+void tb_status(struct fpi_session *s, const struct go_g *g, char *buf, size_t len);
+/* Minutes the runtime would print (waitsince against the stop), -1 when
+ * not known (not live, not recorded, not waiting). */
+int64_t tb_wait_minutes(struct fpi_session *s, const struct go_g *g);
+/* Nanoseconds waited, -1 unknown. */
+int64_t tb_wait_ns(struct fpi_session *s, const struct go_g *g);
+/* The function name as printFuncName prints it (generic type arguments
+ * as [...], runtime.gopanic as panic) into buf. */
+const char *tb_func_name(const char *fn, char *buf, size_t len);
+void tb_print_header(struct fpi_session *s, FILE *out, const struct go_g *g, bool system);
+
+#endif
