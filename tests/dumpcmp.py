@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Compare `fpinspect dump` with the Go runtime's own SIGQUIT traceback.
 
 usage: dumpcmp.py [--system] [--skip-first] RUNTIME_TRACEBACK FPINSPECT_DUMP

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # dump: fpinspect's goroutine dump against the Go runtime's own of the same
 # parked process: runtime.Stack(all) (GOTRACEBACK=all, as
 # /debug/pprof/goroutine?debug=2 prints) against `dump`, the SIGQUIT
