@@ -155,11 +155,26 @@ def _vdso(target, process):
     return 0
 
 
-def _raw_reader(process):
+def _raw_reader(target, process):
+    core = _is_core(process)
+
     def raw(addr, n):
         err = lldb.SBError()
         data = process.ReadMemory(addr, n, err)
-        return data if err.Success() else None
+        if err.Success() and data is not None:
+            return data
+        if not core:
+            return None
+        # a core leaves out what the files hold (gcore drops read-only file
+        # mappings: text, .rodata with the runtime's wait reason strings);
+        # LLDB's process reads on a core see only the core's segments, the
+        # target's read falls back to the modules' sections
+        a = target.ResolveLoadAddress(addr)
+        if not a.GetSection().IsValid():
+            return None
+        err = lldb.SBError()
+        data = target.ReadMemory(a, n, err)
+        return data if err.Success() and data is not None and len(data) == n else None
     return raw
 
 
@@ -173,7 +188,7 @@ class _Session(object):
             raise _Failure("fpinspect: no executable loaded; give LLDB the Go program (lldb -c CORE PROGRAM, "
                            "target create PROGRAM)")
         threads = _threads(process)
-        self.reader = fpi.PageReader(_raw_reader(process), _CHUNK)
+        self.reader = fpi.PageReader(_raw_reader(target, process), _CHUNK)
         try:
             self.fpi = fpi.Session(_lib(), exe, process.GetProcessID(), self.reader.read)
             for tid, regs in threads:
