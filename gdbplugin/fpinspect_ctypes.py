@@ -11,7 +11,9 @@ import ctypes
 import ctypes.util
 import os
 
-__all__ = ["Error", "load_library", "library_path", "Session", "REG_NAMES_X86_64"]
+__all__ = ["Error", "load_library", "library_path", "Session", "REG_NAMES_X86_64", "PageReader",
+           "command_names", "command_usage", "command_help", "parse_command", "write_output",
+           "read_proc_maps"]
 
 ERROR_OTHER, ERROR_NOMEM, ERROR_USAGE, ERROR_NO_PROCESS, ERROR_PERMISSION, ERROR_NOT_GO, \
     ERROR_NO_DWARF, ERROR_CORRUPT_FILE, ERROR_TARGET_MEMORY, ERROR_TARGET_GONE, ERROR_NOT_FOUND = range(1, 12)
@@ -128,6 +130,7 @@ def _setup(lib):
         "fpi_command_help": ([ctypes.c_char_p], ctypes.c_char_p),
         "fpi_command_usage": ([ctypes.c_char_p], ctypes.c_char_p),
         "fpi_free": ([_c_vp], None),
+        "fpi_command_names": ([], ctypes.POINTER(ctypes.c_char_p)),
     }
     for name, (args, res) in sigs.items():
         f = getattr(lib, name)
@@ -355,3 +358,202 @@ class Session(object):
             self.close()
         except Exception:
             pass
+
+
+
+# ---------------------------------------------------------------- front-end helpers
+#
+# What every debugger front end needs beside the session: the command list
+# (the library's, so a command added to the CLI appears in the debuggers
+# without a plugin change), argument handling, --output, a page-caching
+# reader, and /proc/PID/maps for a local live process.
+
+# commands of the CLI's prompt that make no sense inside a debugger
+_NOT_IN_DEBUGGER = ("help", "quit")
+
+
+def command_names(lib):
+    """The library's commands a debugger offers, in its order."""
+    names, p, i = [], lib.fpi_command_names(), 0
+    while p[i]:
+        n = p[i].decode()
+        if n not in _NOT_IN_DEBUGGER:
+            names.append(n)
+        i += 1
+    return names
+
+
+def command_usage(lib, name, prefix="fp"):
+    """'fp bt TARGET [--unwinder ...] [--json] [--output FILE]', or None."""
+    u = lib.fpi_command_usage(name.encode())
+    if not u:
+        return None
+    return "%s %s [--json] [--output FILE]" % (prefix, u.decode("utf-8", "replace"))
+
+
+def command_help(lib, name):
+    h = lib.fpi_command_help(name.encode())
+    return h.decode("utf-8", "replace").strip() if h else None
+
+
+def command_summary(lib, name):
+    """The first sentence of a command's help: a one-line description."""
+    h = command_help(lib, name) or ""
+    first = h.split("\n")[0]
+    k = first.find(". ")
+    return (first[:k + 1] if k >= 0 else first).strip()
+
+
+def parse_command(lib, words, prefix="fp"):
+    """(argv for the library, json, output file) from a command's words
+    (name first); Error(ERROR_USAGE) for an unknown command or a missing
+    --output file. Other options are the library's to judge."""
+    if not words:
+        raise Error(ERROR_USAGE, "%s: a command is needed (commands: %s)" %
+                    (prefix, " ".join(command_names(lib))))
+    name = words[0]
+    if name not in command_names(lib):
+        raise Error(ERROR_USAGE, "%s: unknown command '%s' (commands: %s; see help %s)" %
+                    (prefix, name, " ".join(command_names(lib)), prefix))
+    argv, json, output = [name], False, None
+    i = 1
+    while i < len(words):
+        w = words[i]
+        if w == "--json":
+            json = True
+        elif w in ("--output", "-o"):
+            if i + 1 >= len(words):
+                raise Error(ERROR_USAGE, "%s %s: --output needs a file name" % (prefix, name))
+            i += 1
+            output = words[i]
+        elif w.startswith("--output="):
+            output = w[len("--output="):]
+        else:
+            argv.append(w)
+        i += 1
+    # a command whose usage takes no operand gets none
+    usage = (lib.fpi_command_usage(name.encode()) or b"").decode()
+    takes_operand = any(not t.startswith("[") for t in usage.split()[1:])
+    if not takes_operand and len(argv) > 1 and not argv[1].startswith("-"):
+        raise Error(ERROR_USAGE, "%s %s: unexpected argument '%s' (usage: %s)" %
+                    (prefix, name, argv[1], command_usage(lib, name, prefix)))
+    return argv, json, output
+
+
+def write_output(text, output, what="fp"):
+    """Write a command's output to the file OUTPUT; Error when it cannot."""
+    try:
+        with open(os.path.expanduser(output), "w") as f:
+            f.write(text)
+    except OSError as e:
+        raise Error(ERROR_OTHER, "%s: cannot write %s: %s" % (what, output, e.strerror))
+
+
+def read_proc_maps(pid):
+    """File-backed mappings (start, end, offset, path) of a local process
+    from /proc/PID/maps (what `fpinspect attach` reads), None if unreadable."""
+    try:
+        out = []
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and parts[5].startswith("/"):
+                    a, b = parts[0].split("-")
+                    out.append((int(a, 16), int(b, 16), int(parts[2], 16), parts[5].rstrip("\n")))
+        return out
+    except (OSError, ValueError):
+        return None
+
+
+_MASK64 = (1 << 64) - 1
+
+
+class PageReader(object):
+    """The read callback over a debugger's memory read, raw(addr, n) ->
+    bytes or None (may raise; KeyboardInterrupt sets .interrupted). Reads
+    are served from copies of whole chunks (CHUNK bytes, aligned; a page
+    when a chunk cannot be read whole): the library makes many 8- and
+    16-byte reads, and a trip into the debugger costs far more than a
+    memmove. Never raises through ctypes. Drop it when the target changes."""
+
+    PAGE = 4096
+
+    def __init__(self, raw, chunk=4096, errors=(Exception,)):
+        self.raw = raw
+        self.errors = errors
+        self.CHUNK = chunk
+        self.pages = {}   # page address -> address of our copy, or None
+        self.bufs = []    # the copies
+        self.interrupted = False
+
+    def _raw(self, addr, n):
+        try:
+            return self.raw(addr, n)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            return None
+        except self.errors:
+            return None
+
+    def _page(self, base):
+        p = self.pages.get(base, -1)
+        if p != -1:
+            return p
+        if self.interrupted:
+            return None
+        if self.CHUNK > self.PAGE:
+            cbase = base - (base % self.CHUNK)
+            data = self._raw(cbase, self.CHUNK)
+            if data is not None and len(data) == self.CHUNK:
+                b = ctypes.create_string_buffer(data, self.CHUNK)
+                self.bufs.append(b)
+                a = ctypes.addressof(b)
+                for k in range(0, self.CHUNK, self.PAGE):
+                    self.pages.setdefault(cbase + k, a + k)
+                return self.pages[base]
+        data = self._raw(base, self.PAGE)
+        if data is not None and len(data) == self.PAGE:
+            b = ctypes.create_string_buffer(data, self.PAGE)
+            self.bufs.append(b)
+            p = ctypes.addressof(b)
+        else:
+            p = None
+        self.pages[base] = p
+        return p
+
+    def read(self, arg, addr, buf, n):
+        try:
+            off = addr & (self.PAGE - 1)
+            if off + n <= self.PAGE:  # the common case: within one page
+                p = self.pages.get(addr - off, -1)
+                if p == -1:
+                    p = self._page(addr - off)
+                if p is not None:
+                    ctypes.memmove(buf, p + off, n)
+                    return 1
+            return self._read_slow(addr, buf, n)
+        except BaseException:  # noqa: never let an exception cross ctypes
+            return 0
+
+    def _read_slow(self, addr, buf, n):
+        if self.interrupted:
+            return 0
+        if n == 0:
+            return 1
+        if addr + n > _MASK64 + 1:
+            return 0
+        off = addr & (self.PAGE - 1)
+        if off + n <= 2 * self.PAGE:  # across two pages
+            p1, p2 = self._page(addr - off), self._page(addr - off + self.PAGE)
+            if p1 is not None and p2 is not None:
+                k = self.PAGE - off
+                ctypes.memmove(buf, p1 + off, k)
+                ctypes.memmove(buf + k, p2, n - k)
+                return 1
+        # big reads, or a page the debugger could not read whole (a core
+        # file or an executable's section may cover only part of one)
+        data = self._raw(addr, n)
+        if data is None or len(data) != n:
+            return 0
+        ctypes.memmove(buf, data, n)
+        return 1

@@ -13,8 +13,6 @@
 # $pc/$sp, which fails on core files; we never need to). The selected thread
 # and frame are restored after reading registers.
 
-import ctypes
-import ctypes.util
 import os
 import re
 
@@ -59,78 +57,13 @@ def _sysinfo_ehdr():
                 return 0
     return 0
 
-class _Reader(object):
-    """The read callback: GDB's inferior memory, small reads served from a
-    page cache (the library makes many 8- and 16-byte reads; one trip into
-    GDB per page instead of per read). Never raises through ctypes."""
-
-    PAGE = 4096
-
-    def __init__(self, inferior):
-        self.inf = inferior
-        self.pages = {}   # page address -> address of our copy, or None
-        self.bufs = []    # the copies
-        self.interrupted = False
-
-    def _gdb_read(self, addr, n):
-        try:
-            return self.inf.read_memory(addr, n).tobytes()
-        except KeyboardInterrupt:
-            self.interrupted = True
-            return None
-        except (gdb.MemoryError, gdb.error, ValueError, OverflowError):
-            return None
-
-    def _page(self, base):
-        p = self.pages.get(base, -1)
-        if p != -1:
-            return p
-        data = None if self.interrupted else self._gdb_read(base, self.PAGE)
-        if data is not None and len(data) == self.PAGE:
-            b = ctypes.create_string_buffer(data, self.PAGE)
-            self.bufs.append(b)
-            p = ctypes.addressof(b)
-        else:
-            p = None
-        self.pages[base] = p
-        return p
-
-    def _read(self, arg, addr, buf, n):
-        try:
-            off = addr & (self.PAGE - 1)
-            if off + n <= self.PAGE:  # the common case: within one page
-                p = self.pages.get(addr - off, -1)
-                if p == -1:
-                    p = self._page(addr - off)
-                if p is not None:
-                    ctypes.memmove(buf, p + off, n)
-                    return 1
-            return self._read_slow(addr, buf, n)
-        except BaseException:  # noqa: never let an exception cross ctypes
-            return 0
-
-    def _read_slow(self, addr, buf, n):
-        if self.interrupted:
-            return 0
-        if n == 0:
-            return 1
-        if addr + n > _MASK64 + 1:
-            return 0
-        off = addr & (self.PAGE - 1)
-        if off + n <= 2 * self.PAGE:  # across two pages
-            p1, p2 = self._page(addr - off), self._page(addr - off + self.PAGE)
-            if p1 is not None and p2 is not None:
-                k = self.PAGE - off
-                ctypes.memmove(buf, p1 + off, k)
-                ctypes.memmove(buf + k, p2, n - k)
-                return 1
-        # big reads, or a page GDB could not read whole (a core file or an
-        # executable's section may cover only part of one): read exactly
-        data = self._gdb_read(addr, n)
-        if data is None or len(data) != n:
-            return 0
-        ctypes.memmove(buf, data, n)
-        return 1
+def _Reader(inferior):
+    """The read callback (fpi.PageReader: a page cache, one trip into GDB
+    per page instead of per 8-byte read) over GDB's inferior memory."""
+    def raw(addr, n):
+        return inferior.read_memory(addr, n).tobytes()
+    r = fpi.PageReader(raw, 4096, (gdb.MemoryError, gdb.error, ValueError, OverflowError))
+    return r
 
 
 def _int_reg(frame, name):
@@ -210,17 +143,9 @@ def _read_mappings(inf):
     local live process (what `fpinspect attach` reads), otherwise `info proc
     mappings` (core files: their NT_FILE note; gdbserver: the remote /proc)."""
     if _connection_type(inf) == "native" and inf.pid > 0:
-        try:
-            with open("/proc/%d/maps" % inf.pid) as f:
-                lines = []
-                for line in f:
-                    parts = line.split(None, 5)
-                    if len(parts) == 6 and parts[5].startswith("/"):
-                        a, b = parts[0].split("-")
-                        lines.append((int(a, 16), int(b, 16), int(parts[2], 16), parts[5].rstrip("\n")))
-                return lines
-        except (OSError, ValueError):
-            pass
+        maps = fpi.read_proc_maps(inf.pid)
+        if maps is not None:
+            return maps
     try:
         return _parse_mappings(gdb.execute("info proc mappings", to_string=True))
     except gdb.error:
@@ -250,7 +175,7 @@ class _Session(object):
         self.tids = [t[0] for t in threads]
         self.reader = _Reader(inf)
         try:
-            self.fpi = fpi.Session(lib, self.exe, inf.pid, self.reader._read)
+            self.fpi = fpi.Session(lib, self.exe, inf.pid, self.reader.read)
             self._fill(threads)
         except fpi.Error as e:
             self.close()
@@ -413,26 +338,10 @@ def _parse(name, arg):
         words = gdb.string_to_argv(arg)
     except Exception as e:
         raise gdb.GdbError("fp %s: %s" % (name, e))
-    argv, json, output = [name], False, None
-    i = 0
-    while i < len(words):
-        w = words[i]
-        if w == "--json":
-            json = True
-        elif w in ("--output", "-o"):
-            if i + 1 >= len(words):
-                raise gdb.GdbError("fp %s: --output needs a file name" % name)
-            i += 1
-            output = words[i]
-        elif w.startswith("--output="):
-            output = w[len("--output="):]
-        else:
-            argv.append(w)
-        i += 1
-    # options are the library's to judge (--help, --stacks, unknown ones)
-    if name not in ("bt", "check") and len(argv) > 1 and not argv[1].startswith("-"):
-        raise gdb.GdbError("fp %s: unexpected argument '%s' (usage: %s)" % (name, argv[1], _USAGE[name]))
-    return argv, json, output
+    try:
+        return fpi.parse_command(_load_library(), [name] + words)
+    except fpi.Error as e:
+        raise gdb.GdbError(e.message)
 
 
 class _FpPrefix(gdb.Command):
@@ -472,10 +381,9 @@ class _FpCommand(gdb.Command):
             pass
         if output is not None:
             try:
-                with open(os.path.expanduser(output), "w") as f:
-                    f.write(text)
-            except OSError as e:
-                raise gdb.GdbError("fp %s: cannot write %s: %s" % (self.fp_name, output, e.strerror))
+                fpi.write_output(text, output, "fp " + self.fp_name)
+            except fpi.Error as e:
+                raise gdb.GdbError(e.message)
         else:
             gdb.write(text)
             if text and not text.endswith("\n"):

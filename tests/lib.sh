@@ -32,6 +32,12 @@ skip_or_fail() {
 
 need_go() { command -v go >/dev/null 2>&1 || skip_or_fail "no Go toolchain in PATH"; }
 need_gdb() { command -v gdb >/dev/null 2>&1 || skip_or_fail "gdb not installed"; }
+# need_lldb: $LLDB, the LLDB to use: lldb-16 (setup.sh installs it;
+# bookworm's lldb 14 has a Python that fails to import), else lldb
+need_lldb() {
+	LLDB=$(command -v lldb-16 || command -v lldb) || skip_or_fail "lldb not installed (setup.sh installs lldb-16)"
+	"$LLDB" -b -o 'script import lldb' >/dev/null 2>&1 || skip_or_fail "$LLDB has no working Python"
+}
 need_python() { command -v python3 >/dev/null 2>&1 || skip_or_fail "python3 not installed"; }
 need_ptrace() {
 	# a throwaway child of our own: can we seize it?

@@ -1,0 +1,204 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The LLDB plugin (command script import gdbplugin/fpinspect_lldb.py) with
+# real LLDB in batch mode, on the states and cgo targets built with every Go
+# toolchain on the machine, as run-gdb.sh does for GDB:
+#  - live (lldb -p): fp summary/threads/goroutines/bt/check answer what the
+#    CLI answers on the same (blocked, hence stable) process; after `detach`
+#    the process goes on with no thread left stopped; LLDB's selected thread
+#    and frame are kept;
+#  - a gcore core (lldb -c CORE EXE): every command equals `fpinspect core`
+#    on the same core, and fp bt gN the live CLI's frames;
+#  - a kernel core when core_pattern allows one here (the gcore stands in
+#    otherwise): fp goroutines equals the CLI;
+#  - on the cgo target with Go 1.21.13, fp check finds golang/go#72870;
+#  - errors are LLDB errors with the CLI's messages (no goroutine, no
+#    process, not a Go program, unknown command), never a Python traceback;
+#  - help fp, fp help bt.
+. "$(dirname "$0")/lib.sh"
+need_go; need_lldb; need_gdb; need_ptrace; need_python
+
+PLUGIN="$top_srcdir/gdbplugin/fpinspect_lldb.py"
+FPINSPECT_LIB=${FPINSPECT_LIB:-$top_builddir/.libs/libfpinspect.so}
+export FPINSPECT_LIB
+if [ ! -e "$FPINSPECT_LIB" ]; then
+	echo "FAIL: $FPINSPECT_LIB is not built"
+	exit 99
+fi
+
+# runlldb NAME LLDB-ARGS...: LLDB in batch mode, the plugin imported after
+# the process or core is open; stdout and stderr in $TDIR/NAME.out. A
+# failing command ends a batch (LLDB's -b): error cases come last.
+runlldb() {
+	_n=$1; shift
+	timeout 600 "$LLDB" --no-lldbinit -b "$@" >"$TDIR/$_n.out" 2>&1
+	_rc=$?
+	if grep -q "Traceback" "$TDIR/$_n.out"; then
+		NCHECK=$((NCHECK + 1)); NFAIL=$((NFAIL + 1))
+		echo "FAIL: $_n: a Python traceback"; cat "$TDIR/$_n.out"
+	fi
+	return $_rc
+}
+
+# same DESC MODE PLUGIN.json CLI.json [MORE.json...] (as run-gdb.sh)
+same() {
+	if [ ! -s "$3" ] || [ ! -s "$4" ]; then
+		check_eq "$1: both answered" "$([ -s "$3" ] && echo y || echo n)$([ -s "$4" ] && echo y || echo n)" yy
+		return
+	fi
+	_d=$1; shift
+	_o=$(python3 "$top_srcdir/tests/plugin_cmp.py" "$@" 2>&1)
+	case "$_o" in ok*) echo "$_d: $_o" ;; *) echo "$_o" ;; esac
+	check "$_d (${_o%%
+*})" test "${_o#ok}" != "$_o"
+}
+
+goids() {
+	for _k in "$@"; do
+		grep "^G [0-9]* $_k\$" "$TOUT" | head -1 | cut -d' ' -f2
+	done
+	grep '^M maingoid ' "$TOUT" | cut -d' ' -f3
+}
+
+# lldb_cmds GOIDS...: -o arguments writing JSON for every command to $TDIR/p.*.json
+lldb_cmds() {
+	CMDS="-o 'command script import $PLUGIN' -o 'fp summary --json --output $TDIR/p.summary.json' \
+-o 'fp threads --json --output $TDIR/p.threads.json' \
+-o 'fp goroutines --json --output $TDIR/p.goroutines.json' \
+-o 'fp check --json --output $TDIR/p.check.json'"
+	for _g in "$@"; do
+		CMDS="$CMDS -o 'fp bt g$_g --json --output $TDIR/p.bt$_g.json'"
+	done
+}
+
+core_pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null)
+first=yes
+
+for GO in $(go_toolchains); do
+	VER=$(go_version_of "$GO")
+	for T in states cgo; do
+		echo "== $VER $T"
+		BIN=$(build_target "$T" "$GO")
+		rm -f "$TDIR"/p.* "$TDIR"/c.*
+		if [ "$T" = states ]; then
+			ARGS="-n 50 -running 0 -syscall 1"
+			start_target "$BIN" $ARGS
+			GS=$(goids chanrecv chansend select sleep mutex cond wg syscall)
+		else
+			ARGS=""
+			start_target "$BIN"
+			GS=$(goids callback cgocall nested)
+		fi
+		GS=$(echo $GS)
+
+		# (1) live: lldb -p, then the CLI on the same process
+		lldb_cmds $GS
+		eval "runlldb live -p $TPID $CMDS -o 'fp summary' -o 'fp check' \
+			-o 'thread select 2' -o 'frame select 1' -o 'fp bt all --unwinder both --output /dev/null' \
+			-o 'thread info' -o 'frame info' -o 'detach'"
+		sleep 0.2
+		check "$VER $T live: detached" grep -q "Process $TPID detached" "$TDIR/live.out"
+		check_eq "$VER $T live: no thread left stopped after lldb" "$(stopped_threads "$TPID")" 0
+		check "$VER $T live: target still answers after lldb" ping_target
+		"$FPI" attach "$TPID" --json summary >"$TDIR/c.summary.json"
+		"$FPI" attach "$TPID" --json threads >"$TDIR/c.threads.json"
+		"$FPI" attach "$TPID" --json goroutines >"$TDIR/c.goroutines.json"
+		"$FPI" attach "$TPID" --json check >"$TDIR/c.check.json"
+		for g in $GS; do
+			"$FPI" attach "$TPID" --json bt "g$g" >"$TDIR/c.bt$g.json"
+		done
+		same "$VER $T live summary = CLI" summary-live "$TDIR/p.summary.json" "$TDIR/c.summary.json"
+		check_eq "$VER $T live summary pid" "$(jq_py "$TDIR/p.summary.json" 'print(d["pid"])')" "$TPID"
+		for w in threads goroutines check; do
+			m=$w; [ $w = check ] && m=check-live
+			same "$VER $T live $w = CLI" $m "$TDIR/p.$w.json" "$TDIR/c.$w.json" "$TDIR/p.goroutines.json" "$TDIR/c.goroutines.json" live
+		done
+		for g in $GS; do
+			same "$VER $T live bt g$g = CLI" bt "$TDIR/p.bt$g.json" "$TDIR/c.bt$g.json"
+		done
+		check "$VER $T live text summary" grep -q "^goroutines: " "$TDIR/live.out"
+		FPST=0
+		[ "$T" = cgo ] && go_bug_72870 "$GO" && FPST=1
+		if [ $FPST = 1 ]; then
+			check "$VER $T fp check finds golang/go#72870 (extra-in-c-with-go-frames)" \
+				grep -q "extra-in-c-with-go-frames" "$TDIR/p.check.json"
+		else
+			check "$VER $T fp check: no error" grep -q '"errors":0' "$TDIR/p.check.json"
+		fi
+		sed -n '/^(lldb) thread info$/,$p' "$TDIR/live.out" >"$TDIR/after"
+		check "$VER $T selected thread kept" grep -q "^thread #2:" "$TDIR/after"
+		check "$VER $T selected frame kept" grep -q "^frame #1:" "$TDIR/after"
+
+		# (2) a gcore core of the same process
+		timeout 600 gdb -nx -batch -p "$TPID" -ex "gcore $TDIR/gcore" >"$TDIR/gcore.log" 2>&1
+		check "$VER $T gcore wrote a core" test -s "$TDIR/gcore"
+		stop_target
+		rm -f "$TDIR"/p.*
+		lldb_cmds $GS
+		eval "runlldb gcore -c '$TDIR/gcore' '$BIN' $CMDS \
+			-o 'fp bt all --unwinder both --json --output $TDIR/p.btall.json' -o 'fp bt g999999'"
+		check "$VER $T gcore: fp bt g999999 is an LLDB error" \
+			grep -q "^error: fpinspect: bt: no goroutine 999999" "$TDIR/gcore.out"
+		for g in $GS; do
+			same "$VER $T gcore bt g$g = live CLI" bt-pcfn "$TDIR/p.bt$g.json" "$TDIR/c.bt$g.json"
+		done
+		"$FPI" core "$TDIR/gcore" "$BIN" --json threads >"$TDIR/c.threads.json"
+		"$FPI" core "$TDIR/gcore" "$BIN" --json goroutines >"$TDIR/c.goroutines.json"
+		"$FPI" core "$TDIR/gcore" "$BIN" --json check >"$TDIR/c.check.json"
+		"$FPI" core "$TDIR/gcore" "$BIN" --json bt all --unwinder both >"$TDIR/c.btall.json"
+		for w in threads goroutines check; do
+			same "$VER $T gcore $w = CLI core" $w "$TDIR/p.$w.json" "$TDIR/c.$w.json" "$TDIR/p.goroutines.json" "$TDIR/c.goroutines.json"
+		done
+		same "$VER $T gcore bt all (both unwinders) = CLI core" bt "$TDIR/p.btall.json" "$TDIR/c.btall.json"
+
+		# (3) a core the kernel wrote, when this machine gives one
+		case "$core_pattern" in
+		"" | "|"* | */*) kernel=no ;;
+		*) kernel=yes ;;
+		esac
+		CORE=
+		if [ $kernel = yes ]; then
+			KDIR="$TDIR/kcore"
+			rm -rf "$KDIR"; mkdir -p "$KDIR"
+			start_target sh -c 'ulimit -c unlimited 2>/dev/null; cd "$1" || exit 1; shift; GOTRACEBACK=crash exec "$@"' \
+				sh "$KDIR" "$BIN" $ARGS
+			kill -ABRT "$TPID"
+			wait "$TPID" 2>/dev/null
+			exec 8>&-
+			CORE=$(ls "$KDIR"/core* 2>/dev/null | head -1)
+		fi
+		if [ -n "$CORE" ]; then
+			runlldb kcore -c "$CORE" "$BIN" -o "command script import $PLUGIN" \
+				-o "fp goroutines --json --output $TDIR/p.goroutines.json" -o "fp goroutines"
+			"$FPI" core "$CORE" "$BIN" --json goroutines >"$TDIR/c.goroutines.json"
+			same "$VER $T kernel core: goroutines = CLI core" goroutines "$TDIR/p.goroutines.json" "$TDIR/c.goroutines.json"
+			rm -rf "$KDIR"
+		else
+			echo "note: no kernel core here (core_pattern '$core_pattern'): the gcore above stands in"
+		fi
+
+		# (4) errors, once: LLDB errors with the CLI's words
+		if [ $first = yes ]; then
+			first=no
+			runlldb noproc -o "command script import $PLUGIN" -o "fp summary"
+			check "no process: an LLDB error" grep -q "^error: fpinspect: no target" "$TDIR/noproc.out"
+			runlldb noproc2 "$BIN" -o "command script import $PLUGIN" -o "fp summary"
+			check "no process (target only): an LLDB error" grep -q "^error: fpinspect: no process or core file" "$TDIR/noproc2.out"
+			runlldb unknown -c "$TDIR/gcore" "$BIN" -o "command script import $PLUGIN" \
+				-o "help fp" -o "fp help bt" -o "fp frob"
+			check "help fp lists the library's commands" grep -q "^  fp bt TARGET \[--unwinder fp|dwarf|both\]" "$TDIR/unknown.out"
+			check "fp help bt: usage" grep -q "^Usage: fp bt TARGET \[--unwinder fp|dwarf|both\] \[--json\] \[--output FILE\]" "$TDIR/unknown.out"
+			check "fp help bt: library help" grep -q "marks the first frame where they part" "$TDIR/unknown.out"
+			check "unknown command: an LLDB error" grep -q "^error: fp: unknown command 'frob'" "$TDIR/unknown.out"
+			sleep 600 </dev/null >/dev/null 2>&1 &
+			SPID=$!
+			runlldb notgo -p "$SPID" -o "command script import $PLUGIN" -o "fp summary"
+			check "not a Go program: an LLDB error" grep -q "^error: fpinspect: .* is not a Go program" "$TDIR/notgo.out"
+			sleep 0.2
+			check_eq "not a Go program: left running" "$(stopped_threads "$SPID")" 0
+			kill "$SPID"; wait "$SPID" 2>/dev/null
+		fi
+		rm -f "$TDIR/gcore"
+	done
+done
+finish
