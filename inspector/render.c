@@ -450,7 +450,19 @@ struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
 }
 /* ---- bt: the walks' frames, symbolized ---- */
 
-enum bt_unwinder { UW_FP, UW_DWARF, UW_BOTH };
+/* both: fp and dwarf side by side (the pair check compares) */
+enum bt_unwinder { UW_FP, UW_DWARF, UW_BOTH, UW_GO };
+static const char *const bt_unwinder_names[] = { "fp", "dwarf", "both", "go" };
+
+static bool bt_unwinder_of(const char *name, enum bt_unwinder *ret)
+{
+	for (size_t i = 0; i < sizeof(bt_unwinder_names) / sizeof(*bt_unwinder_names); i++)
+		if (!strcmp(name, bt_unwinder_names[i])) {
+			*ret = (enum bt_unwinder)i;
+			return true;
+		}
+	return false;
+}
 
 /* bt all prints a million lines for 100k goroutines: compose each line by
  * hand (printf's format parsing dominated the profile). */
@@ -624,7 +636,7 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 		return err;
 
 	for (int k = 0; k < nw; k++) {
-		enum walk_unwinder wu = uw == UW_DWARF || k == 1 ? UNWIND_DWARF : UNWIND_FP;
+		enum walk_unwinder wu = uw == UW_GO ? UNWIND_GO : uw == UW_DWARF || k == 1 ? UNWIND_DWARF : UNWIND_FP;
 
 		w[k] = malloc(sizeof(struct walk));
 		if (!w[k]) {
@@ -710,23 +722,11 @@ struct fpi_error *cmd_bt(struct fpi_cmd_ctx *c, int *status)
 	struct fpi_error *err = NULL;
 
 	for (int i = 1; i < c->argc; i++) {
-		if (!strcmp(c->argv[i], "--unwinder") && i + 1 < c->argc) {
-			const char *u = c->argv[++i];
+		if ((!strcmp(c->argv[i], "--unwinder") && i + 1 < c->argc) || !strncmp(c->argv[i], "--unwinder=", 11)) {
+			const char *u = c->argv[i][10] == '=' ? c->argv[i] + 11 : c->argv[++i];
 
-			if (!strcmp(u, "fp"))
-				uw = UW_FP;
-			else if (!strcmp(u, "dwarf"))
-				uw = UW_DWARF;
-			else if (!strcmp(u, "both"))
-				uw = UW_BOTH;
-			else
-				return fpi_error_create(FPI_ERR_USAGE, "bt: unknown unwinder '%s' (fp, dwarf or both)", u);
-		} else if (!strncmp(c->argv[i], "--unwinder=", 11)) {
-			const char *u = c->argv[i] + 11;
-
-			uw = !strcmp(u, "dwarf") ? UW_DWARF : !strcmp(u, "both") ? UW_BOTH : UW_FP;
-			if (strcmp(u, "fp") && strcmp(u, "dwarf") && strcmp(u, "both"))
-				return fpi_error_create(FPI_ERR_USAGE, "bt: unknown unwinder '%s' (fp, dwarf or both)", u);
+			if (!bt_unwinder_of(u, &uw))
+				return fpi_error_create(FPI_ERR_USAGE, "bt: unknown unwinder '%s' (fp, dwarf, go or both)", u);
 		} else if (!target) {
 			target = c->argv[i];
 		} else {
@@ -734,11 +734,11 @@ struct fpi_error *cmd_bt(struct fpi_cmd_ctx *c, int *status)
 		}
 	}
 	if (!target)
-		return fpi_error_create(FPI_ERR_USAGE, "usage: bt TARGET [--unwinder fp|dwarf|both] (TARGET: a TID, gGOID or all)");
+		return fpi_error_create(FPI_ERR_USAGE, "usage: bt TARGET [--unwinder fp|dwarf|go|both] (TARGET: a TID, gGOID or all)");
 	if (c->json) {
 		jw_init(&jw, c->out);
 		jw_obj(&jw);
-		jw_key(&jw, "unwinder"); jw_str(&jw, uw == UW_FP ? "fp" : uw == UW_DWARF ? "dwarf" : "both");
+		jw_key(&jw, "unwinder"); jw_str(&jw, bt_unwinder_names[uw]);
 		jw_key(&jw, "stacks");
 		jw_arr(&jw);
 	}

@@ -24,8 +24,9 @@ enum rt_fn {
 	RT_NFUNCS
 };
 
-/* How a walk finds each frame's caller. */
-enum walk_unwinder { UNWIND_FP, UNWIND_DWARF };
+/* How a walk finds each frame's caller: frame pointers, DWARF CFI, or the
+ * runtime's own method (the SP delta of pclntab, walk_go.c). */
+enum walk_unwinder { UNWIND_FP, UNWIND_DWARF, UNWIND_GO };
 
 struct frame {
 	uint64_t pc, sp, fp;     /* sp 0: not known (a frame reached by its frame record) */
@@ -66,6 +67,11 @@ struct walk_ctx {
 	uint64_t vdso, vdso_len;       /* the vDSO's image, when it is a module; 0 0 otherwise */
 	uint64_t rt_start[RT_NFUNCS], rt_end[RT_NFUNCS];
 	struct cfi_cache *cfi;
+	/* the executable's Go function table, the modules' (NULL: none,
+	 * pcln_err says why); its addresses + pcln_bias are the target's */
+	const struct fpi_pclntab *pcln;
+	uint64_t pcln_bias;
+	char pcln_err[200];
 };
 
 struct fpi_error *walk_ctx_create(const struct go_layout *layout, const struct go_snapshot *snap,
