@@ -40,7 +40,7 @@ static const char usage_text[] =
 	"  summary                               executable, Go version, threads, Ms, goroutines by status, pause\n"
 	"  threads                               every OS thread: M, stack, curg, cgo state\n"
 	"  goroutines                            every goroutine that is not dead\n"
-	"  bt TARGET [--unwinder fp|dwarf|go|both]\n"
+	"  bt TARGET [--unwinder fp|dwarf|go|both|all]\n"
 	"                                        backtrace: TARGET is a TID, gGOID (g42) or all\n"
 	"  check [--stacks]                      every check; exit status 1 on an error finding; --stacks: then\n"
 	"                                        both walks of every thread/goroutine with an error or warning\n"
