@@ -49,6 +49,7 @@ struct walk {
 	/* what the walk saw */
 	bool saw_c;                    /* C frames (not Go code) */
 	bool saw_cgocallback;          /* a runtime.cgocallback frame */
+	bool no_cfi;                   /* dwarf walks: ended at a Go frame (pclntab knows it) without CFI */
 	const struct go_m *m;          /* the M whose system stack C frames are on */
 	char end[200];                 /* why the walk stopped, "" when it reached a top frame */
 	struct frame frames[WALK_MAX_FRAMES]; /* last: resets clear only what precedes it */

@@ -124,7 +124,14 @@ int walk_regs_step(struct walker *it, enum cfa_source src)
 	if (r == 1)
 		return 1;
 	if (r < 0) {
+		struct fpi_regs pn;
+		char why2[160];
+
 		snprintf(w->end, sizeof(w->end), "%s", why[0] ? why : "no CFI for this pc");
+		/* a Go frame the binary has no CFI for (built without DWARF, or
+		 * .debug_frame dropped): check judges the FP walk against the go
+		 * walk instead */
+		w->no_cfi = src == CFA_CFI && walk_pcln_step(it->cx, &it->regs, it->exact, &pn, why2, sizeof(why2)) != -1;
 		return 1;
 	}
 	if (next.r[FPI_REG_RIP] == 0)

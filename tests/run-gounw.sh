@@ -7,7 +7,10 @@
 # C-locked goroutines of tests/targets/cgo), and, on a healthy busy program
 # (tests/targets/busy: vDSO calls, deep stacks, GC, signals), the same Go
 # frames on every goroutine, a few attaches over. tests/run-oracle.sh holds
-# the go unwinder against the runtime's own SIGQUIT traceback.
+# the go unwinder against the runtime's own SIGQUIT traceback. A copy of the
+# cgo program without .debug_frame (objcopy: DWARF stays for the runtime's
+# layouts) has no CFI for Go frames: check takes the go walk as the FP walk's
+# reference there and finds what it finds on the full binary.
 . "$(dirname "$0")/lib.sh"
 need_go; need_ptrace; need_python
 
@@ -70,7 +73,27 @@ for GO in $(go_toolchains); do
 	out=$(compare "$TDIR/c.json")
 	echo "$VER cgo: $out"
 	check "$VER cgo: go and dwarf give the same pcs on every stack" test "${out#ok}" != "$out"
+	"$FPI" attach "$TPID" --json check >"$TDIR/c-full.json"
+	check_eq "$VER cgo check exit" "$?" "$(go_bug_72870 "$GO" && echo 1 || echo 0)"
 	stop_target
+	if command -v objcopy >/dev/null 2>&1; then
+		objcopy --remove-section=.debug_frame --remove-section=.zdebug_frame "$BIN" "$TDIR/cgo-nocfi"
+		start_target "$TDIR/cgo-nocfi" -mode basic
+		"$FPI" attach "$TPID" --json bt all --unwinder dwarf >"$TDIR/nocfi-dw.json"
+		check "$VER no .debug_frame: the dwarf walk stops at a Go frame" grep -q "no CFI for pc" "$TDIR/nocfi-dw.json"
+		"$FPI" attach "$TPID" --json check >"$TDIR/c-nocfi.json"
+		check_eq "$VER no .debug_frame: check exit" "$?" "$(go_bug_72870 "$GO" && echo 1 || echo 0)"
+		out=$(python3 - "$TDIR/c-full.json" "$TDIR/c-nocfi.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+kinds = lambda d: sorted((f["kind"], f["severity"]) for f in d["findings"])
+print("ok" if kinds(a) == kinds(b) else "full %s, without .debug_frame %s" % (kinds(a), kinds(b)))
+PY
+)
+		echo "$VER cgo without .debug_frame: $out"
+		check "$VER no .debug_frame: check judges against the go walk, same findings" test "$out" = ok
+		stop_target
+	fi
 
 	BIN=$(build_target busy "$GO")
 	start_target "$BIN"
