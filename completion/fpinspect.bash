@@ -86,7 +86,7 @@ _fpinspect()
 	case $cmd in
 	bt)
 		if [ "$prev" = "--unwinder" ]; then
-			COMPREPLY=($(compgen -W "fp dwarf both" -- "$cur"))
+			COMPREPLY=($(compgen -W "fp dwarf go both all" -- "$cur"))
 		elif [ "$nargs" -eq 0 ] && [[ $cur != -* ]]; then
 			# TARGET: all, gGOID or a TID
 			COMPREPLY=($(compgen -W "all g" -- "$cur"))

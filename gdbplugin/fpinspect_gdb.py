@@ -287,7 +287,9 @@ _HELP_FALLBACK = {
                   "wait reason, M id,\nsched pc/sp/bp, stack bounds, the function at sched.pc and the "
                   "creation site.",
     "bt": "Backtrace of TARGET: a thread id, gGOID (g42), or all. Default unwinder fp (frame pointers);\n"
-          "dwarf uses DWARF CFI; both shows the two side by side and marks the first frame where they part.",
+          "dwarf uses DWARF CFI; go the Go runtime's own method (pclntab's SP deltas, CFI for C frames);\n"
+          "both shows fp and dwarf side by side and marks the first frame where they part; all: fp, dwarf\n"
+          "and go.",
     "check": "Every check over every thread and goroutine: frame-pointer chains (fp-cycle, "
              "fp-out-of-bounds,\nfp-not-increasing, fp-misaligned), cgo state (cgo-fp-unsafe, "
              "extra-in-c-with-go-frames),\nfp-dwarf-mismatch, stack-not-owned. Exit status 1 when an "
@@ -307,7 +309,7 @@ _USAGE = {
     "summary": "fp summary [--json] [--output FILE]",
     "threads": "fp threads [--json] [--output FILE]",
     "goroutines": "fp goroutines [--json] [--output FILE]",
-    "bt": "fp bt TARGET [--unwinder fp|dwarf|both] [--json] [--output FILE]",
+    "bt": "fp bt TARGET [--unwinder fp|dwarf|go|both|all] [--json] [--output FILE]",
     "check": "fp check [--stacks] [--json] [--output FILE]",
 }
 
@@ -404,7 +406,7 @@ class _FpCommand(gdb.Command):
             if done and done[-1] in ("--output", "-o"):
                 return [c[cut:] for c in _files(token)]
             if done and done[-1] == "--unwinder":
-                cands = ["fp", "dwarf", "both"]
+                cands = ["fp", "dwarf", "go", "both", "all"]
             else:
                 cands = self.values(done, token) + ["--json", "--output"] + self.extra_options(done)
             return [c[cut:] for c in cands if c.startswith(token)]

@@ -319,12 +319,11 @@ int fpi_session_find_goroutine(struct fpi_session *s, uint64_t goid, struct fpi_
  * NULL), by frame pointers or DWARF CFI. A goroutine whose stack nobody
  * owns consistently now is not walked, as bt does. */
 static struct fpi_error *walk_stack(struct fpi_session *s, const struct go_thread *th, const struct go_g *g,
-				    bool dwarf, struct walk *w)
+				    enum walk_unwinder uw, struct walk *w)
 {
 	const char *why;
 	struct walk_ctx *cx;
 	struct fpi_error *err;
-	enum walk_unwinder uw = dwarf ? UNWIND_DWARF : UNWIND_FP;
 
 	if (g && goroutine_not_owned(s->layout, g, &why)) {
 		memset(w, 0, offsetof(struct walk, frames));
@@ -340,6 +339,8 @@ static struct fpi_error *walk_stack(struct fpi_session *s, const struct go_threa
 	return NULL;
 }
 
+_Static_assert(UNWIND_FP == (int)FPI_UNWIND_FP && UNWIND_DWARF == (int)FPI_UNWIND_DWARF &&
+	       UNWIND_GO == (int)FPI_UNWIND_GO, "the walker's unwinders are the public ones");
 _Static_assert(FR_GOROUTINE == (int)FPI_STACK_GOROUTINE && FR_G0 == (int)FPI_STACK_G0 &&
 	       FR_GSIGNAL == (int)FPI_STACK_GSIGNAL && FR_C == (int)FPI_STACK_C && FR_OTHER == (int)FPI_STACK_OTHER,
 	       "the walker's stacks are the public ones");
@@ -415,9 +416,10 @@ int fpi_session_stack(struct fpi_session *s, enum fpi_stack_owner owner, uint64_
 	struct walk *w;
 	struct fpi_error *e;
 
-	if (unwinder != FPI_UNWIND_FP && unwinder != FPI_UNWIND_DWARF)
-		return fail(fpi_error_create(FPI_ERR_USAGE, "unwinder %d: only fp (%d) and dwarf (%d) are there yet",
-					     (int)unwinder, (int)FPI_UNWIND_FP, (int)FPI_UNWIND_DWARF), err);
+	if (unwinder != FPI_UNWIND_FP && unwinder != FPI_UNWIND_DWARF && unwinder != FPI_UNWIND_GO)
+		return fail(fpi_error_create(FPI_ERR_USAGE, "unwinder %d: fp (%d), dwarf (%d) or go (%d)",
+					     (int)unwinder, (int)FPI_UNWIND_FP, (int)FPI_UNWIND_DWARF,
+					     (int)FPI_UNWIND_GO), err);
 	if (owner == FPI_OWNER_THREAD) {
 		for (size_t i = 0; i < s->snap->nthreads; i++)
 			if ((uint64_t)s->snap->threads[i].tid == id)
@@ -436,7 +438,8 @@ int fpi_session_stack(struct fpi_session *s, enum fpi_stack_owner owner, uint64_
 	w = malloc(sizeof(*w));
 	if (!w)
 		return fail(&fpi_enomem, err);
-	e = walk_stack(s, th, g, unwinder == FPI_UNWIND_DWARF, w);
+	e = walk_stack(s, th, g, unwinder == FPI_UNWIND_DWARF ? UNWIND_DWARF : unwinder == FPI_UNWIND_GO ? UNWIND_GO :
+			   UNWIND_FP, w);
 	if (!e)
 		e = trace_of(s, w, ret);
 	free(w);

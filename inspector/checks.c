@@ -124,9 +124,16 @@ static void judge_cgo(struct fpi_session *s, struct findings *f, const struct wa
 	}
 }
 
+/* The reference the FP walk is judged against: the DWARF walk, or, where
+ * the binary has no CFI for a Go frame, the go walk (the runtime's own
+ * method, pclntab's SP deltas: it needs no DWARF). Same kind of finding;
+ * the message names the reference. */
 static void judge_mismatch(struct findings *f, const struct walk *fp, const struct walk *dw, int64_t goid, int tid,
 			   struct fpi_session *s)
 {
+	bool go = dw->unwinder == UNWIND_GO;
+	const char *ref = go ? "the pclntab unwinder" : "DWARF CFI", *says = go ? "go" : "dwarf";
+
 	size_t nfp = fp->n, ndw = 0;
 
 	/* compare where both unwinders are meant to agree: Go frames before the
@@ -145,8 +152,8 @@ static void judge_mismatch(struct findings *f, const struct walk *fp, const stru
 			const char *b = session_symbol(s, dw->frames[i].pc, !dw->frames[i].exact);
 
 			add(f, SEV_WARNING, "fp-dwarf-mismatch", goid, tid, (long)i,
-			    "frame pointers and DWARF CFI part at frame %zu: fp says 0x%" PRIx64 " (%s), dwarf says 0x%" PRIx64
-			    " (%s)", i, fp->frames[i].pc, a ? a : "?", dw->frames[i].pc, b ? b : "?");
+			    "frame pointers and %s part at frame %zu: fp says 0x%" PRIx64 " (%s), %s says 0x%" PRIx64
+			    " (%s)", ref, i, fp->frames[i].pc, a ? a : "?", says, dw->frames[i].pc, b ? b : "?");
 		}
 		return;
 	}
@@ -156,7 +163,7 @@ static void judge_mismatch(struct findings *f, const struct walk *fp, const stru
 		const char *b = session_symbol(s, dw->frames[nfp].pc, !dw->frames[nfp].exact);
 
 		add(f, SEV_WARNING, "fp-dwarf-mismatch", goid, tid, (long)nfp,
-		    "the frame-pointer chain ends after %zu frames but DWARF CFI goes on to 0x%" PRIx64 " (%s)", nfp,
+		    "the frame-pointer chain ends after %zu frames but %s goes on to 0x%" PRIx64 " (%s)", nfp, ref,
 		    dw->frames[nfp].pc, b ? b : "?");
 	}
 }
@@ -199,14 +206,15 @@ static bool running_without_registers(struct fpi_session *s, const struct go_g *
 struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 {
 	struct findings f = { calloc(1, sizeof(struct fpi_findings)), 0 };
-	struct walk *fp = malloc(sizeof(*fp)), *dw = malloc(sizeof(*dw));
+	struct walk *fp = malloc(sizeof(*fp)), *dw = malloc(sizeof(*dw)), *gw = malloc(sizeof(*gw)), *ref;
 	size_t ngs = 0, frames = 0;
 	struct walk_ctx *cx = NULL;
 	struct fpi_error *err = session_walk_ctx(s, &cx);
 
-	if (err || !fp || !dw || !f.f) {
+	if (err || !fp || !dw || !gw || !f.f) {
 		free(fp);
 		free(dw);
+		free(gw);
 		free(f.f);
 		return err ? err : &fpi_enomem;
 	}
@@ -226,7 +234,9 @@ struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 
 			if (lg && !go_g_is_dead(s->layout, lg) && !goroutine_not_owned(s->layout, lg, &why)) {
 				walk_goroutine(cx, lg, UNWIND_DWARF, dw);
-				level = extra_go_frames(s, dw);
+				if (dw->no_cfi)
+					walk_goroutine(cx, lg, UNWIND_GO, gw);
+				level = extra_go_frames(s, dw->no_cfi ? gw : dw);
 			}
 			if (level == 2)
 				add(&f, SEV_ERROR, "extra-in-c-with-go-frames", (int64_t)lg->goid, th->tid, -1,
@@ -243,11 +253,16 @@ struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 			continue;
 		walk_thread(cx, th, UNWIND_FP, fp);
 		walk_thread(cx, th, UNWIND_DWARF, dw);
+		ref = dw;
+		if (dw->no_cfi) {
+			walk_thread(cx, th, UNWIND_GO, gw);
+			ref = gw;
+		}
 		frames += fp->n;
 		if (fp->fp_broken && fp->seg_stack != FR_GOROUTINE)
 			judge_fp(s, &f, fp, m, -1, th->tid);
-		judge_cgo(s, &f, dw, m, -1, th->tid);
-		judge_mismatch(&f, fp, dw, -1, th->tid, s);
+		judge_cgo(s, &f, ref, m, -1, th->tid);
+		judge_mismatch(&f, fp, ref, -1, th->tid, s);
 	}
 	/* goroutines: each on its own stack, from where the runtime would start */
 	for (size_t i = 0; i < s->snap->ngs; i++) {
@@ -268,14 +283,20 @@ struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 		}
 		walk_goroutine(cx, g, UNWIND_FP, fp);
 		walk_goroutine(cx, g, UNWIND_DWARF, dw);
+		ref = dw;
+		if (dw->no_cfi) {
+			walk_goroutine(cx, g, UNWIND_GO, gw);
+			ref = gw;
+		}
 		frames += fp->n;
 		if (fp->fp_broken)
 			judge_fp(s, &f, fp, fp->m, (int64_t)g->goid, -1);
-		judge_cgo(s, &f, dw, dw->m, (int64_t)g->goid, -1);
-		judge_mismatch(&f, fp, dw, (int64_t)g->goid, -1, s);
+		judge_cgo(s, &f, ref, ref->m, (int64_t)g->goid, -1);
+		judge_mismatch(&f, fp, ref, (int64_t)g->goid, -1, s);
 	}
 	free(fp);
 	free(dw);
+	free(gw);
 	f.f->threads = s->snap->nthreads;
 	f.f->goroutines = ngs;
 	f.f->frames = frames;

@@ -40,7 +40,8 @@ static const char usage_text[] =
 	"  summary                               executable, Go version, threads, Ms, goroutines by status, pause\n"
 	"  threads                               every OS thread: M, stack, curg, cgo state\n"
 	"  goroutines                            every goroutine that is not dead\n"
-	"  bt TARGET [--unwinder fp|dwarf|both]  backtrace: TARGET is a TID, gGOID (g42) or all\n"
+	"  bt TARGET [--unwinder fp|dwarf|go|both|all]\n"
+	"                                        backtrace: TARGET is a TID, gGOID (g42) or all\n"
 	"  check [--stacks]                      every check; exit status 1 on an error finding; --stacks: then\n"
 	"                                        both walks of every thread/goroutine with an error or warning\n"
 	"  dump [--system]                       every goroutine in the Go runtime's traceback format\n"
@@ -198,7 +199,7 @@ static int is_command(const char *s)
 
 static char *complete_word(const char *text, int state)
 {
-	static const char *const extra[] = { "all", "--unwinder", "fp", "dwarf", "both", "--json", NULL };
+	static const char *const extra[] = { "all", "--unwinder", "fp", "dwarf", "go", "both", "--json", NULL };
 	static int i, phase;
 	const char *const *names = fpi_command_names();
 	size_t len = strlen(text);

@@ -257,13 +257,11 @@ FPI_PUBLIC int fpi_session_find_goroutine(struct fpi_session *s, uint64_t goid, 
 
 /* ---------------------------------------------------------------- stacks */
 
-/* How to step from a frame to its caller. Stable values; GO (the pclntab
- * SP delta the runtime's own unwinder uses) is issue 12's and gives
- * FPI_ERROR_USAGE until then. */
+/* How to step from a frame to its caller. Stable values. */
 enum fpi_unwinder {
 	FPI_UNWIND_FP = 0,     /* frame pointers */
 	FPI_UNWIND_DWARF = 1,  /* DWARF CFI (.debug_frame, .eh_frame) */
-	FPI_UNWIND_GO = 2,
+	FPI_UNWIND_GO = 2,     /* the Go runtime's own: pclntab's SP deltas (.eh_frame for C frames) */
 };
 
 /* Whose stack: a thread's (by TID: from its registers, on the stack they

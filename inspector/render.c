@@ -450,7 +450,20 @@ struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status)
 }
 /* ---- bt: the walks' frames, symbolized ---- */
 
-enum bt_unwinder { UW_FP, UW_DWARF, UW_BOTH };
+/* both: fp and dwarf side by side (the pair check compares); all: fp,
+ * dwarf and go, from the same stop */
+enum bt_unwinder { UW_FP, UW_DWARF, UW_BOTH, UW_GO, UW_ALL };
+static const char *const bt_unwinder_names[] = { "fp", "dwarf", "both", "go", "all" };
+
+static bool bt_unwinder_of(const char *name, enum bt_unwinder *ret)
+{
+	for (size_t i = 0; i < sizeof(bt_unwinder_names) / sizeof(*bt_unwinder_names); i++)
+		if (!strcmp(name, bt_unwinder_names[i])) {
+			*ret = (enum bt_unwinder)i;
+			return true;
+		}
+	return false;
+}
 
 /* bt all prints a million lines for 100k goroutines: compose each line by
  * hand (printf's format parsing dominated the profile). */
@@ -611,24 +624,50 @@ static void print_break(FILE *out, const struct walk *w, size_t i)
 		fputs("     <preempted: the interrupted instruction>\n", out);
 }
 
+/* The walks a bt makes of each stack, in the order shown. */
+static size_t bt_walks(enum bt_unwinder uw, enum walk_unwinder out[3])
+{
+	switch (uw) {
+	case UW_DWARF: out[0] = UNWIND_DWARF; return 1;
+	case UW_GO: out[0] = UNWIND_GO; return 1;
+	case UW_BOTH: out[0] = UNWIND_FP, out[1] = UNWIND_DWARF; return 2;
+	case UW_ALL: out[0] = UNWIND_FP, out[1] = UNWIND_DWARF, out[2] = UNWIND_GO; return 3;
+	default: out[0] = UNWIND_FP; return 1;
+	}
+}
+
+static const char *const walk_unwinder_names[] = { "fp", "dwarf", "go" };
+
+static void print_walk_text(struct fpi_session *s, FILE *out, const struct walk *w, long mm)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		print_break(out, w, i);
+		print_frame_text(s, out, i, &w->frames[i], !w->frames[i].exact, (long)i == mm ? "   <- mismatch" : "");
+	}
+	if (w->end[0])
+		fprintf(out, "     (%s)\n", w->end);
+}
+
 static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const struct bt_item *it, enum bt_unwinder uw)
 {
 	struct fpi_session *s = c->s;
-	struct walk *w[2] = { NULL, NULL };
+	struct walk *w[3] = { NULL, NULL, NULL };
+	enum walk_unwinder wu[3];
 	const char *why = NULL;
-	int nw = uw == UW_BOTH ? 2 : 1;
+	size_t nw = bt_walks(uw, wu);
+	/* the pairs compared: fp against dwarf (both, all), go against dwarf (all) */
+	long mm = -1, gomm = -1;
 	struct walk_ctx *cx;
 	struct fpi_error *err = session_walk_ctx(s, &cx);
 
 	if (err)
 		return err;
 
-	for (int k = 0; k < nw; k++) {
-		enum walk_unwinder wu = uw == UW_DWARF || k == 1 ? UNWIND_DWARF : UNWIND_FP;
-
+	for (size_t k = 0; k < nw; k++) {
 		w[k] = malloc(sizeof(struct walk));
 		if (!w[k]) {
-			free(w[0]);
+			for (size_t j = 0; j < k; j++)
+				free(w[j]);
 			return &fpi_enomem;
 		}
 		if (!it->is_thread && goroutine_not_owned(s->layout, it->g, &why)) {
@@ -636,11 +675,15 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 			w[k]->n = 0;
 			snprintf(w[k]->end, sizeof(w[k]->end), "not walked: %s", why);
 		} else if (it->is_thread) {
-			walk_thread(cx, it->th, wu, w[k]);
+			walk_thread(cx, it->th, wu[k], w[k]);
 		} else {
-			walk_goroutine(cx, it->g, wu, w[k]);
+			walk_goroutine(cx, it->g, wu[k], w[k]);
 		}
 	}
+	if (nw >= 2)
+		mm = first_mismatch(w[0], w[1]);
+	if (nw == 3)
+		gomm = first_mismatch(w[2], w[1]);
 	if (c->json) {
 		jw_obj(jw);
 		if (it->is_thread) {
@@ -648,19 +691,23 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 		} else {
 			jw_key(jw, "goid"); jw_uint(jw, it->g->goid);
 		}
-		for (int k = 0; k < nw; k++) {
-			bool dwarf = uw == UW_DWARF || k == 1;
+		for (size_t k = 0; k < nw; k++) {
+			char key[32];
 
-			jw_key(jw, nw == 1 ? "frames" : dwarf ? "dwarf_frames" : "fp_frames");
+			snprintf(key, sizeof(key), "%s_frames", walk_unwinder_names[wu[k]]);
+			jw_key(jw, nw == 1 ? "frames" : key);
 			json_frames(s, jw, w[k]);
-			jw_key(jw, nw == 1 ? "end" : dwarf ? "dwarf_end" : "fp_end");
+			snprintf(key, sizeof(key), "%s_end", walk_unwinder_names[wu[k]]);
+			jw_key(jw, nw == 1 ? "end" : key);
 			jw_str(jw, w[k]->end[0] ? w[k]->end : NULL);
 		}
-		if (nw == 2) {
-			long mm = first_mismatch(w[0], w[1]);
-
+		if (nw >= 2) {
 			jw_key(jw, "mismatch");
 			if (mm >= 0) jw_int(jw, mm); else jw_null(jw);
+		}
+		if (nw == 3) {
+			jw_key(jw, "go_mismatch");
+			if (gomm >= 0) jw_int(jw, gomm); else jw_null(jw);
 		}
 		jw_end_obj(jw);
 	} else {
@@ -670,34 +717,25 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 			fprintf(c->out, "goroutine %" PRIu64 " [%s]:\n", it->g->goid,
 				go_status_name(s->layout, it->g->status & ~s->layout->gscan));
 		if (nw == 1) {
-			for (size_t i = 0; i < w[0]->n; i++) {
-				print_break(c->out, w[0], i);
-				print_frame_text(s, c->out, i, &w[0]->frames[i], !w[0]->frames[i].exact, "");
-			}
-			if (w[0]->end[0])
-				fprintf(c->out, "     (%s)\n", w[0]->end);
+			print_walk_text(s, c->out, w[0], -1);
 		} else {
-			long mm = first_mismatch(w[0], w[1]);
-
-			for (int k = 0; k < 2; k++) {
-				fprintf(c->out, "  %s:\n", k ? "dwarf" : "fp");
-				for (size_t i = 0; i < w[k]->n; i++) {
-					print_break(c->out, w[k], i);
-					print_frame_text(s, c->out, i, &w[k]->frames[i], !w[k]->frames[i].exact,
-							 (long)i == mm ? "   <- mismatch" : "");
-				}
-				if (w[k]->end[0])
-					fprintf(c->out, "     (%s)\n", w[k]->end);
+			for (size_t k = 0; k < nw; k++) {
+				fprintf(c->out, "  %s:\n", walk_unwinder_names[wu[k]]);
+				print_walk_text(s, c->out, w[k], k == 0 ? mm : k == 1 ? (mm >= 0 ? mm : gomm) : gomm);
 			}
 			if (mm < 0)
 				fprintf(c->out, "  fp and dwarf agree (%zu frames)\n", w[0]->n);
 			else
 				fprintf(c->out, "  fp and dwarf part at frame %ld\n", mm);
+			if (nw == 3 && gomm < 0)
+				fprintf(c->out, "  go and dwarf agree (%zu frames)\n", w[2]->n);
+			else if (nw == 3)
+				fprintf(c->out, "  go and dwarf part at frame %ld\n", gomm);
 		}
 		fprintf(c->out, "\n");
 	}
-	free(w[0]);
-	free(w[1]);
+	for (size_t k = 0; k < nw; k++)
+		free(w[k]);
 	return NULL;
 }
 
@@ -710,23 +748,11 @@ struct fpi_error *cmd_bt(struct fpi_cmd_ctx *c, int *status)
 	struct fpi_error *err = NULL;
 
 	for (int i = 1; i < c->argc; i++) {
-		if (!strcmp(c->argv[i], "--unwinder") && i + 1 < c->argc) {
-			const char *u = c->argv[++i];
+		if ((!strcmp(c->argv[i], "--unwinder") && i + 1 < c->argc) || !strncmp(c->argv[i], "--unwinder=", 11)) {
+			const char *u = c->argv[i][10] == '=' ? c->argv[i] + 11 : c->argv[++i];
 
-			if (!strcmp(u, "fp"))
-				uw = UW_FP;
-			else if (!strcmp(u, "dwarf"))
-				uw = UW_DWARF;
-			else if (!strcmp(u, "both"))
-				uw = UW_BOTH;
-			else
-				return fpi_error_create(FPI_ERR_USAGE, "bt: unknown unwinder '%s' (fp, dwarf or both)", u);
-		} else if (!strncmp(c->argv[i], "--unwinder=", 11)) {
-			const char *u = c->argv[i] + 11;
-
-			uw = !strcmp(u, "dwarf") ? UW_DWARF : !strcmp(u, "both") ? UW_BOTH : UW_FP;
-			if (strcmp(u, "fp") && strcmp(u, "dwarf") && strcmp(u, "both"))
-				return fpi_error_create(FPI_ERR_USAGE, "bt: unknown unwinder '%s' (fp, dwarf or both)", u);
+			if (!bt_unwinder_of(u, &uw))
+				return fpi_error_create(FPI_ERR_USAGE, "bt: unknown unwinder '%s' (fp, dwarf, go, both or all)", u);
 		} else if (!target) {
 			target = c->argv[i];
 		} else {
@@ -734,11 +760,11 @@ struct fpi_error *cmd_bt(struct fpi_cmd_ctx *c, int *status)
 		}
 	}
 	if (!target)
-		return fpi_error_create(FPI_ERR_USAGE, "usage: bt TARGET [--unwinder fp|dwarf|both] (TARGET: a TID, gGOID or all)");
+		return fpi_error_create(FPI_ERR_USAGE, "usage: bt TARGET [--unwinder fp|dwarf|go|both|all] (TARGET: a TID, gGOID or all)");
 	if (c->json) {
 		jw_init(&jw, c->out);
 		jw_obj(&jw);
-		jw_key(&jw, "unwinder"); jw_str(&jw, uw == UW_FP ? "fp" : uw == UW_DWARF ? "dwarf" : "both");
+		jw_key(&jw, "unwinder"); jw_str(&jw, bt_unwinder_names[uw]);
 		jw_key(&jw, "stacks");
 		jw_arr(&jw);
 	}

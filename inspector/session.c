@@ -36,10 +36,12 @@ static const struct fpi_command commands[] = {
 	  "One row per goroutine that is not dead: goid, status (+scan when the scan bit is held), wait reason, M id,\n"
 	  "sched pc/sp/bp, stack bounds, the function at sched.pc and the creation site.",
 	  cmd_goroutines, no_options },
-	{ "bt", "bt TARGET [--unwinder fp|dwarf|both]",
+	{ "bt", "bt TARGET [--unwinder fp|dwarf|go|both|all]",
 	  "backtrace: TARGET is a TID, gGOID (g42) or all",
 	  "Backtrace of TARGET: a thread id, gGOID (g42), or all. Default unwinder fp (frame pointers);\n"
-	  "dwarf uses DWARF CFI; both shows the two side by side and marks the first frame where they part.",
+	  "dwarf uses DWARF CFI; go the Go runtime's own method (pclntab's SP deltas, CFI for C frames);\n"
+	  "both shows fp and dwarf side by side and marks the first frame where they part; all: fp, dwarf\n"
+	  "and go.",
 	  cmd_bt, bt_options },
 	{ "check", "check [--stacks]",
 	  "every check; exit status 1 on an error finding",

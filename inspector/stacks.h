@@ -24,8 +24,9 @@ enum rt_fn {
 	RT_NFUNCS
 };
 
-/* How a walk finds each frame's caller. */
-enum walk_unwinder { UNWIND_FP, UNWIND_DWARF };
+/* How a walk finds each frame's caller: frame pointers, DWARF CFI, or the
+ * runtime's own method (the SP delta of pclntab, walk_go.c). */
+enum walk_unwinder { UNWIND_FP, UNWIND_DWARF, UNWIND_GO };
 
 struct frame {
 	uint64_t pc, sp, fp;     /* sp 0: not known (a frame reached by its frame record) */
@@ -48,6 +49,7 @@ struct walk {
 	/* what the walk saw */
 	bool saw_c;                    /* C frames (not Go code) */
 	bool saw_cgocallback;          /* a runtime.cgocallback frame */
+	bool no_cfi;                   /* dwarf walks: ended at a Go frame (pclntab knows it) without CFI */
 	const struct go_m *m;          /* the M whose system stack C frames are on */
 	char end[200];                 /* why the walk stopped, "" when it reached a top frame */
 	struct frame frames[WALK_MAX_FRAMES]; /* last: resets clear only what precedes it */
@@ -67,6 +69,11 @@ struct walk_ctx {
 	uint64_t rt_start[RT_NFUNCS], rt_end[RT_NFUNCS];
 	uint64_t rt_lo, rt_hi;         /* their hull: most pcs are outside it */
 	struct cfi_cache *cfi;
+	/* the executable's Go function table, the modules' (NULL: none,
+	 * pcln_err says why); its addresses + pcln_bias are the target's */
+	const struct fpi_pclntab *pcln;
+	uint64_t pcln_bias;
+	char pcln_err[200];
 };
 
 struct fpi_error *walk_ctx_create(const struct go_layout *layout, const struct go_snapshot *snap,

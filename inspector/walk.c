@@ -31,6 +31,14 @@ struct fpi_error *walk_ctx_create(const struct go_layout *layout, const struct g
 	snprintf(cx->mods_err, sizeof(cx->mods_err), "%s", mods_err ? mods_err : "no modules");
 	cx->vdso = vdso;
 	cx->vdso_len = vdso_len;
+	if (mods) {
+		const char *why = NULL;
+
+		cx->pcln = fpi_modules_pclntab(mods, &cx->pcln_bias, &why);
+		snprintf(cx->pcln_err, sizeof(cx->pcln_err), "%s", why && why[0] ? why : "no Go function table");
+	} else {
+		snprintf(cx->pcln_err, sizeof(cx->pcln_err), "%s", cx->mods_err);
+	}
 	gofuncs_find(cx);
 	*ret = cx;
 	return NULL;
@@ -84,7 +92,8 @@ static const struct go_thread *running_thread(const struct walk_ctx *cx, const s
 
 /* Before Go 1.23 entersyscall saved no BP (save() set only pc and sp), so a
  * goroutine in a syscall has no recorded frame pointer. Every Go frame keeps
- * its caller's BP at CFA-16 once its prologue ran, so CFI gives it back. */
+ * its caller's BP at CFA-16 once its prologue ran, so the CFA gives it back
+ * (CFI's, or pclntab's SP delta without DWARF). */
 static uint64_t derive_bp(struct walk_ctx *cx, uint64_t pc, uint64_t sp)
 {
 	struct fpi_regs r, next;
@@ -93,7 +102,7 @@ static uint64_t derive_bp(struct walk_ctx *cx, uint64_t pc, uint64_t sp)
 	memset(&r, 0, sizeof(r));
 	r.r[FPI_REG_RIP] = pc;
 	r.r[FPI_REG_RSP] = sp;
-	if (walk_cfi_step(cx, &r, false, &next, NULL, why, sizeof(why)) != 0 || next.r[FPI_REG_RSP] < sp + 16)
+	if (walk_cfa(cx, CFA_CFI_FIRST, &r, false, &next, NULL, why, sizeof(why)) != 0 || next.r[FPI_REG_RSP] < sp + 16)
 		return 0;
 	return next.r[FPI_REG_RSP] - 16;
 }
@@ -302,7 +311,7 @@ static void signal_switch(struct walker *it, const struct frame *f, bool in_rest
 		struct fpi_regs next;
 		char why[160];
 
-		if (walk_cfi_step(it->cx, &it->regs, f->exact, &next, NULL, why, sizeof(why)) == 0)
+		if (walk_cfa(it->cx, CFA_CFI_FIRST, &it->regs, f->exact, &next, NULL, why, sizeof(why)) == 0)
 			at = next.r[FPI_REG_RSP];
 	}
 	/* sigtramp's frame record is 16 below its CFA */
@@ -371,7 +380,7 @@ static void cgocallback_switch(struct walker *it, const struct frame *f, struct 
 	/* where the goroutine was before it called C, for SW_CONT */
 	at.r[FPI_REG_RSP] = frame_sp(it);
 	it->cont_ok = at.r[FPI_REG_RSP] &&
-		      walk_cfi_step(it->cx, &at, f->exact, &cont, NULL, why, sizeof(why)) == 0 &&
+		      walk_cfa(it->cx, CFA_CFI_FIRST, &at, f->exact, &cont, NULL, why, sizeof(why)) == 0 &&
 		      cont.r[FPI_REG_RIP] && cont.r[FPI_REG_RSP] > at.r[FPI_REG_RSP] && cont.r[FPI_REG_RSP] < it->hi;
 	if (it->cont_ok) {
 		it->cont = cont;
@@ -525,7 +534,7 @@ static void start(struct walker *it, struct walk_ctx *cx, struct walk *w, enum w
 	memset(it, 0, sizeof(*it));
 	it->cx = cx;
 	it->w = w;
-	it->step = uw == UNWIND_DWARF ? &walk_step_cfa : &walk_step_fp;
+	it->step = uw == UNWIND_DWARF ? &walk_step_cfa : uw == UNWIND_GO ? &walk_step_go : &walk_step_fp;
 	it->m = m;
 	it->regs = *regs;
 	it->exact = exact;
@@ -539,6 +548,18 @@ static void walk_init(struct walk *w, enum walk_unwinder uw, const struct go_m *
 	memset(w, 0, offsetof(struct walk, frames));
 	w->unwinder = uw;
 	w->m = m;
+}
+
+/* A DWARF walk needs the modules' CFI, a go walk the Go function table. */
+static bool walk_can(const struct walk_ctx *cx, enum walk_unwinder uw, struct walk *w)
+{
+	if (uw == UNWIND_DWARF && !cx->mods)
+		snprintf(w->end, sizeof(w->end), "%s", cx->mods_err);
+	else if (uw == UNWIND_GO && !cx->pcln)
+		snprintf(w->end, sizeof(w->end), "%s", cx->pcln_err);
+	else
+		return true;
+	return false;
 }
 
 /* What a thread in a signal handler was doing when the signal came: the
@@ -592,10 +613,8 @@ void walk_goroutine(struct walk_ctx *cx, const struct go_g *g, enum walk_unwinde
 	if (!m)
 		m = go_find_m_addr(cx->snap, g->m);
 	walk_init(w, uw, m);
-	if (uw == UNWIND_DWARF && !cx->mods) {
-		snprintf(w->end, sizeof(w->end), "%s", cx->mods_err);
+	if (!walk_can(cx, uw, w))
 		return;
-	}
 	if (!regs)
 		saved_start(cx, g, &r);
 	if (!r.r[FPI_REG_RIP] || !r.r[FPI_REG_RSP]) {
@@ -622,10 +641,8 @@ void walk_thread(struct walk_ctx *cx, const struct go_thread *th, enum walk_unwi
 	struct walker it;
 
 	walk_init(w, uw, m);
-	if (uw == UNWIND_DWARF && !cx->mods) {
-		snprintf(w->end, sizeof(w->end), "%s", cx->mods_err);
+	if (!walk_can(cx, uw, w))
 		return;
-	}
 	if (!thread_stack_bounds(cx->snap, th, &lo, &hi, &kind)) {
 		/* unknown stack (a C thread, or bounds not yet set): allow 8 MiB up */
 		lo = sp;

@@ -90,19 +90,48 @@ void walk_cfi_cache_free(struct cfi_cache *c)
 	free(c);
 }
 
-static int cfa_step(struct walker *it)
+int walk_cfa(struct walk_ctx *cx, enum cfa_source src, const struct fpi_regs *regs, bool first,
+	     struct fpi_regs *next, bool *signal, char *why, size_t whylen)
+{
+	int r;
+
+	if (src == CFA_PCLN_FIRST) {
+		if (signal)
+			*signal = false;
+		if ((r = walk_pcln_step(cx, regs, first, next, why, whylen)) >= 0 || r == -2)
+			return r < 0 ? -1 : r;
+	}
+	r = walk_cfi_step(cx, regs, first, next, signal, why, whylen);
+	if (r < 0 && src == CFA_CFI_FIRST) {
+		char why2[160];
+		int r2 = walk_pcln_step(cx, regs, first, next, why2, sizeof(why2));
+
+		if (r2 >= 0)
+			return r2;
+	}
+	return r;
+}
+
+int walk_regs_step(struct walker *it, enum cfa_source src)
 {
 	struct walk *w = it->w;
 	const struct frame *f = &w->frames[w->n - 1];
 	struct fpi_regs next;
 	bool signal = false;
 	char why[160] = "";
-	int r = walk_cfi_step(it->cx, &it->regs, it->exact, &next, &signal, why, sizeof(why));
+	int r = walk_cfa(it->cx, src, &it->regs, it->exact, &next, &signal, why, sizeof(why));
 
 	if (r == 1)
 		return 1;
 	if (r < 0) {
+		struct fpi_regs pn;
+		char why2[160];
+
 		snprintf(w->end, sizeof(w->end), "%s", why[0] ? why : "no CFI for this pc");
+		/* a Go frame the binary has no CFI for (built without DWARF, or
+		 * .debug_frame dropped): check judges the FP walk against the go
+		 * walk instead */
+		w->no_cfi = src == CFA_CFI && walk_pcln_step(it->cx, &it->regs, it->exact, &pn, why2, sizeof(why2)) != -1;
 		return 1;
 	}
 	if (next.r[FPI_REG_RIP] == 0)
@@ -120,14 +149,14 @@ static int cfa_step(struct walker *it)
 				next.r[regs_at[k]] = save[k];
 	}
 	if (next.r[FPI_REG_RSP] <= it->regs.r[FPI_REG_RSP] && it->st != FR_C && !signal) {
-		snprintf(w->end, sizeof(w->end), "CFI gave a caller SP 0x%" PRIx64 " not above 0x%" PRIx64,
-			 next.r[FPI_REG_RSP], it->regs.r[FPI_REG_RSP]);
+		snprintf(w->end, sizeof(w->end), "%s gave a caller SP 0x%" PRIx64 " not above 0x%" PRIx64,
+			 src == CFA_PCLN_FIRST ? "the SP delta" : "CFI", next.r[FPI_REG_RSP], it->regs.r[FPI_REG_RSP]);
 		return 1;
 	}
 	if (it->hi > it->lo && (next.r[FPI_REG_RSP] < it->lo || next.r[FPI_REG_RSP] > it->hi) &&
 	    it->st == FR_GOROUTINE && !signal) {
-		snprintf(w->end, sizeof(w->end), "CFI gave a caller SP 0x%" PRIx64 " outside the stack",
-			 next.r[FPI_REG_RSP]);
+		snprintf(w->end, sizeof(w->end), "%s gave a caller SP 0x%" PRIx64 " outside the stack",
+			 src == CFA_PCLN_FIRST ? "the SP delta" : "CFI", next.r[FPI_REG_RSP]);
 		return 1;
 	}
 	it->regs = next;
@@ -144,7 +173,12 @@ static int cfa_step(struct walker *it)
 	return 0;
 }
 
-static int cfa_resume(struct walker *it, const struct go_switch *sw)
+static int cfa_step(struct walker *it)
+{
+	return walk_regs_step(it, CFA_CFI);
+}
+
+int walk_regs_resume(struct walker *it, const struct go_switch *sw)
 {
 	switch (sw->kind) {
 	case SW_CGOCALLBACK:
@@ -169,4 +203,4 @@ static int cfa_resume(struct walker *it, const struct go_switch *sw)
 	}
 }
 
-const struct walk_step walk_step_cfa = { cfa_step, cfa_resume };
+const struct walk_step walk_step_cfa = { cfa_step, walk_regs_resume };

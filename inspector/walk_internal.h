@@ -68,7 +68,7 @@ struct walk_step {
 	int (*resume)(struct walker *it, const struct go_switch *sw);
 };
 
-extern const struct walk_step walk_step_fp, walk_step_cfa;
+extern const struct walk_step walk_step_fp, walk_step_cfa, walk_step_go;
 
 struct walker {
 	struct walk_ctx *cx;
@@ -118,5 +118,25 @@ void gofuncs_find(struct walk_ctx *cx);
 int walk_cfi_step(struct walk_ctx *cx, const struct fpi_regs *regs, bool first, struct fpi_regs *next,
 		  bool *signal, char *why, size_t whylen);
 void walk_cfi_cache_free(struct cfi_cache *c);
+/* Where a CFA step (walk_cfa) takes a Go frame's rule from. Both kinds of
+ * rule say the same of a Go frame (the compiler writes its .debug_frame
+ * from the same SP deltas it writes pcsp from); C frames, the vDSO and
+ * signal frames have only CFI. */
+enum cfa_source {
+	CFA_CFI,         /* DWARF CFI only: the dwarf step */
+	CFA_CFI_FIRST,   /* CFI, else pclntab (no DWARF): the stack transitions, any step */
+	CFA_PCLN_FIRST,  /* pclntab, else CFI (C frames): the go step */
+};
+/* One CFA step, as walk_cfi_step, with the rule from src. */
+int walk_cfa(struct walk_ctx *cx, enum cfa_source src, const struct fpi_regs *regs, bool first,
+	     struct fpi_regs *next, bool *signal, char *why, size_t whylen);
+/* walk_go.c: one step by pclntab's SP delta; -1 when pclntab does not
+ * know the pc (not Go code) */
+int walk_pcln_step(struct walk_ctx *cx, const struct fpi_regs *regs, bool first, struct fpi_regs *next,
+		   char *why, size_t whylen);
+/* walk_cfi.c: a register step with the checks a walk from outside needs,
+ * the rule from src; and the resume of register steps */
+int walk_regs_step(struct walker *it, enum cfa_source src);
+int walk_regs_resume(struct walker *it, const struct go_switch *sw);
 
 #endif

@@ -34,7 +34,7 @@ check_eq "fpinspect at<TAB>" "$(complete_words fpinspect at)" attach
 want fpinspect "" = attach core demo help --help --version
 want fpinspect --v = --version
 want fpinspect help "" = $session
-want fpinspect core c.core exe bt --unwinder "" = fp dwarf both
+want fpinspect core c.core exe bt --unwinder "" = fp dwarf go both all
 want fpinspect attach 1 bt g1 --unwinder d = dwarf
 want fpinspect attach 1 bt "" = all g
 want fpinspect attach 1 bt g1 "" = --unwinder --json --stats

@@ -120,7 +120,7 @@ for GO in $(go_toolchains); do
 		# (4) a bad goroutine id is a GDB error, not a traceback
 		check "$VER $T live: fp bt g999999 is a GDB error" grep -q "no goroutine 999999" "$TDIR/live.err"
 		# (5) help
-		check "$VER $T help fp bt: usage" grep -q "^Usage: fp bt TARGET \[--unwinder fp|dwarf|both\]" "$TDIR/live.out"
+		check "$VER $T help fp bt: usage" grep -q "^Usage: fp bt TARGET \[--unwinder fp|dwarf|go|both|all\]" "$TDIR/live.out"
 		check "$VER $T help fp bt: library help" grep -q "marks the first frame where they part" "$TDIR/live.out"
 		sed -n '/^fp-done$/,$p' "$TDIR/live.out" >"$TDIR/after"
 		check "$VER $T selected thread kept" grep -q "Current thread is 2 " "$TDIR/after"

@@ -4,7 +4,8 @@
 # SIGQUIT traceback (GOTRACEBACK=system prints every frame with its pc) must
 # equal what fpinspect read from it just before: the same goroutines with the
 # same status, and for every parked one the same frames (function, file:line,
-# inlined frames, pc), by frame pointers and by DWARF CFI. tests/oracle.py
+# inlined frames, pc), by frame pointers, by DWARF CFI and by the runtime's
+# own method (pclntab's SP deltas, --unwinder go). tests/oracle.py
 # does the comparison and says which goroutines it leaves out and why.
 # Besides, tests/pclntab.py holds the symbolizer against the binary's
 # pclntab, read as the runtime reads it, at every call site and entry.
@@ -33,6 +34,8 @@ oracle_run() {
 	check_eq "$_ver $_label bt all exit" "$?" 0 || tracer_of "$TPID"
 	"$FPI" attach "$TPID" --json bt all --unwinder dwarf >"$TDIR/dw.json"
 	check_eq "$_ver $_label bt all --unwinder dwarf exit" "$?" 0
+	"$FPI" attach "$TPID" --json bt all --unwinder go >"$TDIR/go.json"
+	check_eq "$_ver $_label bt all --unwinder go exit" "$?" 0
 	# We started it, so we may kill it: SIGQUIT makes the runtime print
 	# every goroutine and exit 2. Its stdin stays open until it is gone:
 	# EOF there makes it exit 0 in the middle of the traceback.
@@ -40,7 +43,7 @@ oracle_run() {
 	wait "$TPID"
 	check_eq "$_ver $_label exit status after SIGQUIT" "$?" 2
 	exec 8>&-
-	python3 "$ORACLE" "$TOUT.err" "$TDIR/g.json" "$TOUT" "$TDIR/fp.json" "$TDIR/dw.json" >"$TDIR/oracle.out"
+	python3 "$ORACLE" "$TOUT.err" "$TDIR/g.json" "$TOUT" "$TDIR/fp.json" "$TDIR/dw.json" "$TDIR/go.json" >"$TDIR/oracle.out"
 	_rc=$?
 	sed "s/^/$_ver $_label: /" "$TDIR/oracle.out"
 	check_eq "$_ver $_label: fpinspect equals the Go runtime's traceback" "$_rc" 0

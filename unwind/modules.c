@@ -4,6 +4,7 @@
 #include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "modules_internal.h"
+#include "pclntab.h"
 
 static char *debuginfo_path;
 
@@ -284,11 +286,36 @@ out:
 	return NULL;
 }
 
+const struct fpi_pclntab *fpi_modules_pclntab(struct fpi_modules *mods, uint64_t *bias, const char **why)
+{
+	if (!mods->pcln_loaded) {
+		struct fpi_module *exe = mods->nmods && mods->mods[0]->is_exe ? mods->mods[0] : NULL;
+		Dwarf_Addr b = 0;
+		Elf *elf = exe ? dwfl_module_getelf(exe->dwfl_mod, &b) : NULL;
+		struct fpi_error *err;
+
+		mods->pcln_loaded = true;
+		if (!elf) {
+			snprintf(mods->pcln_err, sizeof(mods->pcln_err), "no executable module: no Go function table");
+		} else if ((err = fpi_pclntab_open_elf(elf, &mods->pcln))) {
+			snprintf(mods->pcln_err, sizeof(mods->pcln_err), "%s: %s", exe->path, err->message);
+			fpi_error_destroy(err);
+			mods->pcln = NULL;
+		}
+		mods->pcln_bias = b;
+	}
+	*bias = mods->pcln_bias;
+	if (why)
+		*why = mods->pcln_err;
+	return mods->pcln;
+}
+
 void fpi_modules_destroy(struct fpi_modules *mods)
 {
 	if (!mods)
 		return;
 	fpi_symcache_destroy(mods);
+	fpi_pclntab_destroy(mods->pcln);
 	for (size_t i = 0; i < mods->nmods; i++) {
 		free(mods->mods[i]->syms);
 		for (size_t j = 0; j < mods->mods[i]->nowned_names; j++)

@@ -102,6 +102,14 @@ struct fpi_modules {
 	/* fpi_symbolize's cache: open addressing keyed by pc. */
 	struct fpi_symcache_slot *cache;
 	size_t cache_cap, cache_count;
+
+	/* The executable's Go function table, on first use (a NULL result
+	 * too), read from the Elf libdwfl keeps open for the module: it
+	 * borrows that Elf's data, so it goes before dwfl_end. */
+	bool pcln_loaded;
+	struct fpi_pclntab *pcln;
+	uint64_t pcln_bias;
+	char pcln_err[200];
 };
 
 /* The module containing a target address, or NULL. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "modules_internal.h"
+#include "pclntab.h"
 
 /* Inlining deeper than this is cut at the inner end. */
 #define MAX_INLINE 64
@@ -134,6 +135,47 @@ static Dwarf_Line *first_row_after(struct fpi_cu *cu, Dwarf_Die *func, Dwarf_Add
 	return NULL;
 }
 
+/* Go code from the executable's pclntab, the table the runtime's own
+ * traceback prints from: its function names, file:line and inline tree are
+ * what a SIGQUIT traceback shows, with or without DWARF. NULL: not Go code
+ * pclntab knows (C, libc, the vDSO), or a function it has no lines for
+ * (the linker's own), which libdwfl then answers. */
+static struct fpi_symbol *pcln_symbolize(struct fpi_modules *mods, struct fpi_module *m, uint64_t pc)
+{
+	struct fpi_pclntab_frame fr[MAX_INLINE];
+	struct fpi_pclntab_func f;
+	const struct fpi_pclntab *t;
+	const struct fpi_sym *esym;
+	struct fpi_symbol *sym;
+	uint64_t bias;
+	size_t n;
+
+	if (!m->is_exe || !(t = fpi_modules_pclntab(mods, &bias, NULL)) || !fpi_pclntab_find(t, pc - bias, &f))
+		return NULL;
+	/* a C function the external linker put between Go's: its own ELF
+	 * symbol, not the Go function before it */
+	esym = fpi_module_sym_at(m, pc);
+	if (esym && esym->addr != f.entry + bias)
+		return NULL;
+	n = fpi_pclntab_frames(t, &f, pc - bias, fr, MAX_INLINE);
+	if (n == 0 || n > MAX_INLINE || !fr[0].file || !strcmp(fr[0].file, "?") || fr[0].line <= 0)
+		return NULL;
+	sym = calloc(1, sizeof(*sym) + n * sizeof(*sym->inlined));
+	if (!sym)
+		return NULL;
+	sym->inlined = (struct fpi_inline *)(sym + 1);
+	for (size_t i = 0; i < n; i++)
+		sym->inlined[i] = (struct fpi_inline){ fr[i].name, fr[i].file, fr[i].line };
+	sym->ninlined = n;
+	sym->function = fr[0].name;
+	sym->file = fr[0].file;
+	sym->line = fr[0].line;
+	sym->func_start = f.entry + bias;
+	sym->module = m->basename;
+	sym->go = true;
+	return sym;
+}
+
 static struct fpi_symbol *symbolize(struct fpi_modules *mods, uint64_t pc)
 {
 	Dwarf_Die chain[MAX_INLINE + 1], *func = NULL;
@@ -146,6 +188,8 @@ static struct fpi_symbol *symbolize(struct fpi_modules *mods, uint64_t pc)
 	size_t nchain = 0;
 	bool go = false;
 
+	if (m && (sym = pcln_symbolize(mods, m, pc)))
+		return sym;
 	if (m) {
 		esym = fpi_module_sym_at(m, pc);
 		if (fpi_module_dwarf(m, &bias))

@@ -156,6 +156,11 @@ struct fpi_symbol {
  * when it is not the innermost frame). Results are cached per pc and owned
  * by mods. Never fails: unknown parts are NULL. */
 const struct fpi_symbol *fpi_symbolize(struct fpi_modules *mods, uint64_t pc);
+/* The executable's Go function table (pclntab.h), opened once, on first
+ * use, at the bias libdwfl loaded the executable at (a PIE): its addresses
+ * plus *bias are the target's. NULL when there is none; *why says why. */
+struct fpi_pclntab;
+const struct fpi_pclntab *fpi_modules_pclntab(struct fpi_modules *mods, uint64_t *bias, const char **why);
 /* Address of a function symbol by name (0 if absent). */
 uint64_t fpi_modules_lookup(struct fpi_modules *mods, const char *name, uint64_t *size);
 
