@@ -11,6 +11,10 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 pkgs="libelf-dev libdw-dev libreadline-dev autoconf automake libtool pkg-config gdb make gcc"
+# profile -o FILE.pb.gz: pprof's profile.proto compiled by protoc-c, gzip by zlib
+pkgs="$pkgs libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
+# run-profile.sh draws the flame graph in a headless browser
+pkgs="$pkgs chromium"
 # groff renders fpinspect(1) in tests/run-man.sh
 pkgs="$pkgs groff-base"
 # Debian's Go 1.19 is the second toolchain the tests build targets with

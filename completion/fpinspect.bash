@@ -27,7 +27,7 @@ _fpinspect()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local session="summary threads goroutines bt check dump help"
+	local session="summary threads goroutines bt check dump profile help"
 	local opts="--json --stats"
 	local -a pos=()
 	local i w cmd="" cmdi=0
@@ -100,6 +100,14 @@ _fpinspect()
 		;;
 	dump)
 		COMPREPLY=($(compgen -W "--system $opts" -- "$cur"))
+		;;
+	profile)
+		if [ "$prev" = "-o" ]; then
+			# the format is the name's: FILE.pb.gz, FILE.folded, FILE.svg
+			COMPREPLY=($(compgen -f -X '!*.@(pb.gz|folded|svg)' -- "$cur") $(compgen -d -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "-o $opts" -- "$cur"))
+		fi
 		;;
 	help)
 		if [ "$nargs" -eq 0 ] && [[ $cur != -* ]]; then

@@ -45,6 +45,7 @@ static const char usage_text[] =
 	"  check [--stacks]                      every check; exit status 1 on an error finding; --stacks: then\n"
 	"                                        both walks of every thread/goroutine with an error or warning\n"
 	"  dump [--system]                       every goroutine in the Go runtime's traceback format\n"
+	"  profile -o FILE                       goroutine profile: FILE.pb.gz (pprof), .folded, .svg (flame graph)\n"
 	"  help [COMMAND]\n"
 	"\n"
 	"options:\n"
@@ -350,7 +351,7 @@ static int cmd_attach(int argc, char **argv)
 	if (errno || *end || pid <= 0 || pid > 0x7fffffff)
 		return usage_error("attach: '%s' is not a process id", o.argv[0]);
 	if (o.argc > 1 && !is_command(o.argv[1]))
-		return usage_error("unknown command '%s' (commands: summary threads goroutines bt check dump help)", o.argv[1]);
+		return usage_error("unknown command '%s' (commands: summary threads goroutines bt check dump profile help)", o.argv[1]);
 	if ((st = command_first(o.argc - 1, o.argv + 1, o.json)) >= 0)
 		return st;
 	if (attach((int)pid, o.argc - 1, o.argv + 1, &s) != 0)
@@ -377,7 +378,7 @@ static int cmd_core(int argc, char **argv)
 		first = 2;
 	}
 	if (o.argc > first && !is_command(o.argv[first]))
-		return usage_error("unknown command '%s' (commands: summary threads goroutines bt check dump help)", o.argv[first]);
+		return usage_error("unknown command '%s' (commands: summary threads goroutines bt check dump profile help)", o.argv[first]);
 	if ((st = command_first(o.argc - first, o.argv + first, o.json)) >= 0)
 		return st;
 	if (fpi_session_open_core(o.argv[0], exe, &s, &err) != 0)

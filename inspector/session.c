@@ -19,6 +19,7 @@ static const char *const no_options[] = { NULL };
 static const char *const bt_options[] = { "--unwinder=", NULL };
 static const char *const check_options[] = { "--stacks", NULL };
 static const char *const dump_options[] = { "--system", NULL };
+static const char *const profile_options[] = { "-o=", NULL };
 
 static const struct fpi_command commands[] = {
 	{ "summary", "summary",
@@ -59,13 +60,21 @@ static const struct fpi_command commands[] = {
 	  "their stack (the runtime says \"stack unavailable\"). --system: as GOTRACEBACK=system, with\n"
 	  "runtime frames and goroutines and fp= sp= pc= after each frame.",
 	  cmd_dump, dump_options },
+	{ "profile", "profile -o FILE",
+	  "goroutine profile: FILE.pb.gz (pprof), FILE.folded, FILE.svg (flame graph)",
+	  "The goroutines counted per distinct stack (every frame, runtime ones too; system goroutines left\n"
+	  "out, as runtime/pprof's goroutine profile counts), written to FILE in the format its name says:\n"
+	  ".pb.gz a pprof goroutine profile (go tool pprof FILE), .folded one line per stack, root first,\n"
+	  "frames joined by ';', then the count (flamegraph.pl, speedscope), .svg a self-contained flame graph\n"
+	  "(hover: the frame and its goroutines; click: zoom).",
+	  cmd_profile, profile_options },
 	{ "help", "help [COMMAND]", "list the commands, or explain one", "List the commands, or explain one.", NULL,
 	  no_options },
 	{ "quit", "quit", "leave the prompt and let the process go on", "Leave the prompt and let the process go on.",
 	  NULL, no_options },
 };
 
-static const char *const command_names[] = { "summary", "threads", "goroutines", "bt", "check", "dump", "help", "quit", NULL };
+static const char *const command_names[] = { "summary", "threads", "goroutines", "bt", "check", "dump", "profile", "help", "quit", NULL };
 
 const char *const *session_command_names(void)
 {
@@ -167,7 +176,8 @@ static struct fpi_error *session_finish(struct fpi_session *s)
 
 bool session_needs_stacks(int argc, char **argv)
 {
-	return argc >= 1 && (!strcmp(argv[0], "bt") || !strcmp(argv[0], "check") || !strcmp(argv[0], "dump"));
+	return argc >= 1 && (!strcmp(argv[0], "bt") || !strcmp(argv[0], "check") || !strcmp(argv[0], "dump") ||
+				!strcmp(argv[0], "profile"));
 }
 
 /* A range to copy, cut to the mapping it starts in: a stack is one piece
@@ -465,7 +475,7 @@ struct fpi_error *session_command_check(int argc, char **argv, bool *help)
 		return fpi_error_create(FPI_ERR_USAGE, "no command given (try help)");
 	c = find_command(argv[0]);
 	if (!c)
-		return fpi_error_create(FPI_ERR_USAGE, "unknown command '%s' (commands: summary threads goroutines bt check dump help)",
+		return fpi_error_create(FPI_ERR_USAGE, "unknown command '%s' (commands: summary threads goroutines bt check dump profile help)",
 					argv[0]);
 	if (!strcmp(c->name, "help")) {
 		if (argc > 1 && strcmp(argv[1], "--help") && !find_command(argv[1]))
@@ -495,7 +505,7 @@ static struct fpi_error *copy_stacks(struct fpi_session *s);
 /* check and bt all walk every stack */
 static bool walks_all(int argc, char **argv)
 {
-	if (!strcmp(argv[0], "check") || !strcmp(argv[0], "dump"))
+	if (!strcmp(argv[0], "check") || !strcmp(argv[0], "dump") || !strcmp(argv[0], "profile"))
 		return true;
 	for (int i = 1; !strcmp(argv[0], "bt") && i < argc; i++)
 		if (!strcmp(argv[i], "all"))

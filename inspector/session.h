@@ -116,5 +116,7 @@ struct fpi_error *cmd_bt(struct fpi_cmd_ctx *c, int *status);
 struct fpi_error *cmd_check(struct fpi_cmd_ctx *c, int *status);
 /* render_dump.c */
 struct fpi_error *cmd_dump(struct fpi_cmd_ctx *c, int *status);
+/* profile.c */
+struct fpi_error *cmd_profile(struct fpi_cmd_ctx *c, int *status);
 
 #endif

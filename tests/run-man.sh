@@ -21,7 +21,7 @@ cmds=$(sed -n 's/^ *\(usage: \)\{0,1\}fpinspect \([a-z]*\).*/\2/p' "$TDIR/help"
 	awk '/^commands:/ { c = 1; next } /^$/ { c = 0 } c && /^  [a-z]/ { print $1 }' "$TDIR/help"
 	awk '/^options:/ { c = 1; next } /^$/ { c = 0 } c && /^  -/ { print $1 }' "$TDIR/help")
 # the session commands the prompt takes: each has its own help text
-for w in summary threads goroutines bt check dump help quit exit frobnicate; do
+for w in summary threads goroutines bt check dump profile help quit exit frobnicate; do
 	if [ "$("$FPI" help "$w")" != "$(cat "$TDIR/help")" ]; then
 		cmds="$cmds $w"
 	fi

@@ -27,7 +27,7 @@ expect_fail "core without file" "missing CORE" core
 
 # every session command takes --help (no process needed: none is attached)
 # and refuses options it does not know, naming them
-for c in summary threads goroutines bt check dump help; do
+for c in summary threads goroutines bt check dump profile help; do
 	"$FPI" attach 1 $c --help >"$TDIR/o" 2>"$TDIR/e" </dev/null
 	check_eq "$c --help: exit status" "$?" 0
 	check "$c --help: prints its usage" grep -q "^usage: $c" "$TDIR/o"
@@ -46,7 +46,7 @@ expect_fail "check unknown option" "check: unknown option '--frob'" attach 1 che
 # help: every command listed with a whole line, not a sentence cut short
 "$FPI" attach 1 help >"$TDIR/h" 2>&1
 check_eq "help: exit status" "$?" 0
-for c in summary threads goroutines bt check dump help quit; do
+for c in summary threads goroutines bt check dump profile help quit; do
 	check "help lists $c" grep -q "^  $c" "$TDIR/h"
 done
 check "help: threads' line not cut mid-sentence" grep -q "^  threads .*cgo state\$" "$TDIR/h"
