@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The go unwinder (the runtime's own method: pclntab's SP deltas, .eh_frame
 # for C) against DWARF CFI, from the same stop (bt all --unwinder all): the
 # compiler writes a Go function's .debug_frame from the same SP deltas as its
