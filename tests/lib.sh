@@ -194,3 +194,27 @@ finish() {
 jq_py() {
 	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $2" "$1"
 }
+
+# ---- the debugger plugins' tests (run-gdb.sh, run-lldb.sh) ----
+
+# same DESC MODE PLUGIN.json CLI.json [MORE.json...]: the plugin's JSON
+# equals the CLI's (tests/plugin_cmp.py says how, per MODE)
+same() {
+	if [ ! -s "$3" ] || [ ! -s "$4" ]; then
+		check_eq "$1: both answered" "$([ -s "$3" ] && echo y || echo n)$([ -s "$4" ] && echo y || echo n)" yy
+		return
+	fi
+	_d=$1; shift
+	_o=$(python3 "$top_srcdir/tests/plugin_cmp.py" "$@" 2>&1)
+	case "$_o" in ok*) echo "$_d: $_o" ;; *) echo "$_o" ;; esac
+	check "$_d (${_o%%
+*})" test "${_o#ok}" != "$_o"
+}
+
+# goids GLINE-KINDS...: one goid of each kind from the target's G lines, and main's
+goids() {
+	for _k in "$@"; do
+		grep "^G [0-9]* $_k\$" "$TOUT" | head -1 | cut -d' ' -f2
+	done
+	grep '^M maingoid ' "$TOUT" | cut -d' ' -f3
+}

@@ -38,26 +38,6 @@ rungdb() {
 }
 
 
-# same DESC MODE PLUGIN.json CLI.json [MORE.json...]
-same() {
-	if [ ! -s "$3" ] || [ ! -s "$4" ]; then
-		check_eq "$1: both answered" "$([ -s "$3" ] && echo y || echo n)$([ -s "$4" ] && echo y || echo n)" yy
-		return
-	fi
-	_d=$1; shift
-	_o=$(python3 "$top_srcdir/tests/plugin_cmp.py" "$@" 2>&1)
-	case "$_o" in ok*) echo "$_d: $_o" ;; *) echo "$_o" ;; esac
-	check "$_d (${_o%%
-*})" test "${_o#ok}" != "$_o"
-}
-
-# goids GLINE-KINDS...: one goid of each kind from the target's G lines, and main's
-goids() {
-	for _k in "$@"; do
-		grep "^G [0-9]* $_k\$" "$TOUT" | head -1 | cut -d' ' -f2
-	done
-	grep '^M maingoid ' "$TOUT" | cut -d' ' -f3
-}
 
 # gdb_cmds GOIDS...: -ex arguments writing JSON for every command to $TDIR/p.*.json
 gdb_cmds() {

@@ -40,25 +40,6 @@ runlldb() {
 	return $_rc
 }
 
-# same DESC MODE PLUGIN.json CLI.json [MORE.json...] (as run-gdb.sh)
-same() {
-	if [ ! -s "$3" ] || [ ! -s "$4" ]; then
-		check_eq "$1: both answered" "$([ -s "$3" ] && echo y || echo n)$([ -s "$4" ] && echo y || echo n)" yy
-		return
-	fi
-	_d=$1; shift
-	_o=$(python3 "$top_srcdir/tests/plugin_cmp.py" "$@" 2>&1)
-	case "$_o" in ok*) echo "$_d: $_o" ;; *) echo "$_o" ;; esac
-	check "$_d (${_o%%
-*})" test "${_o#ok}" != "$_o"
-}
-
-goids() {
-	for _k in "$@"; do
-		grep "^G [0-9]* $_k\$" "$TOUT" | head -1 | cut -d' ' -f2
-	done
-	grep '^M maingoid ' "$TOUT" | cut -d' ' -f3
-}
 
 # lldb_cmds GOIDS...: -o arguments writing JSON for every command to $TDIR/p.*.json
 lldb_cmds() {
@@ -186,8 +167,8 @@ for GO in $(go_toolchains); do
 			check "no process (target only): an LLDB error" grep -q "^error: fpinspect: no process or core file" "$TDIR/noproc2.out"
 			runlldb unknown -c "$TDIR/gcore" "$BIN" -o "command script import $PLUGIN" \
 				-o "help fp" -o "fp help bt" -o "fp frob"
-			check "help fp lists the library's commands" grep -q "^  fp bt TARGET \[--unwinder fp|dwarf|both\]" "$TDIR/unknown.out"
-			check "fp help bt: usage" grep -q "^Usage: fp bt TARGET \[--unwinder fp|dwarf|both\] \[--json\] \[--output FILE\]" "$TDIR/unknown.out"
+			check "help fp lists the library's commands" grep -q "^  fp bt TARGET \[--unwinder fp|dwarf|go|both|all\]" "$TDIR/unknown.out"
+			check "fp help bt: usage" grep -q "^Usage: fp bt TARGET \[--unwinder fp|dwarf|go|both|all\] \[--json\] \[--output FILE\]" "$TDIR/unknown.out"
 			check "fp help bt: library help" grep -q "marks the first frame where they part" "$TDIR/unknown.out"
 			check "unknown command: an LLDB error" grep -q "^error: fp: unknown command 'frob'" "$TDIR/unknown.out"
 			sleep 600 </dev/null >/dev/null 2>&1 &
