@@ -121,44 +121,32 @@ void prof_stacks_deinit(struct prof_stacks *ps)
 	memset(ps, 0, sizeof(*ps));
 }
 
+struct prof_collect {
+	struct fpi_session *s;
+	struct prof_stacks *ps;
+};
+
+static struct fpi_error *collect_one(void *arg, const struct go_g *g, const struct tb_stack *st)
+{
+	struct prof_collect *pc = arg;
+	struct fpi_error *err;
+
+	/* a stack nobody owns now counts, with no frames (tb_goroutine_stack
+	 * leaves it empty): the total stays the number of goroutines */
+	err = stacks_add(pc->ps, st, g, tb_wait_ns(pc->s, g));
+	pc->ps->goroutines++;
+	return err;
+}
+
 struct fpi_error *prof_stacks_collect(struct fpi_session *s, struct prof_stacks *ret)
 {
-	const struct go_g *const *order;
-	struct walk_ctx *cx;
-	struct walk *w;
-	struct tb_stack *st;
+	struct prof_collect pc = { s, ret };
 	struct fpi_error *err;
-	size_t n;
 
 	memset(ret, 0, sizeof(*ret));
-	err = view_goroutine_order(s, &order, &n);
-	if (!err)
-		err = session_walk_ctx(s, &cx);
-	if (err)
-		return err;
-	w = malloc(sizeof(*w));
-	st = malloc(sizeof(*st));
-	if (!w || !st) {
-		err = &fpi_enomem;
-		goto out;
-	}
-	for (size_t i = 0; i < n && !err; i++) {
-		const struct go_g *g = order[i];
-
-		/* runtime.GoroutineProfile counts what GOTRACEBACK=all shows */
-		if (tb_is_system_goroutine(s, g))
-			continue;
-		tb_goroutine_stack(s, cx, g, true, w, st);
-		/* a stack nobody owns now counts, with no frames: the total
-		 * stays the number of goroutines */
-		if (st->unwalked)
-			st->n = 0;
-		err = stacks_add(ret, st, g, tb_wait_ns(s, g));
-		ret->goroutines++;
-	}
-out:
-	free(w);
-	free(st);
+	/* runtime.GoroutineProfile counts what GOTRACEBACK=all shows, with
+	 * the runtime's frames kept, as runtime/pprof does */
+	err = tb_each_goroutine(s, false, true, collect_one, &pc);
 	if (err)
 		prof_stacks_deinit(ret);
 	return err;

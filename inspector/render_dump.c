@@ -331,20 +331,16 @@ void tb_print_header(struct fpi_session *s, FILE *out, const struct go_g *g, boo
 	fputs("]:\n", out);
 }
 
-struct fpi_error *cmd_dump(struct fpi_cmd_ctx *c, int *status)
+struct fpi_error *tb_each_goroutine(struct fpi_session *s, bool all, bool runtime_frames, tb_visit_fn fn,
+				    void *arg)
 {
-	struct fpi_session *s = c->s;
 	const struct go_g *const *order;
 	size_t n;
-	bool system = false;
 	struct walk_ctx *cx;
 	struct walk *w;
 	struct tb_stack *st;
 	struct fpi_error *err;
 
-	for (int i = 1; i < c->argc; i++)
-		if (!strcmp(c->argv[i], "--system"))
-			system = true;
 	err = view_goroutine_order(s, &order, &n);
 	if (!err)
 		err = session_walk_ctx(s, &cx);
@@ -352,28 +348,54 @@ struct fpi_error *cmd_dump(struct fpi_cmd_ctx *c, int *status)
 		return err;
 	w = malloc(sizeof(*w));
 	st = malloc(sizeof(*st));
-	if (!w || !st) {
-		free(w);
-		free(st);
-		return &fpi_enomem;
-	}
-	for (size_t i = 0, shown = 0; i < n; i++) {
+	if (!w || !st)
+		err = &fpi_enomem;
+	for (size_t i = 0; i < n && !err; i++) {
 		const struct go_g *g = order[i];
 
-		if (!system && tb_is_system_goroutine(s, g))
+		if (!all && tb_is_system_goroutine(s, g))
 			continue;
-		if (shown++)
-			fputc('\n', c->out);
-		tb_print_header(s, c->out, g, system);
-		tb_goroutine_stack(s, cx, g, system, w, st);
-		if (st->unwalked)
-			fputs("\tgoroutine running on other thread; stack unavailable\n", c->out);
-		else
-			print_stack(s, c->out, st, system);
-		print_created_by(s, c->out, g, system);
+		tb_goroutine_stack(s, cx, g, runtime_frames, w, st);
+		err = fn(arg, g, st);
 	}
 	free(w);
 	free(st);
-	*status = 0;
+	return err;
+}
+
+struct dump_state {
+	struct fpi_cmd_ctx *c;
+	bool system;
+	size_t shown;
+};
+
+static struct fpi_error *dump_one(void *arg, const struct go_g *g, const struct tb_stack *st)
+{
+	struct dump_state *d = arg;
+	struct fpi_session *s = d->c->s;
+	FILE *out = d->c->out;
+
+	if (d->shown++)
+		fputc('\n', out);
+	tb_print_header(s, out, g, d->system);
+	if (st->unwalked)
+		fputs("\tgoroutine running on other thread; stack unavailable\n", out);
+	else
+		print_stack(s, out, st, d->system);
+	print_created_by(s, out, g, d->system);
 	return NULL;
+}
+
+struct fpi_error *cmd_dump(struct fpi_cmd_ctx *c, int *status)
+{
+	struct dump_state d = { c, false, 0 };
+	struct fpi_error *err;
+
+	for (int i = 1; i < c->argc; i++)
+		if (!strcmp(c->argv[i], "--system"))
+			d.system = true;
+	err = tb_each_goroutine(c->s, d.system, d.system, dump_one, &d);
+	if (!err)
+		*status = 0;
+	return err;
 }

@@ -35,6 +35,12 @@ struct tb_stack {
  * Uses the walk w (scratch). */
 void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct go_g *g, bool system,
 			struct walk *w, struct tb_stack *ret);
+/* Every goroutine that is not dead, by goid, with its stack as
+ * tb_goroutine_stack gives it (runtime_frames: as with system), to fn;
+ * system goroutines only when all. Stops at fn's first error. */
+typedef struct fpi_error *(*tb_visit_fn)(void *arg, const struct go_g *g, const struct tb_stack *st);
+struct fpi_error *tb_each_goroutine(struct fpi_session *s, bool all, bool runtime_frames, tb_visit_fn fn,
+				    void *arg);
 /* A system goroutine (isSystemGoroutine): GOTRACEBACK=all hides it. */
 bool tb_is_system_goroutine(struct fpi_session *s, const struct go_g *g);
 /* The status in the header's brackets: the wait reason of a waiting
