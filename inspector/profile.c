@@ -17,7 +17,6 @@
 #include "profile.h"
 #include "profile.pb-c.h"
 #include "render_dump.h"
-#include "views.h"
 
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
