@@ -99,7 +99,8 @@ _fpinspect()
 		COMPREPLY=($(compgen -W "--stacks $opts" -- "$cur"))
 		;;
 	dump)
-		COMPREPLY=($(compgen -W "--system $opts" -- "$cur"))
+		[ "$prev" = "--filter" ] || [ "$prev" = "--status" ] && return
+		COMPREPLY=($(compgen -W "--system --group --filter --status $opts" -- "$cur"))
 		;;
 	profile)
 		if [ "$prev" = "-o" ]; then

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "group.h"
 #include "render_dump.h"
 #include "views.h"
 
@@ -367,6 +368,8 @@ struct dump_state {
 	struct fpi_cmd_ctx *c;
 	bool system;
 	size_t shown;
+	struct tb_select sel;
+	struct tb_groups *groups;  /* --group: folded here, printed at the end */
 };
 
 static struct fpi_error *dump_one(void *arg, const struct go_g *g, const struct tb_stack *st)
@@ -375,6 +378,10 @@ static struct fpi_error *dump_one(void *arg, const struct go_g *g, const struct 
 	struct fpi_session *s = d->c->s;
 	FILE *out = d->c->out;
 
+	if (!tb_selected(s, &d->sel, g, st))
+		return NULL;
+	if (d->groups)
+		return tb_groups_add(d->groups, s, g, st);
 	if (d->shown++)
 		fputc('\n', out);
 	tb_print_header(s, out, g, d->system);
@@ -386,15 +393,54 @@ static struct fpi_error *dump_one(void *arg, const struct go_g *g, const struct 
 	return NULL;
 }
 
+/* Each group once: its header, then the stack and creation of the
+ * goroutine that stands for it. */
+static struct fpi_error *print_groups(struct dump_state *d)
+{
+	struct fpi_session *s = d->c->s;
+	struct walk_ctx *cx;
+	struct walk *w = NULL;
+	struct tb_stack *st = NULL;
+	struct fpi_error *err = session_walk_ctx(s, &cx);
+
+	if (!err && (!(w = malloc(sizeof(*w))) || !(st = malloc(sizeof(*st)))))
+		err = &fpi_enomem;
+	tb_groups_sort(d->groups);
+	for (size_t i = 0; !err && i < tb_groups_count(d->groups); i++) {
+		const struct go_g *g;
+
+		if (i)
+			fputc('\n', d->c->out);
+		g = tb_group_print_header(d->groups, i, d->c->out);
+		tb_goroutine_stack(s, cx, g, d->system, w, st);
+		if (st->unwalked)
+			fputs("\tgoroutine running on other thread; stack unavailable\n", d->c->out);
+		else
+			print_stack(s, d->c->out, st, d->system);
+		print_created_by(s, d->c->out, g, d->system);
+	}
+	free(w);
+	free(st);
+	return err;
+}
+
 struct fpi_error *cmd_dump(struct fpi_cmd_ctx *c, int *status)
 {
-	struct dump_state d = { c, false, 0 };
+	struct dump_state d = { c, false, 0, { 0 }, NULL };
 	struct fpi_error *err;
 
 	for (int i = 1; i < c->argc; i++)
 		if (!strcmp(c->argv[i], "--system"))
 			d.system = true;
-	err = tb_each_goroutine(c->s, d.system, d.system, dump_one, &d);
+	err = tb_select_parse(c, &d.sel);
+	if (!err && d.sel.group)
+		err = tb_groups_create(&d.groups);
+	if (!err)
+		err = tb_each_goroutine(c->s, d.system, d.system, dump_one, &d);
+	if (!err && d.groups)
+		err = print_groups(&d);
+	tb_groups_destroy(d.groups);
+	tb_select_deinit(&d.sel);
 	if (!err)
 		*status = 0;
 	return err;

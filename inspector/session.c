@@ -18,7 +18,7 @@
 static const char *const no_options[] = { NULL };
 static const char *const bt_options[] = { "--unwinder=", NULL };
 static const char *const check_options[] = { "--stacks", NULL };
-static const char *const dump_options[] = { "--system", NULL };
+static const char *const dump_options[] = { "--system", "--group", "--filter=", "--status=", NULL };
 static const char *const profile_options[] = { "-o=", NULL };
 
 static const struct fpi_command commands[] = {
@@ -51,14 +51,18 @@ static const struct fpi_command commands[] = {
 	  "fp-dwarf-mismatch, stack-not-owned. Exit status 1 when an error is found. --stacks: then the\n"
 	  "stacks (bt --unwinder both) of every thread and goroutine with an error or warning, from the same stop.",
 	  cmd_check, check_options },
-	{ "dump", "dump [--system]",
+	{ "dump", "dump [--system] [--group] [--filter REGEX] [--status S]",
 	  "every goroutine in the Go runtime's traceback format (SIGQUIT, GOTRACEBACK=all)",
 	  "Every goroutine as the Go runtime prints it on SIGQUIT with GOTRACEBACK=all: the header\n"
 	  "goroutine N [status, N minutes, locked to thread]:, then per frame function(...) and\n"
 	  "\tfile:line +0xoff, runtime frames and system goroutines hidden, inlined frames, created by.\n"
 	  "Argument words are not known from outside: they print as (...). Goroutines running now show\n"
 	  "their stack (the runtime says \"stack unavailable\"). --system: as GOTRACEBACK=system, with\n"
-	  "runtime frames and goroutines and fp= sp= pc= after each frame.",
+	  "runtime frames and goroutines and fp= sp= pc= after each frame. --group: goroutines with the same\n"
+	  "stack, status and creation folded into one entry, largest first: \"N goroutines [status, A-B minutes]:\n"
+	  "goids\", then the stack of the lowest goid. --filter REGEX: only goroutines with a function matching\n"
+	  "REGEX (POSIX extended) in their stack. --status S: only those whose status or wait reason is S\n"
+	  "(e.g. waiting, runnable, \"chan receive\").",
 	  cmd_dump, dump_options },
 	{ "profile", "profile -o FILE",
 	  "goroutine profile: FILE.pb.gz (pprof), FILE.folded, FILE.svg (flame graph)",
