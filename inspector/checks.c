@@ -194,6 +194,26 @@ static int extra_go_frames(struct fpi_session *s, const struct walk *w)
 	return level;
 }
 
+/* The FP walk of a thread (th) or goroutine (g) and the walk it is judged
+ * against: DWARF CFI, or, where a Go frame has no CFI (a binary without
+ * DWARF), the pclntab unwinder, as the runtime itself unwinds there. */
+static struct walk *walk_judged(struct walk_ctx *cx, const struct go_thread *th, const struct go_g *g,
+				struct walk *fp, struct walk *dw, struct walk *gw)
+{
+	enum walk_unwinder uw[3] = { UNWIND_FP, UNWIND_DWARF, UNWIND_GO };
+	struct walk *w[3] = { fp, dw, gw };
+
+	for (int k = 0; k < 3; k++) {
+		if (k == 2 && !dw->no_cfi)
+			return dw;
+		if (th)
+			walk_thread(cx, th, uw[k], w[k]);
+		else
+			walk_goroutine(cx, g, uw[k], w[k]);
+	}
+	return gw;
+}
+
 static bool running_without_registers(struct fpi_session *s, const struct go_g *g)
 {
 	const struct go_m *m = go_find_m_addr(s->snap, g->m);
@@ -251,13 +271,7 @@ struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 		}
 		if (!thread_stack_bounds(s->snap, th, &lo, &hi, &kind))
 			continue;
-		walk_thread(cx, th, UNWIND_FP, fp);
-		walk_thread(cx, th, UNWIND_DWARF, dw);
-		ref = dw;
-		if (dw->no_cfi) {
-			walk_thread(cx, th, UNWIND_GO, gw);
-			ref = gw;
-		}
+		ref = walk_judged(cx, th, NULL, fp, dw, gw);
 		frames += fp->n;
 		if (fp->fp_broken && fp->seg_stack != FR_GOROUTINE)
 			judge_fp(s, &f, fp, m, -1, th->tid);
@@ -281,13 +295,7 @@ struct fpi_error *check_run(struct fpi_session *s, struct fpi_findings **ret)
 			    "not walked: running, but no thread's registers show its M running it");
 			continue;
 		}
-		walk_goroutine(cx, g, UNWIND_FP, fp);
-		walk_goroutine(cx, g, UNWIND_DWARF, dw);
-		ref = dw;
-		if (dw->no_cfi) {
-			walk_goroutine(cx, g, UNWIND_GO, gw);
-			ref = gw;
-		}
+		ref = walk_judged(cx, NULL, g, fp, dw, gw);
 		frames += fp->n;
 		if (fp->fp_broken)
 			judge_fp(s, &f, fp, fp->m, (int64_t)g->goid, -1);
