@@ -218,3 +218,25 @@ goids() {
 	done
 	grep '^M maingoid ' "$TOUT" | cut -d' ' -f3
 }
+
+# same_live DESC GOIDS: the plugin's JSON of the live $TPID ($TDIR/p.*.json:
+# summary, threads, goroutines, check, btGOID) against the CLI's, now
+same_live() {
+	"$FPI" attach "$TPID" --json summary >"$TDIR/c.summary.json"
+	"$FPI" attach "$TPID" --json threads >"$TDIR/c.threads.json"
+	"$FPI" attach "$TPID" --json goroutines >"$TDIR/c.goroutines.json"
+	"$FPI" attach "$TPID" --json check >"$TDIR/c.check.json"
+	for _g in $2; do
+		"$FPI" attach "$TPID" --json bt "g$_g" >"$TDIR/c.bt$_g.json"
+	done
+	same "$1 live summary = CLI" summary-live "$TDIR/p.summary.json" "$TDIR/c.summary.json"
+	check_eq "$1 live summary pid" "$(jq_py "$TDIR/p.summary.json" 'print(d["pid"])')" "$TPID"
+	for _w in threads goroutines check; do
+		_m=$_w; [ $_w = check ] && _m=check-live
+		same "$1 live $_w = CLI" $_m "$TDIR/p.$_w.json" "$TDIR/c.$_w.json" "$TDIR/p.goroutines.json" \
+			"$TDIR/c.goroutines.json" live
+	done
+	for _g in $2; do
+		same "$1 live bt g$_g = CLI" bt "$TDIR/p.bt$_g.json" "$TDIR/c.bt$_g.json"
+	done
+}

@@ -81,22 +81,7 @@ for GO in $(go_toolchains); do
 		check_eq "$VER $T live: no thread left stopped after gdb" "$(stopped_threads "$TPID")" 0
 		check "$VER $T live: target still answers after gdb" ping_target
 		grep '^{' "$TDIR/live.out" | head -1 >"$TDIR/p.summary.json"
-		"$FPI" attach "$TPID" --json summary >"$TDIR/c.summary.json"
-		"$FPI" attach "$TPID" --json threads >"$TDIR/c.threads.json"
-		"$FPI" attach "$TPID" --json goroutines >"$TDIR/c.goroutines.json"
-		"$FPI" attach "$TPID" --json check >"$TDIR/c.check.json"
-		for g in $GS; do
-			"$FPI" attach "$TPID" --json bt "g$g" >"$TDIR/c.bt$g.json"
-		done
-		same "$VER $T live summary = CLI" summary-live "$TDIR/p.summary.json" "$TDIR/c.summary.json"
-		check_eq "$VER $T live summary pid" "$(jq_py "$TDIR/p.summary.json" 'print(d["pid"])')" "$TPID"
-		for w in threads goroutines check; do
-			m=$w; [ $w = check ] && m=check-live
-			same "$VER $T live $w = CLI" $m "$TDIR/p.$w.json" "$TDIR/c.$w.json" "$TDIR/p.goroutines.json" "$TDIR/c.goroutines.json" live
-		done
-		for g in $GS; do
-			same "$VER $T live bt g$g = CLI" bt "$TDIR/p.bt$g.json" "$TDIR/c.bt$g.json"
-		done
+		same_live "$VER $T" "$GS"
 		# (4) a bad goroutine id is a GDB error, not a traceback
 		check "$VER $T live: fp bt g999999 is a GDB error" grep -q "no goroutine 999999" "$TDIR/live.err"
 		# (5) help

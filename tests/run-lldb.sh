@@ -81,22 +81,7 @@ for GO in $(go_toolchains); do
 		check "$VER $T live: detached" grep -q "Process $TPID detached" "$TDIR/live.out"
 		check_eq "$VER $T live: no thread left stopped after lldb" "$(stopped_threads "$TPID")" 0
 		check "$VER $T live: target still answers after lldb" ping_target
-		"$FPI" attach "$TPID" --json summary >"$TDIR/c.summary.json"
-		"$FPI" attach "$TPID" --json threads >"$TDIR/c.threads.json"
-		"$FPI" attach "$TPID" --json goroutines >"$TDIR/c.goroutines.json"
-		"$FPI" attach "$TPID" --json check >"$TDIR/c.check.json"
-		for g in $GS; do
-			"$FPI" attach "$TPID" --json bt "g$g" >"$TDIR/c.bt$g.json"
-		done
-		same "$VER $T live summary = CLI" summary-live "$TDIR/p.summary.json" "$TDIR/c.summary.json"
-		check_eq "$VER $T live summary pid" "$(jq_py "$TDIR/p.summary.json" 'print(d["pid"])')" "$TPID"
-		for w in threads goroutines check; do
-			m=$w; [ $w = check ] && m=check-live
-			same "$VER $T live $w = CLI" $m "$TDIR/p.$w.json" "$TDIR/c.$w.json" "$TDIR/p.goroutines.json" "$TDIR/c.goroutines.json" live
-		done
-		for g in $GS; do
-			same "$VER $T live bt g$g = CLI" bt "$TDIR/p.bt$g.json" "$TDIR/c.bt$g.json"
-		done
+		same_live "$VER $T" "$GS"
 		check "$VER $T live text summary" grep -q "^goroutines: " "$TDIR/live.out"
 		FPST=0
 		[ "$T" = cgo ] && go_bug_72870 "$GO" && FPST=1
