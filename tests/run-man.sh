@@ -11,6 +11,13 @@ command -v groff >/dev/null 2>&1 || skip_or_fail "groff not installed (setup.sh 
 groff -man -Tascii -ww -z "$MAN" 2>"$TDIR/warn"
 check_eq "groff -man -ww: exit status" "$?" 0
 check "groff -man -ww: no warning (got: $(head -c 300 "$TDIR/warn"))" test ! -s "$TDIR/warn"
+# the same page installed under a deep prefix (make distcheck's is
+# /.../fpinspect-0.1.0/_inst/share/...): long paths must not make warnings
+deep=/a/very/deep/build/directory/of/some/ci/machine/fpinspect-0.1.0/_inst/share
+sed -e "s|@PACKAGE_VERSION[@]|0|g" -e "s|@pkgdatadir[@]|$deep/fpinspect|g" \
+	-e "s|@docdir[@]|$deep/doc/fpinspect|g" "$top_srcdir/doc/fpinspect.1.in" >"$TDIR/deep.1"
+groff -man -Tascii -ww -z "$TDIR/deep.1" 2>"$TDIR/warn"
+check "groff -man -ww, deep prefix: no warning (got: $(head -c 300 "$TDIR/warn"))" test ! -s "$TDIR/warn"
 # plain text, one long line per paragraph (no breaks or hyphens inside words)
 groff -man -Tascii -P-cbou -rLL=1000n "$MAN" 2>/dev/null >"$TDIR/man.txt"
 
