@@ -3,8 +3,10 @@
 # $(datadir)/bash-completion/completions/fpinspect; to try it from a build
 # tree: . completion/fpinspect.bash
 #
-# fpinspect attach PID [--json] [--stats] [COMMAND [ARG...]]
-# fpinspect core CORE [EXE] [--json] [--stats] [COMMAND [ARG...]]
+# fpinspect attach PID [OPTIONS] [COMMAND [ARG...]]
+# fpinspect core CORE [EXE] [OPTIONS] [COMMAND [ARG...]]
+#   OPTIONS: --json --stats --debug-file FILE --layout FILE
+# fpinspect layout --from BINARY [-o FILE]
 # fpinspect demo | help [COMMAND] | --help | --version
 
 # PIDs of the processes fpinspect may attach to: the user's own (all for
@@ -28,21 +30,35 @@ _fpinspect()
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local session="summary threads goroutines bt check dump profile help"
-	local opts="--json --stats"
+	local opts="--json --stats --debug-file --layout"
 	local -a pos=()
 	local i w cmd="" cmdi=0
 
 	COMPREPLY=()
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "attach core demo help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "attach core layout demo help --help --version" -- "$cur"))
 		return
 	fi
+	# a FILE after an option that takes one
+	case $prev in
+	--debug-file | --layout | --from | -o)
+		if [ "$prev" != -o ] || [ "${COMP_WORDS[1]}" = layout ]; then
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return
+		fi
+		;;
+	esac
 	case ${COMP_WORDS[1]} in
 	help | --help | -h)
 		[ "$COMP_CWORD" -eq 2 ] && COMPREPLY=($(compgen -W "$session" -- "$cur"))
 		return
 		;;
 	attach | core) ;;
+	layout)
+		COMPREPLY=($(compgen -W "--from -o --help" -- "$cur"))
+		return
+		;;
 	*) return ;;
 	esac
 
@@ -50,7 +66,10 @@ _fpinspect()
 	# the session command is the first one after PID, or after CORE [EXE]
 	for ((i = 2; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
-		case $w in --json | --stats) continue ;; esac
+		case $w in
+		--json | --stats) continue ;;
+		--debug-file | --layout) i=$((i + 1)); continue ;;
+		esac
 		pos+=("$w")
 		if [ -z "$cmd" ] && [ ${#pos[@]} -ge 2 ] && [[ " $session " == *" $w "* ]]; then
 			cmd=$w

@@ -6,6 +6,9 @@
  * restorer, sigpanic, asyncPreempt), and crosscall2, whose CFI does not
  * say where it keeps the C caller's registers. */
 #include <stdio.h>
+#include <string.h>
+
+#include "pclntab.h"
 
 #include "walk_internal.h"
 
@@ -30,15 +33,65 @@ static uint64_t lookup(struct fpi_modules *mods, const char *name, uint64_t *siz
 	return a ? a : fpi_modules_lookup(mods, name, size);
 }
 
+#define FUNCFLAG_ASM 4
+
+/* A binary without .symtab (-ldflags=-s, strip) still has pclntab, which
+ * names every function: one pass over it for the names the symbol table
+ * did not give. An assembly function's ABIInternal wrapper has the same
+ * name there; the assembly one (FuncFlag ASM) is the one that switches. */
+static void from_pclntab(struct walk_ctx *cx, uint64_t *start, uint64_t *end)
+{
+	struct fpi_pclntab_info info;
+	uint64_t bias;
+	const struct fpi_pclntab *t = fpi_modules_pclntab(cx->mods, &bias, NULL);
+	int have[RT_NFUNCS] = { 0 };
+
+	if (!t)
+		return;
+	fpi_pclntab_get_info(t, &info);
+	for (uint64_t k = 0; k < info.nfunc; k++) {
+		struct fpi_pclntab_func f;
+
+		if (!fpi_pclntab_func_at(t, k, &f) || (strncmp(f.name, "runtime.", 8) && strcmp(f.name, "crosscall2")))
+			continue;
+		for (int i = 0; i < RT_NFUNCS; i++) {
+			/* the current name before the old one, assembly before its wrapper */
+			int rank = (!strcmp(f.name, rt_names[i]) ? 4 : rt_old_names[i] && !strcmp(f.name, rt_old_names[i]) ? 2 : 0);
+
+			if (!rank || (start[i] && !have[i]))
+				continue;
+			rank += (f.flag & FUNCFLAG_ASM) ? 1 : 0;
+			if (rank <= have[i])
+				continue;
+			start[i] = f.entry + bias;
+			end[i] = f.end + bias;
+			have[i] = rank;
+		}
+	}
+}
+
 void gofuncs_find(struct walk_ctx *cx)
 {
+	uint64_t start[RT_NFUNCS] = { 0 }, end[RT_NFUNCS] = { 0 };
+	bool missing = false;
+
 	for (int i = 0; cx->mods && i < RT_NFUNCS; i++) {
 		uint64_t size = 0, a = lookup(cx->mods, rt_names[i], &size);
 
 		if (!a && rt_old_names[i])
 			a = lookup(cx->mods, rt_old_names[i], &size);
+		start[i] = a;
+		end[i] = a + (size ? size : 1);
+		missing |= !a;
+	}
+	/* runtime.goexit is in every binary: without it there is no .symtab */
+	if (cx->mods && missing && !start[RT_GOEXIT])
+		from_pclntab(cx, start, end);
+	for (int i = 0; i < RT_NFUNCS; i++) {
+		uint64_t a = start[i];
+
 		cx->rt_start[i] = a;
-		cx->rt_end[i] = a + (size ? size : 1);
+		cx->rt_end[i] = a ? end[i] : 0;
 		if (a && (!cx->rt_lo || a < cx->rt_lo))
 			cx->rt_lo = a;
 		if (a && cx->rt_end[i] > cx->rt_hi)

@@ -61,10 +61,10 @@ static bool printable(const char *s)
 	return true;
 }
 
-/* The version without " X:experiments". */
+/* The version without its experiments ("go1.26.8-X:foo", or " X:foo"). */
 static size_t version_len(const char *v)
 {
-	return strcspn(v, " ");
+	return strcspn(v, " -");
 }
 
 /* go1.26.8 -> minor 26, patch 8 (go1.26 / go1.26rc1: patch 0) */

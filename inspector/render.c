@@ -705,10 +705,23 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 			walk_goroutine(cx, it->g, wu[k], w[k]);
 		}
 	}
-	if (nw >= 2)
+	/* a Go frame without CFI (a binary built without DWARF): the walks are
+	 * fp and go, and fp is compared with go, as check does */
+	if (nw == 2 && w[1]->no_cfi) {
+		wu[1] = UNWIND_GO;
+		if (it->is_thread)
+			walk_thread(cx, it->th, UNWIND_GO, w[1]);
+		else if (!goroutine_not_owned(s->layout, it->g, &why))
+			walk_goroutine(cx, it->g, UNWIND_GO, w[1]);
+	}
+	if (nw == 2)
 		mm = first_mismatch(w[0], w[1]);
-	if (nw == 3)
+	if (nw == 3 && w[1]->no_cfi) {
+		mm = first_mismatch(w[0], w[2]);
+	} else if (nw == 3) {
+		mm = first_mismatch(w[0], w[1]);
 		gomm = first_mismatch(w[2], w[1]);
+	}
 	if (c->json) {
 		jw_obj(jw);
 		if (it->is_thread) {
@@ -729,6 +742,8 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 		if (nw >= 2) {
 			jw_key(jw, "mismatch");
 			if (mm >= 0) jw_int(jw, mm); else jw_null(jw);
+			jw_key(jw, "reference");
+			jw_str(jw, nw == 2 ? walk_unwinder_names[wu[1]] : w[1]->no_cfi ? "go" : "dwarf");
 		}
 		if (nw == 3) {
 			jw_key(jw, "go_mismatch");
@@ -744,14 +759,18 @@ static struct fpi_error *bt_one(struct fpi_cmd_ctx *c, struct jw *jw, const stru
 		if (nw == 1) {
 			print_walk_text(s, c->out, w[0], -1);
 		} else {
+			const char *ref = nw == 2 ? walk_unwinder_names[wu[1]] : w[1]->no_cfi ? "go" : "dwarf";
+			bool go_ref = nw == 3 && w[1]->no_cfi;
+
 			for (size_t k = 0; k < nw; k++) {
 				fprintf(c->out, "  %s:\n", walk_unwinder_names[wu[k]]);
-				print_walk_text(s, c->out, w[k], k == 0 ? mm : k == 1 ? (mm >= 0 ? mm : gomm) : gomm);
+				print_walk_text(s, c->out, w[k], k == 0 ? mm : k == 1 ? (go_ref ? -1 : mm >= 0 ? mm : gomm) :
+						go_ref ? mm : gomm);
 			}
 			if (mm < 0)
-				fprintf(c->out, "  fp and dwarf agree (%zu frames)\n", w[0]->n);
+				fprintf(c->out, "  fp and %s agree (%zu frames)\n", ref, w[0]->n);
 			else
-				fprintf(c->out, "  fp and dwarf part at frame %ld\n", mm);
+				fprintf(c->out, "  fp and %s part at frame %ld\n", ref, mm);
 			if (nw == 3 && gomm < 0)
 				fprintf(c->out, "  go and dwarf agree (%zu frames)\n", w[2]->n);
 			else if (nw == 3)

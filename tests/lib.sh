@@ -94,16 +94,18 @@ go_bug_72870() {
 	grep -q 'isExtraInC = true' "$_cg" && ! grep -q 'isextra && gp.m.ncgo == 0' "$_cg"
 }
 
-# build_target NAME GO [CGO]: build tests/targets/NAME with toolchain GO,
-# cached under tests/build/<goversion>/NAME. Prints the binary's path.
+# build_target NAME GO [LDFLAGS]: build tests/targets/NAME with toolchain
+# GO (and -ldflags=LDFLAGS: "-s -w" makes NAME.s-w), cached under
+# tests/build/<goversion>/. Prints the binary's path.
 build_target() {
-	_name=$1 _go=$2
+	_name=$1 _go=$2 _ldf=${3:-}
 	_ver=$(go_version_of "$_go")
 	_out="$top_builddir/tests/build/$_ver/$_name"
+	[ -n "$_ldf" ] && _out="$_out.$(echo "$_ldf" | tr -d ' =' | sed 's/^-//; s/-/-/g')"
 	_src="$top_srcdir/tests/targets/$_name"
 	mkdir -p "$(dirname "$_out")"
 	if [ ! -x "$_out" ] || [ -n "$(find "$_src" -newer "$_out" -type f 2>/dev/null | head -1)" ]; then
-		(cd "$_src" && GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=1 "$_go" build -o "$_out" .) >&2 || {
+		(cd "$_src" && GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=1 "$_go" build -ldflags="$_ldf" -o "$_out" .) >&2 || {
 			echo "FAIL: building $_name with $_ver" >&2
 			exit 99
 		}

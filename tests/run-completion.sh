@@ -31,21 +31,23 @@ session=$(awk '/^commands:/ { c = 1; next } /^$/ { c = 0 } c && /^  [a-z]/ { pri
 check "--help lists session commands" test -n "$session"
 
 check_eq "fpinspect at<TAB>" "$(complete_words fpinspect at)" attach
-want fpinspect "" = attach core demo help --help --version
+want fpinspect "" = attach core layout demo help --help --version
 want fpinspect --v = --version
 want fpinspect help "" = $session
 want fpinspect core c.core exe bt --unwinder "" = fp dwarf go both all
 want fpinspect attach 1 bt g1 --unwinder d = dwarf
 want fpinspect attach 1 bt "" = all g
-want fpinspect attach 1 bt g1 "" = --unwinder --json --stats
-want fpinspect attach 1 "" = $session --json --stats
-want fpinspect attach 1 --json "" = $session --json --stats
+want fpinspect attach 1 bt g1 "" = --unwinder --json --stats --debug-file --layout
+want fpinspect attach 1 "" = $session --json --stats --debug-file --layout
+want fpinspect attach 1 --json "" = $session --json --stats --debug-file --layout
 want fpinspect attach 1 g = goroutines
-want fpinspect core c.core exe "" = $session --json --stats
-want fpinspect attach 1 check -- = --stacks --json --stats
-want fpinspect attach 1 summary -- = --json --stats
+want fpinspect core c.core exe "" = $session --json --stats --debug-file --layout
+want fpinspect attach 1 check -- = --stacks --json --stats --debug-file --layout
+want fpinspect attach 1 summary -- = --json --stats --debug-file --layout
 want fpinspect attach 1 help "" = $session quit
 want fpinspect demo "" =
+want fpinspect layout "" = --from -o --help
+want fpinspect attach 1 --layout x.layout "" = $session --json --stats --debug-file --layout
 
 # attach: process ids, one of them ours
 sleep 30 &

@@ -34,7 +34,7 @@ for w in summary threads goroutines bt check dump profile help quit exit frobnic
 	fi
 done
 # every other option and value --help names: somewhere
-words=$(grep -o -- '--[a-z]*' "$TDIR/help"
+words=$(grep -o -- '--[a-z][a-z-]*' "$TDIR/help"
 	grep -o -- '--unwinder [a-z|]*' "$TDIR/help" | sed 's/.* //' | tr '|' '\n')
 check "--help lists commands (got: $(echo $cmds))" test "$(printf "%s\n" $cmds | sort -u | wc -l)" -ge 12
 for w in $(printf "%s\n" $cmds | sort -u); do

@@ -189,6 +189,11 @@ struct fpi_error *fpi_modules_create(const struct fpi_mapping *maps, size_t nmap
 	mods = calloc(1, sizeof(*mods));
 	if (!mods)
 		return &fpi_enomem;
+	/* the debug-file directory the layout's search used too
+	 * (golayout_dwarf.c): CFI and C symbols from the same files */
+	if (!debuginfo_path && getenv("FPINSPECT_DEBUG_FILE_DIRECTORY") && *getenv("FPINSPECT_DEBUG_FILE_DIRECTORY") &&
+	    asprintf(&debuginfo_path, ":.debug:%s", getenv("FPINSPECT_DEBUG_FILE_DIRECTORY")) < 0)
+		debuginfo_path = NULL;
 	mods->dwfl = dwfl_begin(&fpi_dwfl_callbacks);
 	if (!mods->dwfl) {
 		free(mods);

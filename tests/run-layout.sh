@@ -1,0 +1,215 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Binaries without DWARF (-ldflags=-w, -ldflags="-s -w", stripped) and the
+# layouts they are read with:
+# 1. every shipped layouts/goVERSION-ARCH.layout equals what `fpinspect
+#    layout --from` makes from a fresh DWARF build of that toolchain
+#    (amd64 and arm64; tests/targets/layout, the smallest program: the
+#    layout is the runtime's, whatever the program), and --from writes
+#    under $XDG_CACHE_HOME/fpinspect/;
+# 2. -w and "-s -w" builds of every toolchain read with the shipped layout:
+#    summary names it, the goroutines are runtime.NumGoroutine()'s, check is
+#    clean, dump equals the runtime's own runtime.Stack(all) (tests/dumpcmp.py:
+#    headers, functions, file:line, +0xoff, created by); a core of one too;
+# 3. another patch release's layout: used once the process validates against
+#    it, and said so; refused when it does not fit, or is another minor's;
+# 4. separate debug files: .gnu_debuglink, the build-ID path, --debug-file,
+#    and another build's debug file (types only: globals from the binary);
+# 5. bad input: exit 2 and a message saying what to do.
+. "$(dirname "$0")/lib.sh"
+need_go; need_ptrace; need_python
+command -v objcopy >/dev/null 2>&1 || skip_or_fail "objcopy (binutils) not installed"
+
+LAYOUTS="$top_srcdir/layouts"
+CMP="$top_srcdir/tests/dumpcmp.py"
+# nothing the user made: the shipped layouts serve
+XDG_CACHE_HOME="$TDIR/cache"
+export XDG_CACHE_HOME
+unset FPINSPECT_DEBUG_FILE_DIRECTORY
+
+# read_stripped VER LABEL [FPI OPTIONS...]: $TPID is a states -n 14 -depth 3
+# -running 0 with GOTRACEBACK=all; summary, goroutines, check and dump of
+# it, dump against the runtime's. $TDIR/sum.txt keeps the summary.
+read_stripped() {
+	_v=$1 _l=$2; shift 2
+	"$FPI" attach "$TPID" "$@" summary >"$TDIR/sum.txt" 2>"$TDIR/sum.err"
+	check_eq "$_v $_l: summary exit (stderr: $(head -c 300 "$TDIR/sum.err"))" "$?" 0
+	"$FPI" attach "$TPID" "$@" check >"$TDIR/check.txt" 2>&1
+	check_eq "$_v $_l: check exit ($(tail -1 "$TDIR/check.txt"))" "$?" 0
+	check "$_v $_l: check has no error or warning" grep -q ": 0 errors, 0 warnings" "$TDIR/check.txt"
+	"$FPI" attach "$TPID" "$@" dump >"$TDIR/dump.txt"
+	check_eq "$_v $_l: dump exit" "$?" 0
+	check_eq "$_v $_l: dump has runtime.NumGoroutine() goroutines" "$(grep -c '^goroutine ' "$TDIR/dump.txt")" \
+		"$(grep '^M numgoroutine ' "$TOUT" | cut -d' ' -f3)"
+	check "$_v $_l: runtime.Stack(all)" ask_target stacks "STACKS END" >/dev/null
+	sed -n '/^STACKS BEGIN$/,/^STACKS END$/p' "$TOUT" | sed '1d;$d' >"$TDIR/stack.txt"
+	python3 "$CMP" --skip-first "$TDIR/stack.txt" "$TDIR/dump.txt" >"$TDIR/cmp.out"
+	_rc=$?
+	sed "s/^/$_v $_l: /" "$TDIR/cmp.out" | tail -20
+	check_eq "$_v $_l: dump equals the runtime's" "$_rc" 0
+	check "$_v $_l: compared frames" grep -q "dumpcmp: [1-9][0-9]* goroutines, [1-9][0-9]* frames" "$TDIR/cmp.out"
+}
+
+GO1=$(command -v go)
+VER1=$(go_version_of "$GO1")
+for GO in $(go_toolchains); do
+	VER=$(go_version_of "$GO")
+	echo "== $VER"
+	# 1. the shipped layouts are what fpinspect makes
+	# arm64: the releases the arm64 tests use (their runtime is compiled by then)
+	ARCHS=amd64
+	[ -f "$LAYOUTS/$VER-arm64.layout" ] && ARCHS="amd64 arm64"
+	for ARCH in $ARCHS; do
+		(cd "$top_srcdir/tests/targets/layout" &&
+			GOFLAGS=-mod=mod GOTOOLCHAIN=local GOARCH=$ARCH CGO_ENABLED=0 "$GO" build -o "$TDIR/st.$ARCH" .) ||
+			check "$VER $ARCH: build" false
+		"$FPI" layout --from "$TDIR/st.$ARCH" -o "$TDIR/made.layout" >"$TDIR/made.out"
+		check_eq "$VER $ARCH: layout --from exit" "$?" 0
+		check_eq "$VER $ARCH: layout --from prints the path" "$(cat "$TDIR/made.out")" "$TDIR/made.layout"
+		check "$VER $ARCH: layouts/$VER-$ARCH.layout equals a fresh build's ($(diff "$LAYOUTS/$VER-$ARCH.layout" \
+			"$TDIR/made.layout" 2>&1 | head -4 | tr '\n' ' '))" cmp -s "$LAYOUTS/$VER-$ARCH.layout" "$TDIR/made.layout"
+	done
+	_p=$("$FPI" layout --from "$(build_target layout "$GO")")
+	check_eq "$VER: layout --from writes under \$XDG_CACHE_HOME" "$_p" "$XDG_CACHE_HOME/fpinspect/$VER-amd64.layout"
+	check "$VER: the cached layout is the shipped one" cmp -s "$_p" "$LAYOUTS/$VER-amd64.layout"
+	rm -f "$_p"
+
+	# 2. without DWARF, without a symbol table
+	for LDF in "-w" "-s -w"; do
+		BIN=$(build_target states "$GO" "$LDF")
+		check "$VER $LDF: no DWARF in the binary" sh -c "! readelf -S '$BIN' | grep -q '\.debug_info'"
+		start_target env GOTRACEBACK=all "$BIN" -n 14 -depth 3 -running 0
+		read_stripped "$VER" "$LDF"
+		check "$VER $LDF: summary names the shipped layout ($(grep '^layout:' "$TDIR/sum.txt"))" \
+			grep -q "^layout: *layout file $LAYOUTS/$VER-amd64.layout" "$TDIR/sum.txt"
+		if [ "$LDF" = "-w" ]; then
+			check "$VER -w: globals from the symbol table" grep -q "globals from the symbol table" "$TDIR/sum.txt"
+		else
+			check "$VER -s -w: globals from the machine code" grep -q "globals from the machine code" "$TDIR/sum.txt"
+		fi
+		if [ "$VER" = "$VER1" ] && [ "$LDF" = "-s -w" ]; then
+			# a core of it: the same goroutines as the live process
+			gcore -o "$TDIR/core" "$TPID" >/dev/null 2>&1
+			"$FPI" core "$TDIR/core.$TPID" "$BIN" dump >"$TDIR/coredump.txt" 2>"$TDIR/core.err"
+			check_eq "$VER -s -w core: dump exit ($(head -c 200 "$TDIR/core.err"))" "$?" 0
+			check "$VER -s -w core: dump equals the live dump" cmp -s "$TDIR/coredump.txt" "$TDIR/dump.txt"
+			rm -f "$TDIR/core.$TPID"
+			STRIPPED=$BIN
+		fi
+		stop_target
+	done
+done
+
+# 3. another patch release's layout (go in PATH)
+MINOR=$(echo "$VER1" | sed 's/^go1\.\([0-9]*\).*/\1/')
+OTHER="go1.$MINOR.0"
+[ "$OTHER" = "$VER1" ] && OTHER="go1.$MINOR.1"
+sed "s/^go $VER1\$/go $OTHER/" "$LAYOUTS/$VER1-amd64.layout" >"$TDIR/other.layout"
+start_target env GOTRACEBACK=all "$STRIPPED" -n 14 -depth 3 -running 0
+read_stripped "$VER1" "layout of $OTHER" --layout "$TDIR/other.layout"
+check "$OTHER layout: summary says it was validated ($(grep '^layout:' "$TDIR/sum.txt"))" \
+	grep -q "^layout: *layout file $TDIR/other.layout (made for $OTHER: validated against this process)" "$TDIR/sum.txt"
+"$FPI" attach "$TPID" --layout "$TDIR/other.layout" --json summary >"$TDIR/sum.json"
+check_eq "$OTHER layout: JSON layout" "$(jq_py "$TDIR/sum.json" 'l=d["layout"]; print(l["source"], l["made_for"], l["validated"])')" \
+	"layout file $OTHER True"
+# goid read from atomicstatus's word: duplicates, and statuses out of place
+_st=$(sed -n 's/^field g atomicstatus \([0-9]*\) .*/\1/p' "$TDIR/other.layout")
+sed "s/^field g goid .*/field g goid $_st 8/" "$TDIR/other.layout" >"$TDIR/bad.layout"
+"$FPI" attach "$TPID" --layout "$TDIR/bad.layout" summary >/dev/null 2>"$TDIR/bad.err"
+check_eq "a layout that does not fit: exit 2" "$?" 2
+check "a layout that does not fit: says so ($(cat "$TDIR/bad.err"))" grep -q "does not fit this $VER1 process: .*fpinspect layout --from BINARY" "$TDIR/bad.err"
+sed "s/^go $VER1\$/go go1.$((MINOR - 1)).3/" "$LAYOUTS/$VER1-amd64.layout" >"$TDIR/minor.layout"
+"$FPI" attach "$TPID" --layout "$TDIR/minor.layout" summary >/dev/null 2>"$TDIR/minor.err"
+check_eq "another minor's layout: exit 2" "$?" 2
+check "another minor's layout: says why ($(cat "$TDIR/minor.err"))" grep -q "differ between minor releases" "$TDIR/minor.err"
+check "the target still runs" ping_target
+stop_target
+
+# 4. separate debug files (go in PATH; -B gobuildid: a GNU build ID)
+FULL="$TDIR/full"
+cp "$(build_target states "$GO1" "-B gobuildid")" "$FULL"
+objcopy --only-keep-debug "$FULL" "$FULL.debug"
+objcopy --strip-all --add-gnu-debuglink="$FULL.debug" "$FULL" "$TDIR/linked"
+objcopy --strip-all "$FULL" "$TDIR/bid"
+BID=$(readelf -n "$FULL" | awk '/Build ID:/ { print $3; exit }')
+check "the build has a GNU build ID" test -n "$BID"
+mkdir -p "$TDIR/dbg/.build-id/$(echo "$BID" | cut -c1-2)"
+cp "$FULL.debug" "$TDIR/dbg/.build-id/$(echo "$BID" | cut -c1-2)/$(echo "$BID" | cut -c3-).debug"
+start_target env GOTRACEBACK=all "$TDIR/linked" -n 14 -depth 3 -running 0
+read_stripped "$VER1" ".gnu_debuglink"
+check "debuglink: summary names the debug file ($(grep '^layout:' "$TDIR/sum.txt"))" \
+	grep -q "^layout: *DWARF of the debug file $FULL.debug\$" "$TDIR/sum.txt"
+stop_target
+start_target env GOTRACEBACK=all "$TDIR/bid" -n 14 -depth 3 -running 0
+FPINSPECT_DEBUG_FILE_DIRECTORY="$TDIR/dbg" read_stripped "$VER1" "build-ID path"
+check "build ID: summary names the debug file ($(grep '^layout:' "$TDIR/sum.txt"))" \
+	grep -q "^layout: *DWARF of the debug file $TDIR/dbg/.build-id/.*\.debug\$" "$TDIR/sum.txt"
+"$FPI" attach "$TPID" --debug-file "$FULL.debug" summary >"$TDIR/sum.txt"
+check "--debug-file: summary names it ($(grep '^layout:' "$TDIR/sum.txt"))" \
+	grep -q "^layout: *DWARF of the debug file $FULL.debug\$" "$TDIR/sum.txt"
+# another build's DWARF: its types serve, its addresses are not this build's
+"$FPI" attach "$TPID" --debug-file "$(build_target states "$GO1")" summary >"$TDIR/sum.txt" 2>&1
+check_eq "another build's debug file: exit ($(tail -1 "$TDIR/sum.txt"))" "$?" 0
+check "another build's debug file: globals looked for ($(grep '^layout:' "$TDIR/sum.txt"))" \
+	grep -q "^layout: *DWARF of the debug file .*; runtime globals from the machine code" "$TDIR/sum.txt"
+"$FPI" attach "$TPID" --debug-file "$TDIR/nonexistent" summary >/dev/null 2>"$TDIR/e"
+check_eq "--debug-file missing: exit 2" "$?" 2
+check "--debug-file missing: says so ($(cat "$TDIR/e"))" grep -q "cannot open debug file $TDIR/nonexistent" "$TDIR/e"
+
+# 5. bad input
+"$FPI" attach "$TPID" --layout "$TDIR/nonexistent" summary >/dev/null 2>"$TDIR/e"
+check_eq "--layout missing: exit 2" "$?" 2
+check "--layout missing: says so ($(cat "$TDIR/e"))" grep -q "cannot open layout file" "$TDIR/e"
+printf 'fpinspect-layout 1\ngo %s\ngoarch amd64\nsize g 10\nfield g goid 400 8\n' "$VER1" >"$TDIR/garbage.layout"
+"$FPI" attach "$TPID" --layout "$TDIR/garbage.layout" summary >/dev/null 2>"$TDIR/e"
+check_eq "--layout garbage: exit 2" "$?" 2
+check "--layout garbage: names the line ($(cat "$TDIR/e"))" grep -q "garbage.layout, line 5: field outside its struct" "$TDIR/e"
+head -c 3000 /dev/urandom >"$TDIR/random.layout"
+"$FPI" attach "$TPID" --layout "$TDIR/random.layout" summary >/dev/null 2>"$TDIR/e"
+check_eq "--layout random bytes: exit 2" "$?" 2
+"$FPI" attach "$TPID" --layout >/dev/null 2>"$TDIR/e"
+check_eq "--layout without FILE: exit 2" "$?" 2
+check "the target still runs" ping_target
+stop_target
+"$FPI" layout >/dev/null 2>"$TDIR/e"
+check_eq "layout without --from: exit 2" "$?" 2
+check "layout without --from: says so" grep -q "missing --from BINARY" "$TDIR/e"
+"$FPI" layout --from /bin/sh >/dev/null 2>"$TDIR/e"
+check_eq "layout --from a C program: exit 2" "$?" 2
+check "layout --from a C program: not Go ($(cat "$TDIR/e"))" grep -q "is not a Go program" "$TDIR/e"
+"$FPI" layout --from "$STRIPPED" >/dev/null 2>"$TDIR/e"
+check_eq "layout --from a stripped binary: exit 2" "$?" 2
+check "layout --from a stripped binary: says why ($(cat "$TDIR/e"))" grep -q "has no DWARF; a layout is made from a binary with DWARF" "$TDIR/e"
+"$FPI" layout --from "$FULL" -o "$TDIR/no/such/dir/x.layout" >/dev/null 2>"$TDIR/e"
+check_eq "layout -o into a missing directory: exit 2" "$?" 2
+"$FPI" layout --help >"$TDIR/e"
+check "layout --help" grep -q "usage: fpinspect layout --from BINARY" "$TDIR/e"
+# a patch release with no layout of its own, and a release with none at
+# all: the -w binary with another version in .go.buildinfo (same length)
+setver() {
+	python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+i = b.index(b"\xff Go buildinf:")
+j = b.index(sys.argv[2].encode(), i)
+b[j:j + len(sys.argv[3])] = sys.argv[3].encode()
+open(sys.argv[4], "wb").write(b)' "$1" "$2" "$3" "$4" && chmod +x "$4"
+}
+PATCH=$(echo "$VER1" | sed 's/\.\([0-9]\)$/.9/; t; s/\.[0-9][0-9]$/.99/')
+[ "$PATCH" = "$VER1" ] && PATCH=$(echo "$VER1" | sed 's/\.[0-9]$/.8/')
+setver "$(build_target states "$GO1" -w)" "$VER1" "$PATCH" "$TDIR/patch"
+start_target env GOTRACEBACK=all "$TDIR/patch" -n 14 -depth 3 -running 0
+read_stripped "$PATCH" "nearest patch release's layout"
+check "$PATCH: the nearest patch release's layout, validated ($(grep '^layout:' "$TDIR/sum.txt"))" \
+	grep -q "^layout: *layout file $LAYOUTS/$VER1-amd64.layout (made for $VER1: validated against this process)" "$TDIR/sum.txt"
+stop_target
+NONE=$(echo "$VER1" | sed 's/^go1\.[0-9][0-9]/go1.99/')
+setver "$(build_target states "$GO1" -w)" "$VER1" "$NONE" "$TDIR/none"
+start_target "$TDIR/none" -n 3 -running 0
+"$FPI" attach "$TPID" summary >/dev/null 2>"$TDIR/e"
+check_eq "no layout for the release: exit 2" "$?" 2
+check "no layout: the message names the version and the command ($(cat "$TDIR/e"))" \
+	grep -q "($NONE, amd64) built without DWARF .*no layout for $NONE: .*fpinspect layout --from BINARY" "$TDIR/e"
+check "no layout: the target still runs" ping_target
+stop_target
+finish
