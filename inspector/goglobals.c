@@ -430,7 +430,7 @@ static bool valid_allgs(struct ctx *c, uint64_t a, uint64_t *len_ret, char *why,
 	bool ok = false;
 
 	if (!in_data(c, a, sizeof(hdr)) || !rd(c, a, hdr, sizeof(hdr))) {
-		snprintf(why, whylen, "%#" PRIx64 ": not readable static data", a);
+		snprintf(why, whylen, "%#" PRIx64 ": not a readable variable (outside the writable segments)", a);
 		return false;
 	}
 	if (hdr[1] == 0 || hdr[1] > hdr[2] || hdr[2] > MAX_GS || !fpi_range_ok(hdr[0], hdr[1] * 8)) {
@@ -512,7 +512,7 @@ out:
 static bool valid_allm(struct ctx *c, uint64_t a, uint64_t *count_ret, char *why, size_t whylen)
 {
 	const struct go_layout *l = c->l;
-	uint64_t mp, last = 0, lastid = 1;
+	uint64_t mp, last = 0, lastid = 1, mark = 0, power = 1;
 	uint64_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	uint32_t span = 0;
@@ -524,7 +524,7 @@ static bool valid_allm(struct ctx *c, uint64_t a, uint64_t *count_ret, char *why
 		if (fs[i]->off + fs[i]->size > span)
 			span = fs[i]->off + fs[i]->size;
 	if (!in_data(c, a, 8) || !rd_u64(c, a, &mp)) {
-		snprintf(why, whylen, "%#" PRIx64 ": not readable static data", a);
+		snprintf(why, whylen, "%#" PRIx64 ": not a readable variable (outside the writable segments)", a);
 		return false;
 	}
 	if (!mp) {
@@ -539,8 +539,17 @@ static bool valid_allm(struct ctx *c, uint64_t a, uint64_t *count_ret, char *why
 	while (mp) {
 		uint64_t g0, gm, id;
 
+		/* Brent: a cycle is seen within twice its length, not at MAX_MS */
+		if (mp == mark) {
+			snprintf(why, whylen, "%#" PRIx64 ": the Ms' alllink chain has a cycle", a);
+			goto out;
+		}
+		if (n == power) {
+			mark = mp;
+			power *= 2;
+		}
 		if (n >= MAX_MS) {
-			snprintf(why, whylen, "%#" PRIx64 ": more than %d Ms linked (a cycle?)", a, MAX_MS);
+			snprintf(why, whylen, "%#" PRIx64 ": more than %d Ms linked", a, MAX_MS);
 			goto out;
 		}
 		if (!rd(c, mp, mbuf, span)) {
@@ -595,7 +604,7 @@ static bool valid_allglen(struct ctx *c, uint64_t a, uint64_t len, char *why, si
 	uint64_t v;
 
 	if (!in_data(c, a, 8) || !rd_u64(c, a, &v)) {
-		snprintf(why, whylen, "%#" PRIx64 ": not readable static data", a);
+		snprintf(why, whylen, "%#" PRIx64 ": not a readable variable (outside the writable segments)", a);
 		return false;
 	}
 	if (v != len) {
@@ -613,7 +622,7 @@ static bool valid_mnext(struct ctx *c, uint64_t a, char *why, size_t whylen)
 
 	if (a < c->l->sched_mnext.off || !in_data(c, a - c->l->sched_mnext.off, c->l->sched_mnext.off + 8) ||
 	    !rd_u64(c, a, &v)) {
-		snprintf(why, whylen, "%#" PRIx64 ": not readable static data", a);
+		snprintf(why, whylen, "%#" PRIx64 ": not a readable variable (outside the writable segments)", a);
 		return false;
 	}
 	if (v < c->nallm || v > (1ull << 31)) {
@@ -630,7 +639,7 @@ static bool valid_maxstacksize(struct ctx *c, uint64_t a, char *why, size_t whyl
 	/* debug.SetMaxStack may have changed it from runtime.main's value,
 	 * but a stack limit below a page or beyond the address space is none */
 	if (!in_data(c, a, 8) || !rd_u64(c, a, &v)) {
-		snprintf(why, whylen, "%#" PRIx64 ": not readable static data", a);
+		snprintf(why, whylen, "%#" PRIx64 ": not a readable variable (outside the writable segments)", a);
 		return false;
 	}
 	if (v < 4096 || v >= FPI_USER_TOP) {
@@ -692,7 +701,7 @@ out:
 struct pick {
 	uint64_t valid[MAX_CANDS];
 	unsigned nvalid, ncand;
-	char why[160];   /* the first candidate's reason for failing */
+	char why[280];   /* the failing candidates' reasons, "; "-separated */
 };
 
 static void pick_add(struct pick *p, uint64_t a, bool ok, const char *why)
@@ -702,12 +711,16 @@ static void pick_add(struct pick *p, uint64_t a, bool ok, const char *why)
 		if (p->nvalid < MAX_CANDS)
 			p->valid[p->nvalid] = a;
 		p->nvalid++;
-	} else if (!p->why[0]) {
-		snprintf(p->why, sizeof(p->why), "%s", why);
+	} else {
+		size_t len = strlen(p->why);
+
+		if (len + 3 < sizeof(p->why))
+			snprintf(p->why + len, sizeof(p->why) - len, "%s%s", len ? "; " : "", why);
 	}
 }
 
-/* The result for global id from p: exactly one valid candidate. */
+/* The result for global id from p: exactly one valid candidate. anchor
+ * NULL: p's one candidate is the symbol table's. */
 static bool pick_result(struct ctx *c, enum go_global_id id, const char *anchor, const struct pick *p)
 {
 	struct go_global_result *r = &c->rep->g[id];
@@ -721,14 +734,15 @@ static bool pick_result(struct ctx *c, enum go_global_id id, const char *anchor,
 		r->why[0] = '\0';
 		return true;
 	}
-	if (p->nvalid > 1)
+	if (!anchor)
+		snprintf(r->why, sizeof(r->why), "the symbol table's address is not valid (%s)", p->why);
+	else if (p->nvalid > 1)
 		snprintf(r->why, sizeof(r->why), "ambiguous: %u of the %u addresses %s uses are valid (%#" PRIx64 " and %#" PRIx64 ")",
-			 p->nvalid, p->ncand, anchor ? anchor : "the symbol table", p->valid[0], p->valid[1]);
+			 p->nvalid, p->ncand, anchor, p->valid[0], p->valid[1]);
 	else if (!p->ncand)
-		snprintf(r->why, sizeof(r->why), "%s uses no address it could be", anchor ? anchor : "the symbol table");
+		snprintf(r->why, sizeof(r->why), "%s uses no address it could be", anchor);
 	else
-		snprintf(r->why, sizeof(r->why), "none of the %u addresses %s uses is valid (%s)", p->ncand,
-			 anchor ? anchor : "the symbol table", p->why);
+		snprintf(r->why, sizeof(r->why), "none of the %u addresses %s uses is valid (%s)", p->ncand, anchor, p->why);
 	return false;
 }
 

@@ -64,7 +64,7 @@ struct go_global_result {
 	uint64_t addr;          /* run-time address; 0 not found */
 	const char *anchor;     /* the function whose code gave it, NULL for .symtab */
 	unsigned ncand, nvalid; /* candidates proposed, candidates that passed */
-	char why[320];          /* why it was not found ("" when found) */
+	char why[400];          /* why it was not found ("" when found) */
 };
 
 struct go_globals_report {

@@ -20,8 +20,11 @@
  *   --garbage-all         every read does
  *   --copy DST:SRC:LEN    reads of [DST, DST+LEN) return the bytes at SRC
  *                         (a second candidate that looks valid)
- *   --expect-equal        check that every global found equals DWARF's and
- *                         the three required ones are found (exit 1 if not)
+ *   --allm-cycle          m0's alllink reads as allm's head: the Ms' chain
+ *                         is a cycle
+ *   --expect-equal        check that every global found equals DWARF's (plus
+ *                         the load bias of a PIE) and the three required
+ *                         ones are found (exit 1 if not)
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -37,6 +40,7 @@
 struct edit {
 	uint64_t dst, src, len;
 	bool garbage;
+	bool value;         /* the 8 bytes of src itself */
 };
 
 struct wrap {
@@ -82,6 +86,8 @@ static bool wrap_read(void *arg, uint64_t addr, void *buf, size_t len)
 				continue;
 			if (ed->garbage) {
 				b[i] = junk(a);
+			} else if (ed->value) {
+				b[i] = (unsigned char)(ed->src >> (8 * (a - ed->dst)));
 			} else {
 				struct fpi_error *e2 = fpi_target_read(w->real, ed->src + (a - ed->dst), &b[i], 1);
 
@@ -97,7 +103,7 @@ static bool wrap_read(void *arg, uint64_t addr, void *buf, size_t len)
 
 static void show(const char *what, const char *name, uint64_t addr)
 {
-	printf("%s %s %#" PRIx64 "\n", what, name, addr);
+	printf("%s %s 0x%" PRIx64 "\n", what, name, addr);
 }
 
 int main(int argc, char **argv)
@@ -108,7 +114,7 @@ int main(int argc, char **argv)
 	struct go_globals_report rep;
 	struct fpi_error *err;
 	unsigned flags = 0;
-	bool expect_equal = false, no_nwr = false;
+	bool expect_equal = false, no_nwr = false, allm_cycle = false;
 	uint64_t ref[GO_GLOBAL_COUNT];
 	uint32_t ref_nwr;
 	int i, pid, rc = 0;
@@ -120,6 +126,8 @@ int main(int argc, char **argv)
 			no_nwr = true;
 		} else if (strcmp(argv[i], "--expect-equal") == 0) {
 			expect_equal = true;
+		} else if (strcmp(argv[i], "--allm-cycle") == 0) {
+			allm_cycle = true;
 		} else if (strcmp(argv[i], "--garbage-all") == 0) {
 			w.garbage_all = true;
 		} else if (strcmp(argv[i], "--garbage") == 0 && i + 1 < argc && w.nedits < MAX_EDITS) {
@@ -152,8 +160,6 @@ int main(int argc, char **argv)
 		err = fpi_target_ptrace_open(pid, &t);
 	if (!err)
 		err = fpi_target_ptrace_stop(t);
-	if (!err)
-		err = go_layout_read_target(l, t);
 	if (err) {
 		printf("error: setup: %s\n", err->message);
 		fpi_error_destroy(err);
@@ -174,6 +180,16 @@ int main(int argc, char **argv)
 		l->nwaitreasons = 0;
 
 	w.real = t;
+	if (allm_cycle && w.nedits < MAX_EDITS) {
+		uint64_t head = 0, mp, next;
+		struct edit *e = &w.edits[w.nedits++];
+
+		fpi_target_read_u64(t, ref[GO_GLOBAL_ALLM], &head);
+		mp = head;
+		for (int n = 0; n < 100000 && mp && fpi_target_read_u64(t, mp + l->m_alllink.off, &next) && next; n++)
+			mp = next;
+		*e = (struct edit){ .dst = mp + l->m_alllink.off, .src = head, .len = 8, .value = true };
+	}
 	if (w.nedits || w.garbage_all) {
 		img = fpi_target_image_create(argv[i + 2], wrap_read, &w);
 		if (!img) {
@@ -189,7 +205,7 @@ int main(int argc, char **argv)
 	for (int k = 0; k < GO_GLOBAL_COUNT; k++) {
 		const struct go_global_result *r = &rep.g[k];
 
-		printf("found %s %#" PRIx64 " %s %u %u%s%s\n", r->name, r->addr, r->anchor ? r->anchor : "-",
+		printf("found %s 0x%" PRIx64 " %s %u %u%s%s\n", r->name, r->addr, r->anchor ? r->anchor : "-",
 		       r->ncand, r->nvalid, r->why[0] ? " " : "", r->why);
 	}
 	printf("how %s\nbias %#" PRIx64 "\nnwaitreasons %u\n", rep.how ? rep.how : "-", rep.bias, rep.nwaitreasons);
@@ -201,12 +217,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (expect_equal) {
-		CHECK_EQ(l->allgs, ref[GO_GLOBAL_ALLGS], "runtime.allgs");
-		CHECK_EQ(l->allglen, ref[GO_GLOBAL_ALLGLEN], "runtime.allglen");
-		CHECK_EQ(l->allm, ref[GO_GLOBAL_ALLM], "runtime.allm");
-		CHECK_EQ(l->sched, ref[GO_GLOBAL_SCHED], "runtime.sched");
-		CHECK_EQ(l->maxstacksize_addr, ref[GO_GLOBAL_MAXSTACKSIZE], "runtime.maxstacksize");
-		CHECK_EQ(l->waitreasons, ref[GO_GLOBAL_WAITREASONS], "runtime.waitReasonStrings");
+		uint64_t b = rep.bias;
+
+		/* DWARF has link-time addresses: a PIE's are shifted */
+		CHECK_EQ(l->allgs, ref[GO_GLOBAL_ALLGS] + b, "runtime.allgs");
+		CHECK_EQ(l->allglen, ref[GO_GLOBAL_ALLGLEN] + b, "runtime.allglen");
+		CHECK_EQ(l->allm, ref[GO_GLOBAL_ALLM] + b, "runtime.allm");
+		CHECK_EQ(l->sched, ref[GO_GLOBAL_SCHED] + b, "runtime.sched");
+		CHECK_EQ(l->maxstacksize_addr, ref[GO_GLOBAL_MAXSTACKSIZE] + b, "runtime.maxstacksize");
+		CHECK_EQ(l->waitreasons, ref[GO_GLOBAL_WAITREASONS] + b, "runtime.waitReasonStrings");
 		CHECK_EQ(l->nwaitreasons, ref_nwr, "len(runtime.waitReasonStrings)");
 		rc = unit_done("unit_goglobals");
 	}
