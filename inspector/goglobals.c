@@ -94,6 +94,19 @@ static bool rd(struct ctx *c, uint64_t addr, void *buf, size_t len)
 	return false;
 }
 
+/* The batch was read (each range's ok still to be looked at). */
+static bool readv_ok(struct ctx *c, struct fpi_read *reads, size_t n)
+{
+	struct fpi_error *err;
+
+	if (c->fatal)
+		return false;
+	err = fpi_target_readv(c->t, reads, n);
+	if (err)
+		c->fatal = err;
+	return !err;
+}
+
 static bool rd_u64(struct ctx *c, uint64_t addr, uint64_t *v)
 {
 	return rd(c, addr, v, sizeof(*v));
@@ -454,7 +467,7 @@ static bool valid_allgs(struct ctx *c, uint64_t a, uint64_t *len_ret, char *why,
 	}
 	for (uint64_t i = 0; i < n; i++)
 		reads[i] = (struct fpi_read){ hdr[0] + 8 * (i * hdr[1] / n), &ptrs[i], 8, false };
-	if (fpi_target_readv(c->t, reads, n) || c->fatal)
+	if (!readv_ok(c, reads, n))
 		goto unreadable;
 	for (uint64_t i = 0; i < n; i++) {
 		if (!reads[i].ok)
@@ -466,7 +479,7 @@ static bool valid_allgs(struct ctx *c, uint64_t a, uint64_t *len_ret, char *why,
 		}
 		reads[i] = (struct fpi_read){ ptrs[i] + lo, gbuf + i * span, span, false };
 	}
-	if (fpi_target_readv(c->t, reads, n) || c->fatal)
+	if (!readv_ok(c, reads, n))
 		goto unreadable;
 	for (uint64_t i = 0; i < n; i++) {
 		const unsigned char *g = gbuf + i * span;

@@ -14,6 +14,7 @@
 #     buildinfo differ), so the reference there is go tool nm's view of its
 #     symbol table, the layout still the DWARF build's;
 #   - a stripped PIE (-buildmode=pie): addresses shifted by its load bias;
+#   - tests/targets/cgo stripped (external linking, extra Ms on allm);
 # and with 6000 goroutines (more than are checked one by one);
 # and every global found must equal DWARF's: allgs, allglen, allm, sched,
 # maxstacksize, waitReasonStrings and its length (also with the length
@@ -166,6 +167,14 @@ for GO in $(go_toolchains); do
 		equal "strip -s, 6000 goroutines" "$X" "machine code"
 		stop_target
 	fi
+
+	# cgo, externally linked: C's data beside Go's, extra Ms on allm
+	CB=$(build_target cgo "$GO")
+	CX=$(copy_of "$CB" gg-strip strip_s)
+	REF=$CB
+	start_target "$CX"
+	equal "cgo, strip -s" "$CX" "machine code"
+	stop_target
 
 	REF=$PD
 	start_target "$PX" -n 50
