@@ -29,6 +29,9 @@
 #define MAX_WAITREASONS 1024
 #define MAX_WAITREASON_LEN 256
 #define MAX_CANDS 8
+/* Ms on allm whose allocm has not set g0 yet: one per thread making an M
+ * right now */
+#define MAX_MS_UNBORN 16
 
 /* runtime.main: maxstacksize = 1000000000 on 64-bit (250000000 on 32-bit) */
 #define MAIN_MAXSTACKSIZE 1000000000
@@ -521,11 +524,16 @@ out:
 /* allm at a: the head of the list of every M, linked by m.alllink.
  * mcommoninit prepends, and m0 is the first M schedinit gives it: the chain
  * ends at m0, a static variable of the runtime, with id 0 (the first id
- * mReserveID hands out). allocm and rt0_go set g0.m to the M itself. */
+ * mReserveID hands out). allocm and rt0_go set g0.m to the M itself, but
+ * allocm does so only after mcommoninit put the M on allm (1.19-1.27), and
+ * threads may be in allocm at once: a few Ms may have no g0 yet, or a g0
+ * whose m is still nil. Never m0, whose g0 is static. */
 static bool valid_allm(struct ctx *c, uint64_t a, uint64_t *count_ret, char *why, size_t whylen)
 {
 	const struct go_layout *l = c->l;
 	uint64_t mp, last = 0, lastid = 1, mark = 0, power = 1;
+	unsigned unborn = 0;
+	bool last_unborn = false;
 	uint64_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	uint32_t span = 0;
@@ -571,7 +579,18 @@ static bool valid_allm(struct ctx *c, uint64_t a, uint64_t *count_ret, char *why
 		}
 		g0 = le_get(mbuf + l->m_g0.off, l->m_g0.size);
 		id = le_get(mbuf + l->m_id.off, l->m_id.size);
-		if (!g0 || !rd_u64(c, g0 + l->g_m.off, &gm) || gm != mp) {
+		gm = 0;
+		if (g0 && !rd_u64(c, g0 + l->g_m.off, &gm)) {
+			snprintf(why, whylen, "%#" PRIx64 ": M %zu at %#" PRIx64 " has g0 %#" PRIx64 " not readable",
+				 a, n, mp, g0);
+			goto out;
+		}
+		last_unborn = !g0 || !gm;
+		if (last_unborn && ++unborn > MAX_MS_UNBORN) {
+			snprintf(why, whylen, "%#" PRIx64 ": more than %d Ms without a g0", a, MAX_MS_UNBORN);
+			goto out;
+		}
+		if (gm && gm != mp) {
 			snprintf(why, whylen, "%#" PRIx64 ": M %zu at %#" PRIx64 " has g0 %#" PRIx64 " not pointing back to it",
 				 a, n, mp, g0);
 			goto out;
@@ -592,7 +611,7 @@ static bool valid_allm(struct ctx *c, uint64_t a, uint64_t *count_ret, char *why
 		lastid = id;
 		mp = le_get(mbuf + l->m_alllink.off, l->m_alllink.size);
 	}
-	if (!in_data(c, last, span) || lastid != 0) {
+	if (!in_data(c, last, span) || lastid != 0 || last_unborn) {
 		snprintf(why, whylen, "%#" PRIx64 ": the last M (%#" PRIx64 ", id %" PRIu64 ") is not m0", a, last, lastid);
 		goto out;
 	}
@@ -611,8 +630,10 @@ out:
 	return ok;
 }
 
-/* allglen: allgadd stores len(allgs) there after every append. */
-static bool valid_allglen(struct ctx *c, uint64_t a, uint64_t len, char *why, size_t whylen)
+/* allglen: allgadd stores len(allgs) there after every append; a thread
+ * stopped between the append and the store leaves it one short (off: the
+ * difference, 0 or 1). */
+static bool valid_allglen(struct ctx *c, uint64_t a, uint64_t len, uint64_t off, char *why, size_t whylen)
 {
 	uint64_t v;
 
@@ -620,8 +641,9 @@ static bool valid_allglen(struct ctx *c, uint64_t a, uint64_t len, char *why, si
 		snprintf(why, whylen, "%#" PRIx64 ": not a readable variable (outside the writable segments)", a);
 		return false;
 	}
-	if (v != len) {
-		snprintf(why, whylen, "%#" PRIx64 ": holds %" PRIu64 ", not len(allgs) %" PRIu64, a, v, len);
+	if (v + off != len) {
+		snprintf(why, whylen, "%#" PRIx64 ": holds %" PRIu64 ", not len(allgs) %" PRIu64 "%s", a, v, len,
+			 off ? " - 1" : "");
 		return false;
 	}
 	return true;
@@ -825,7 +847,7 @@ static struct fpi_error *find_allm_code(struct ctx *c)
 static struct fpi_error *find_allgs_code(struct ctx *c)
 {
 	struct code cd;
-	struct pick p = { 0 }, pl = { 0 };
+	struct pick p = { 0 }, pl = { 0 }, pl0 = { 0 };
 	uint64_t cands[64], len = 0, allgs;
 	size_t n;
 	struct fpi_error *err = decode_first(c, allgs_anchors, NELEM(allgs_anchors), &cd);
@@ -858,14 +880,22 @@ static struct fpi_error *find_allgs_code(struct ctx *c)
 		return NULL;
 	}
 	allgs = c->rep->g[GO_GLOBAL_ALLGS].addr;
-	for (size_t i = 0; i < n && !c->fatal; i++) {
-		char why[160];
+	/* equal to len first; one short only when no word is equal */
+	for (uint64_t off = 0; off <= 1 && !pl.nvalid; off++) {
+		memset(&pl, 0, sizeof(pl));
+		for (size_t i = 0; i < n && !c->fatal; i++) {
+			char why[160];
 
-		/* allgs' own len word holds the same value */
-		if (cands[i] >= allgs && cands[i] < allgs + 24)
-			continue;
-		pick_add(&pl, cands[i], valid_allglen(c, cands[i], len, why, sizeof(why)), why);
+			/* allgs' own len word holds the same value */
+			if (cands[i] >= allgs && cands[i] < allgs + 24)
+				continue;
+			pick_add(&pl, cands[i], valid_allglen(c, cands[i], len, off, why, sizeof(why)), why);
+		}
+		if (off == 0)
+			pl0 = pl;
 	}
+	if (!pl.nvalid)
+		pl = pl0;
 	pick_result(c, GO_GLOBAL_ALLGLEN, cd.anchor, &pl);
 	code_free(&cd);
 	return NULL;
@@ -1040,7 +1070,8 @@ static void from_symtab(struct ctx *c, const uint64_t *addr, const uint64_t *siz
 			ok = valid_allgs(c, addr[k], &len, why, sizeof(why));
 			break;
 		case GO_GLOBAL_ALLGLEN:
-			ok = len && valid_allglen(c, addr[k], len, why, sizeof(why));
+			ok = len && (valid_allglen(c, addr[k], len, 0, why, sizeof(why)) ||
+				     valid_allglen(c, addr[k], len, 1, why, sizeof(why)));
 			if (!len)
 				snprintf(why, sizeof(why), "runtime.allgs not valid");
 			break;

@@ -19,7 +19,8 @@
 # and every global found must equal DWARF's: allgs, allglen, allm, sched,
 # maxstacksize, waitReasonStrings and its length (also with the length
 # forgotten by the layout: then it comes from waitReason.String's bounds
-# check). Then garbage: the slice header of allgs, the allm word, all of
+# check; and with the windows a stopped process may show: allglen one
+# short of len(allgs), the newest M without its g0 yet). Then garbage: the slice header of allgs, the allm word, all of
 # memory, a second word holding allglen's value (ambiguity), a damaged
 # waitReasonStrings, and garbage under the symbol table's addresses: each a
 # clean error naming the global (exit 2, no signal), a cycle in the Ms'
@@ -121,6 +122,9 @@ for GO in $(go_toolchains); do
 	start_target "$X" -n 50
 	equal "strip -s" "$X" "machine code"
 	equal "strip -s, no layout length of waitReasonStrings" "$X" "machine code" --no-nwaitreasons
+	# a process stopped inside allgadd, or in allocm after mcommoninit
+	equal "strip -s, allglen one short" "$X" "machine code" --allglen-short
+	equal "strip -s, newest M without g0" "$X" "machine code" --m-unborn
 	ALLGS=$(dwarf allgs) ALLM=$(dwarf allm) ALLGLEN=$(dwarf allglen) WR=$(dwarf waitReasonStrings)
 
 	refuses "garbage allgs header" "$X" runtime.allgs --garbage "$ALLGS:24"

@@ -22,6 +22,10 @@
  *                         (a second candidate that looks valid)
  *   --allm-cycle          m0's alllink reads as allm's head: the Ms' chain
  *                         is a cycle
+ *   --allglen-short       allglen reads one less than len(allgs) (a thread
+ *                         stopped inside allgadd)
+ *   --m-unborn            the newest M's g0 reads nil (a thread stopped in
+ *                         allocm after mcommoninit)
  *   --expect-equal        check that every global found equals DWARF's (plus
  *                         the load bias of a PIE) and the three required
  *                         ones are found (exit 1 if not)
@@ -114,7 +118,7 @@ int main(int argc, char **argv)
 	struct go_globals_report rep;
 	struct fpi_error *err;
 	unsigned flags = 0;
-	bool expect_equal = false, no_nwr = false, allm_cycle = false;
+	bool expect_equal = false, no_nwr = false, allm_cycle = false, allglen_short = false, m_unborn = false;
 	uint64_t ref[GO_GLOBAL_COUNT];
 	uint32_t ref_nwr;
 	int i, pid, rc = 0;
@@ -126,6 +130,10 @@ int main(int argc, char **argv)
 			no_nwr = true;
 		} else if (strcmp(argv[i], "--expect-equal") == 0) {
 			expect_equal = true;
+		} else if (strcmp(argv[i], "--allglen-short") == 0) {
+			allglen_short = true;
+		} else if (strcmp(argv[i], "--m-unborn") == 0) {
+			m_unborn = true;
 		} else if (strcmp(argv[i], "--allm-cycle") == 0) {
 			allm_cycle = true;
 		} else if (strcmp(argv[i], "--garbage-all") == 0) {
@@ -180,6 +188,18 @@ int main(int argc, char **argv)
 		l->nwaitreasons = 0;
 
 	w.real = t;
+	if (allglen_short && w.nedits < MAX_EDITS) {
+		uint64_t len = 0;
+
+		fpi_target_read_u64(t, ref[GO_GLOBAL_ALLGLEN], &len);
+		w.edits[w.nedits++] = (struct edit){ .dst = ref[GO_GLOBAL_ALLGLEN], .src = len - 1, .len = 8, .value = true };
+	}
+	if (m_unborn && w.nedits < MAX_EDITS) {
+		uint64_t head = 0;
+
+		fpi_target_read_u64(t, ref[GO_GLOBAL_ALLM], &head);
+		w.edits[w.nedits++] = (struct edit){ .dst = head + l->m_g0.off, .src = 0, .len = 8, .value = true };
+	}
 	if (allm_cycle && w.nedits < MAX_EDITS) {
 		uint64_t head = 0, mp, next;
 		struct edit *e = &w.edits[w.nedits++];
