@@ -341,23 +341,6 @@ static struct fpi_error *decode(struct ctx *c, const char *anchor, uint64_t entr
 	return NULL;
 }
 
-/* Decode the first of `names` the table has: the anchors are listed most
- * specific first, then the callers it is inlined into when a toolchain
- * inlines it. cd->anchor NULL: none of them is in the table. */
-static struct fpi_error *decode_first(struct ctx *c, const char *const *names, size_t n, struct code *cd)
-{
-	uint64_t entry[8], end[8];
-
-	memset(cd, 0, sizeof(*cd));
-	if (n > 8)
-		n = 8;
-	find_funcs(c, names, n, entry, end);
-	for (size_t i = 0; i < n; i++)
-		if (entry[i])
-			return decode(c, names[i], entry[i], end[i], cd);
-	return NULL;
-}
-
 static bool has_ref(const struct code *cd, uint64_t addr, bool need8)
 {
 	for (size_t i = 0; i < cd->n; i++)
@@ -394,8 +377,8 @@ static bool word(const struct ref *r) { return r->size == 8; }
  * instruction or by two: mReserveID's sched.mnext++ is a MOV each way). */
 static size_t loaded_and_stored(const struct ctx *c, const struct code *cd, uint64_t *out, size_t max)
 {
-	uint64_t all[64];
-	size_t n = distinct_addrs(c, cd, word, all, 64), k = 0;
+	uint64_t all[256];
+	size_t n = distinct_addrs(c, cd, word, all, 256), k = 0;
 
 	for (size_t i = 0; i < n && k < max; i++) {
 		bool r = false, w = false;
@@ -774,6 +757,8 @@ static bool pick_result(struct ctx *c, enum go_global_id id, const char *anchor,
 	else if (p->nvalid > 1)
 		snprintf(r->why, sizeof(r->why), "ambiguous: %u of the %u addresses %s uses are valid (%#" PRIx64 " and %#" PRIx64 ")",
 			 p->nvalid, p->ncand, anchor, p->valid[0], p->valid[1]);
+	else if (!p->ncand && p->why[0])
+		snprintf(r->why, sizeof(r->why), "%s", p->why);
 	else if (!p->ncand)
 		snprintf(r->why, sizeof(r->why), "%s uses no address it could be", anchor);
 	else
@@ -815,51 +800,85 @@ static const char *const maxstack_anchors[] = { "runtime.main" };
  * fixed place there: the length must then come from the layout). */
 static const char *const waitreason_anchors[] = { "runtime.waitReason.String", "runtime.goroutineheader" };
 
-static struct fpi_error *find_allm_code(struct ctx *c)
-{
-	struct code cd;
-	struct pick p = { 0 };
-	uint64_t cands[64];
-	size_t n;
-	struct fpi_error *err = decode_first(c, allm_anchors, NELEM(allm_anchors), &cd);
+/* Tries one anchor's code: adds its candidates to p. */
+typedef void (*try_fn)(struct ctx *c, const struct code *cd, struct pick *p, void *arg);
 
-	if (err)
-		return err;
-	if (!cd.anchor) {
-		no_anchor(c, GO_GLOBAL_ALLM, allm_anchors, NELEM(allm_anchors));
-		return NULL;
+/* The anchors in order: the first whose code yields a valid candidate
+ * decides (one: found; more: ambiguous, and no later anchor is asked).
+ * When none does, the first anchor present gives the reason. */
+static struct fpi_error *search(struct ctx *c, enum go_global_id id, const char *const *names, size_t n,
+				try_fn fn, void *arg)
+{
+	uint64_t entry[8], end[8];
+	struct pick first = { 0 };
+	const char *first_anchor = NULL;
+	char derr[160] = "";
+
+	if (n > 8)
+		n = 8;
+	find_funcs(c, names, n, entry, end);
+	for (size_t i = 0; i < n; i++) {
+		struct code cd;
+		struct pick p = { 0 };
+		struct fpi_error *err;
+
+		if (!entry[i])
+			continue;
+		err = decode(c, names[i], entry[i], end[i], &cd);
+		if (err == &fpi_enomem)
+			return err;
+		if (err) {
+			/* a damaged function is one anchor less, not the end */
+			if (!derr[0])
+				snprintf(derr, sizeof(derr), "%s", err->message);
+			fpi_error_destroy(err);
+			continue;
+		}
+		fn(c, &cd, &p, arg);
+		code_free(&cd);
+		if (c->fatal)
+			return NULL;
+		if (p.nvalid) {
+			pick_result(c, id, names[i], &p);
+			return NULL;
+		}
+		if (!first_anchor) {
+			first = p;
+			first_anchor = names[i];
+		}
 	}
-	n = distinct_addrs(c, &cd, word_or_lea, cands, NELEM(cands));
+	if (first_anchor)
+		pick_result(c, id, first_anchor, &first);
+	else if (derr[0])
+		snprintf(c->rep->g[id].why, sizeof(c->rep->g[id].why), "%s", derr);
+	else
+		no_anchor(c, id, names, n);
+	return NULL;
+}
+
+static void try_allm(struct ctx *c, const struct code *cd, struct pick *p, void *arg)
+{
+	uint64_t cands[256];
+	size_t n = distinct_addrs(c, cd, word_or_lea, cands, NELEM(cands));
+
 	for (size_t i = 0; i < n && !c->fatal; i++) {
 		char why[160];
 		uint64_t count = 0;
 		bool ok = valid_allm(c, cands[i], &count, why, sizeof(why));
 
-		pick_add(&p, cands[i], ok, why);
+		pick_add(p, cands[i], ok, why);
 		if (ok)
 			c->nallm = count;
 	}
-	pick_result(c, GO_GLOBAL_ALLM, cd.anchor, &p);
-	code_free(&cd);
-	return NULL;
 }
 
-static struct fpi_error *find_allgs_code(struct ctx *c)
+/* allgs, and allglen from the same code once allgs is known */
+static void try_allgs(struct ctx *c, const struct code *cd, struct pick *p, void *arg)
 {
-	struct code cd;
-	struct pick p = { 0 }, pl = { 0 }, pl0 = { 0 };
-	uint64_t cands[64], len = 0, allgs;
-	size_t n;
-	struct fpi_error *err = decode_first(c, allgs_anchors, NELEM(allgs_anchors), &cd);
+	struct pick *pl = arg, pl0 = { 0 };
+	uint64_t cands[256], len = 0, allgs;
+	size_t n = distinct_addrs(c, cd, word_or_lea, cands, NELEM(cands));
 
-	if (err)
-		return err;
-	if (!cd.anchor) {
-		no_anchor(c, GO_GLOBAL_ALLGS, allgs_anchors, NELEM(allgs_anchors));
-		no_anchor(c, GO_GLOBAL_ALLGLEN, allgs_anchors, NELEM(allgs_anchors));
-		return NULL;
-	}
-	n = distinct_addrs(c, &cd, word_or_lea, cands, NELEM(cands));
 	/* append(allgs, gp) reads len and cap through their own addresses:
 	 * a slice header is a word with the next one used as a word too */
 	for (size_t i = 0; i < n && !c->fatal; i++) {
@@ -867,68 +886,45 @@ static struct fpi_error *find_allgs_code(struct ctx *c)
 		uint64_t l = 0;
 		bool ok;
 
-		if (!has_ref(&cd, cands[i] - c->bias + 8, true))
+		if (!has_ref(cd, cands[i] - c->bias + 8, true))
 			continue;
 		ok = valid_allgs(c, cands[i], &l, why, sizeof(why));
-		pick_add(&p, cands[i], ok, why);
+		pick_add(p, cands[i], ok, why);
 		if (ok)
 			len = l;
 	}
-	if (!pick_result(c, GO_GLOBAL_ALLGS, cd.anchor, &p)) {
-		snprintf(c->rep->g[GO_GLOBAL_ALLGLEN].why, sizeof(c->rep->g[0].why), "runtime.allgs not found");
-		code_free(&cd);
-		return NULL;
-	}
-	allgs = c->rep->g[GO_GLOBAL_ALLGS].addr;
+	if (p->nvalid != 1)
+		return;
+	allgs = p->valid[0];
 	/* equal to len first; one short only when no word is equal */
-	for (uint64_t off = 0; off <= 1 && !pl.nvalid; off++) {
-		memset(&pl, 0, sizeof(pl));
+	memset(pl, 0, sizeof(*pl));
+	for (uint64_t off = 0; off <= 1 && !pl->nvalid; off++) {
+		memset(pl, 0, sizeof(*pl));
 		for (size_t i = 0; i < n && !c->fatal; i++) {
 			char why[160];
 
 			/* allgs' own len word holds the same value */
 			if (cands[i] >= allgs && cands[i] < allgs + 24)
 				continue;
-			pick_add(&pl, cands[i], valid_allglen(c, cands[i], len, off, why, sizeof(why)), why);
+			pick_add(pl, cands[i], valid_allglen(c, cands[i], len, off, why, sizeof(why)), why);
 		}
 		if (off == 0)
-			pl0 = pl;
+			pl0 = *pl;
 	}
-	if (!pl.nvalid)
-		pl = pl0;
-	pick_result(c, GO_GLOBAL_ALLGLEN, cd.anchor, &pl);
-	code_free(&cd);
-	return NULL;
+	if (!pl->nvalid)
+		*pl = pl0;
 }
 
-static struct fpi_error *find_sched_code(struct ctx *c)
+static void try_sched(struct ctx *c, const struct code *cd, struct pick *p, void *arg)
 {
-	struct code cd;
-	struct pick p = { 0 };
-	uint64_t cands[64];
-	size_t n;
-	struct fpi_error *err;
+	uint64_t cands[256];
+	size_t n = loaded_and_stored(c, cd, cands, NELEM(cands));
 
-	if (!go_has(c->l->sched_mnext)) {
-		snprintf(c->rep->g[GO_GLOBAL_SCHED].why, sizeof(c->rep->g[0].why), "the layout has no sched.mnext offset");
-		return NULL;
-	}
-	err = decode_first(c, mnext_anchors, NELEM(mnext_anchors), &cd);
-	if (err)
-		return err;
-	if (!cd.anchor) {
-		no_anchor(c, GO_GLOBAL_SCHED, mnext_anchors, NELEM(mnext_anchors));
-		return NULL;
-	}
-	n = loaded_and_stored(c, &cd, cands, NELEM(cands));
 	for (size_t i = 0; i < n && !c->fatal; i++) {
 		char why[160];
 
-		pick_add(&p, cands[i] - c->l->sched_mnext.off, valid_mnext(c, cands[i], why, sizeof(why)), why);
+		pick_add(p, cands[i] - c->l->sched_mnext.off, valid_mnext(c, cands[i], why, sizeof(why)), why);
 	}
-	pick_result(c, GO_GLOBAL_SCHED, cd.anchor, &p);
-	code_free(&cd);
-	return NULL;
 }
 
 static bool imm_store_main(const struct ref *r)
@@ -936,67 +932,76 @@ static bool imm_store_main(const struct ref *r)
 	return r->size == 8 && r->imm_store && r->imm == MAIN_MAXSTACKSIZE;
 }
 
-static struct fpi_error *find_maxstack_code(struct ctx *c)
+static void try_maxstack(struct ctx *c, const struct code *cd, struct pick *p, void *arg)
 {
-	struct code cd;
-	struct pick p = { 0 };
 	uint64_t cands[8];
-	size_t n;
-	struct fpi_error *err = decode_first(c, maxstack_anchors, NELEM(maxstack_anchors), &cd);
+	size_t n = distinct_addrs(c, cd, imm_store_main, cands, NELEM(cands));
 
-	if (err)
-		return err;
-	if (!cd.anchor) {
-		no_anchor(c, GO_GLOBAL_MAXSTACKSIZE, maxstack_anchors, NELEM(maxstack_anchors));
-		return NULL;
-	}
-	n = distinct_addrs(c, &cd, imm_store_main, cands, NELEM(cands));
 	for (size_t i = 0; i < n && !c->fatal; i++) {
 		char why[160];
 
-		pick_add(&p, cands[i], valid_maxstacksize(c, cands[i], why, sizeof(why)), why);
+		pick_add(p, cands[i], valid_maxstacksize(c, cands[i], why, sizeof(why)), why);
 	}
-	pick_result(c, GO_GLOBAL_MAXSTACKSIZE, cd.anchor, &p);
-	code_free(&cd);
-	return NULL;
 }
 
-static struct fpi_error *find_waitreasons_code(struct ctx *c)
+static void try_waitreasons(struct ctx *c, const struct code *cd, struct pick *p, void *arg)
 {
-	struct code cd;
-	struct pick p = { 0 };
-	uint64_t cands[64];
-	uint32_t nwr = c->l->nwaitreasons;
+	uint32_t *nwr_ret = arg, nwr = c->l->nwaitreasons;
+	uint64_t cands[256];
 	size_t n;
-	struct fpi_error *err = decode_first(c, waitreason_anchors, NELEM(waitreason_anchors), &cd);
 
-	if (err)
-		return err;
-	if (!cd.anchor) {
-		no_anchor(c, GO_GLOBAL_WAITREASONS, waitreason_anchors, NELEM(waitreason_anchors));
-		return NULL;
-	}
-	if (!nwr && strcmp(cd.anchor, "runtime.waitReason.String") == 0 && cd.first_cmp &&
-	    cd.first_cmp_imm <= MAX_WAITREASONS)
-		nwr = cd.first_cmp_imm;
+	if (!nwr && strcmp(cd->anchor, "runtime.waitReason.String") == 0 && cd->first_cmp &&
+	    cd->first_cmp_imm <= MAX_WAITREASONS)
+		nwr = cd->first_cmp_imm;
 	if (!nwr) {
-		snprintf(c->rep->g[GO_GLOBAL_WAITREASONS].why, sizeof(c->rep->g[0].why),
-			 "its length is neither in the layout nor in %s's bounds check", cd.anchor);
-		c->rep->g[GO_GLOBAL_WAITREASONS].anchor = cd.anchor;
-		code_free(&cd);
-		return NULL;
+		snprintf(p->why, sizeof(p->why), "its length is neither in the layout nor in %s's bounds check", cd->anchor);
+		return;
 	}
 	/* indexed through a register: only the array's address is taken */
-	n = distinct_addrs(c, &cd, lea_only, cands, NELEM(cands));
+	n = distinct_addrs(c, cd, lea_only, cands, NELEM(cands));
 	for (size_t i = 0; i < n && !c->fatal; i++) {
 		char why[160];
 
-		pick_add(&p, cands[i], valid_waitreasons(c, cands[i], nwr, why, sizeof(why)), why);
+		pick_add(p, cands[i], valid_waitreasons(c, cands[i], nwr, why, sizeof(why)), why);
 	}
-	if (pick_result(c, GO_GLOBAL_WAITREASONS, cd.anchor, &p))
-		c->rep->nwaitreasons = nwr;
-	code_free(&cd);
-	return NULL;
+	if (p->nvalid)
+		*nwr_ret = nwr;
+}
+
+static struct fpi_error *find_by_code(struct ctx *c)
+{
+	struct go_globals_report *rep = c->rep;
+	struct pick pl = { 0 };
+	uint32_t nwr = 0;
+	struct fpi_error *err;
+
+	/* allm first: sched's check needs the number of Ms */
+	err = search(c, GO_GLOBAL_ALLM, allm_anchors, NELEM(allm_anchors), try_allm, NULL);
+	if (!err && !c->fatal)
+		err = search(c, GO_GLOBAL_ALLGS, allgs_anchors, NELEM(allgs_anchors), try_allgs, &pl);
+	if (!err && !c->fatal) {
+		if (rep->g[GO_GLOBAL_ALLGS].addr)
+			pick_result(c, GO_GLOBAL_ALLGLEN, rep->g[GO_GLOBAL_ALLGS].anchor, &pl);
+		else
+			snprintf(rep->g[GO_GLOBAL_ALLGLEN].why, sizeof(rep->g[0].why), "runtime.allgs not found");
+	}
+	if (!err && !c->fatal) {
+		if (!go_has(c->l->sched_mnext))
+			snprintf(rep->g[GO_GLOBAL_SCHED].why, sizeof(rep->g[0].why), "the layout has no sched.mnext offset");
+		else if (!rep->g[GO_GLOBAL_ALLM].addr)
+			snprintf(rep->g[GO_GLOBAL_SCHED].why, sizeof(rep->g[0].why), "runtime.allm not found");
+		else
+			err = search(c, GO_GLOBAL_SCHED, mnext_anchors, NELEM(mnext_anchors), try_sched, NULL);
+	}
+	if (!err && !c->fatal)
+		err = search(c, GO_GLOBAL_MAXSTACKSIZE, maxstack_anchors, NELEM(maxstack_anchors), try_maxstack, NULL);
+	if (!err && !c->fatal) {
+		err = search(c, GO_GLOBAL_WAITREASONS, waitreason_anchors, NELEM(waitreason_anchors),
+			     try_waitreasons, &nwr);
+		if (rep->g[GO_GLOBAL_WAITREASONS].addr)
+			rep->nwaitreasons = nwr;
+	}
+	return err;
 }
 
 /* ---- the symbol table ---- */
@@ -1178,16 +1183,7 @@ struct fpi_error *go_globals_find_ex(struct go_layout *l, const char *exe, struc
 		}
 		c.cs_open = true;
 		cs_option(c.cs, CS_OPT_DETAIL, CS_OPT_ON);
-		/* allm first: sched's check needs the number of Ms */
-		err = find_allm_code(&c);
-		if (!err && !c.fatal)
-			err = find_allgs_code(&c);
-		if (!err && !c.fatal && ret->g[GO_GLOBAL_ALLM].addr)
-			err = find_sched_code(&c);
-		if (!err && !c.fatal)
-			err = find_maxstack_code(&c);
-		if (!err && !c.fatal)
-			err = find_waitreasons_code(&c);
+		err = find_by_code(&c);
 		if (err)
 			goto out;
 	}

@@ -40,10 +40,17 @@
  * When l has no waitReasonStrings length (nwaitreasons 0) the one the
  * runtime's own bounds check uses is filled in.
  *
- * allgs, allglen and allm are required: not found, ambiguous or invalid is
- * an error (FPI_ERR_NODWARF: the binary lacks what would say; FPI_ERR_FAULT
- * or FPI_ERR_FORMAT when exe or memory cannot be read), and l is left as it
- * was. The optional ones are left 0 when not found or not unique; their
+ * Call it with t stopped (a live process after fpi_target_ptrace_stop) or
+ * a core: a running process changes allgs and allm under the reads (the
+ * windows a stopped thread can leave, inside allgadd or allocm, are
+ * allowed for). Call it before go_layout_read_target, which reads the
+ * wait-reason strings at l->waitreasons.
+ *
+ * allgs, allglen and allm are required: not found or ambiguous is an
+ * FPI_ERR_NODWARF error naming the global and why its candidates failed
+ * (unreadable memory included); an exe that cannot be read is
+ * FPI_ERR_NOTGO or FPI_ERR_FORMAT, a target that fails (exited) its own
+ * error. On any error l is left as it was. The optional ones are left 0 when not found or not unique; their
  * fields are written only when all three required ones are found. how may
  * be NULL. */
 struct fpi_error *go_globals_find(struct go_layout *l, const char *exe, struct fpi_target *t, const char **how);

@@ -23,7 +23,8 @@
 # short of len(allgs), the newest M without its g0 yet). Then garbage: the slice header of allgs, the allm word, all of
 # memory, a second word holding allglen's value (ambiguity), a damaged
 # waitReasonStrings, and garbage under the symbol table's addresses: each a
-# clean error naming the global (exit 2, no signal), a cycle in the Ms'
+# clean error naming the global (exit 2, no signal), as are an executable
+# cut short and one that is not Go; a cycle in the Ms'
 # chain likewise, or for the optional
 # waitReasonStrings no address; and the process lives on.
 . "$(dirname "$0")/lib.sh"
@@ -141,6 +142,14 @@ for GO in $(go_toolchains); do
 	check_eq "$VER garbage waitReasonStrings: the rest is found" "$RC" 0
 	check_eq "$VER garbage waitReasonStrings: not taken" "$(found waitReasonStrings)" 0x0
 	check_eq "$VER garbage waitReasonStrings: allgs still" "$(found allgs)" "$ALLGS"
+	# the file, not only memory, may be damaged: cut short, or not Go
+	head -c $(($(stat -c %s "$X") / 2)) "$X" >"$TDIR/cut"
+	unit "cut-short executable" "$TDIR/cut"
+	check_eq "$VER cut-short executable: exit status (2: an error, not a signal)" "$RC" 2
+	check "$VER cut-short executable: an error" grep -q "^error: " "$TDIR/u.out"
+	unit "not a Go executable" /bin/sh
+	check_eq "$VER not a Go executable: exit status" "$RC" 2
+	check "$VER not a Go executable: says so" grep -q "^error: .*gopclntab" "$TDIR/u.out"
 	check "$VER target alive after the strip -s runs" ping_target
 	stop_target
 
