@@ -15,20 +15,21 @@
 #     symbol table, the layout still the DWARF build's;
 #   - a stripped PIE (-buildmode=pie): addresses shifted by its load bias;
 #   - tests/targets/cgo stripped (external linking, extra Ms on allm);
-# and with 6000 goroutines (more than are checked one by one);
-# and every global found must equal DWARF's: allgs, allglen, allm, sched,
+# also with 6000 goroutines (more than are checked one by one). Every
+# global found must equal DWARF's: allgs, allglen, allm, sched,
 # maxstacksize, waitReasonStrings and its length (also with the length
 # forgotten by the layout: then it comes from waitReason.String's bounds
-# check; and with the windows a stopped process may show: allglen one
-# short of len(allgs), the newest M without its g0 yet). Then garbage: the slice header of allgs, the allm word, all of
-# memory, a second word holding allglen's value (ambiguity), a damaged
-# waitReasonStrings, and garbage under the symbol table's addresses: each a
-# clean error naming the global (exit 2, no signal), as are an executable
-# cut short and one that is not Go; a cycle in the Ms'
-# chain likewise, or for the optional
-# waitReasonStrings no address; and the process lives on.
+# check; and with the windows a stopped process may show: allglen one short
+# of len(allgs), the newest M without its g0 yet).
+# Then garbage: in memory, the slice header of allgs, the allm word, all of
+# memory, a second word holding allglen's value (ambiguity), a cycle in the
+# Ms' chain, garbage under the symbol table's addresses; in the file, an
+# executable cut short, one whose allgadd is undecodable bytes, one that is
+# not Go: each a clean error naming the global (exit 2, no signal). A
+# damaged waitReasonStrings (optional) is not taken, the rest still is. The
+# process lives on.
 . "$(dirname "$0")/lib.sh"
-need_go; need_ptrace
+need_go; need_ptrace; need_python
 U="$top_builddir/tests/unit_goglobals"
 [ -x "$U" ] || skip_or_fail "tests/unit_goglobals not built (make check builds it)"
 
@@ -147,6 +148,19 @@ for GO in $(go_toolchains); do
 	unit "cut-short executable" "$TDIR/cut"
 	check_eq "$VER cut-short executable: exit status (2: an error, not a signal)" "$RC" 2
 	check "$VER cut-short executable: an error" grep -q "^error: " "$TDIR/u.out"
+	# allgadd's code overwritten with 0xff bytes (undecodable): no anchor
+	# left for allgs; the other globals are still found
+	python3 - "$X" "$TDIR/badcode" "$("$GO" tool nm -size "$B" | awk '$4 == "runtime.allgadd" { print $1, $2 }')" <<'PY'
+import sys
+src, dst, (addr, size) = sys.argv[1], sys.argv[2], sys.argv[3].split()
+b = bytearray(open(src, "rb").read())
+off = int(addr, 16) - 0x400000  # Go's text segment: file offset 0 at 0x400000
+b[off:off + int(size)] = b"\xff" * int(size)
+open(dst, "wb").write(b)
+PY
+	chmod +x "$TDIR/badcode"
+	refuses "allgadd's code garbage" "$TDIR/badcode" runtime.allgs
+	check_eq "$VER allgadd's code garbage: allm still" "$(found allm)" "$ALLM"
 	unit "not a Go executable" /bin/sh
 	check_eq "$VER not a Go executable: exit status" "$RC" 2
 	check "$VER not a Go executable: says so" grep -q "^error: .*gopclntab" "$TDIR/u.out"
