@@ -15,11 +15,12 @@
 #     symbol table, the layout still the DWARF build's;
 #   - a stripped PIE (-buildmode=pie): addresses shifted by its load bias;
 #   - tests/targets/cgo stripped (external linking, extra Ms on allm);
+#   - a core of the strip -s process (gcore);
 # also with 6000 goroutines (more than are checked one by one). Every
 # global found must equal DWARF's: allgs, allglen, allm, sched,
 # maxstacksize, waitReasonStrings and its length (also with the length
 # forgotten by the layout: then it comes from waitReason.String's bounds
-# check; and with the windows a stopped process may show: allglen one short
+# check, or the symbol's size; and with the windows a stopped process may show: allglen one short
 # of len(allgs), the newest M without its g0 yet).
 # Then garbage: in memory, the slice header of allgs, the allm word, all of
 # memory, a second word holding allglen's value (ambiguity), a cycle in the
@@ -164,6 +165,12 @@ PY
 	unit "not a Go executable" /bin/sh
 	check_eq "$VER not a Go executable: exit status" "$RC" 2
 	check "$VER not a Go executable: says so" grep -q "^error: .*gopclntab" "$TDIR/u.out"
+	# a core of it (gcore): the same globals from post-mortem memory
+	if command -v gcore >/dev/null 2>&1; then
+		gcore -o "$TDIR/core" "$TPID" >/dev/null 2>&1
+		equal "gcore of strip -s" "$X" "machine code" --core "$TDIR/core.$TPID"
+		rm -f "$TDIR/core.$TPID"
+	fi
 	check "$VER target alive after the strip -s runs" ping_target
 	stop_target
 
@@ -174,6 +181,7 @@ PY
 	start_target "$D" -n 50
 	equal "objcopy --strip-debug" "$D" "symbol table"
 	equal "objcopy --strip-debug, --no-symtab" "$D" "machine code" --no-symtab
+	equal "objcopy --strip-debug, no layout length of waitReasonStrings" "$D" "symbol table" --no-nwaitreasons
 	refuses "objcopy --strip-debug, garbage allgs header" "$D" "runtime.allgs not found from the symbol table" \
 		--garbage "$ALLGS:24"
 	check "$VER target alive after the --strip-debug runs" ping_target

@@ -13,6 +13,8 @@
  * or "error: MESSAGE" and exits 2 when go_globals_find fails.
  *
  * Options:
+ *   --core CORE           read CORE (of RUN_EXE) instead of the process PID
+ *                         (PID is then ignored)
  *   --no-symtab           the machine-code path even if RUN_EXE has .symtab
  *   --no-nwaitreasons     forget the layout's length of waitReasonStrings
  *                         (a layout without it: the code's bounds check)
@@ -118,13 +120,16 @@ int main(int argc, char **argv)
 	struct go_globals_report rep;
 	struct fpi_error *err;
 	unsigned flags = 0;
+	const char *core = NULL;
 	bool expect_equal = false, no_nwr = false, allm_cycle = false, allglen_short = false, m_unborn = false;
 	uint64_t ref[GO_GLOBAL_COUNT];
 	uint32_t ref_nwr;
 	int i, pid, rc = 0;
 
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-		if (strcmp(argv[i], "--no-symtab") == 0) {
+		if (strcmp(argv[i], "--core") == 0 && i + 1 < argc) {
+			core = argv[++i];
+		} else if (strcmp(argv[i], "--no-symtab") == 0) {
 			flags |= GO_GLOBALS_NO_SYMTAB;
 		} else if (strcmp(argv[i], "--no-nwaitreasons") == 0) {
 			no_nwr = true;
@@ -164,9 +169,11 @@ int main(int argc, char **argv)
 	pid = atoi(argv[i]);
 
 	err = go_layout_load(argv[i + 1], &l);
-	if (!err)
+	if (!err && core)
+		err = fpi_target_open_core(core, argv[i + 2], &t);
+	else if (!err)
 		err = fpi_target_ptrace_open(pid, &t);
-	if (!err)
+	if (!err && !core)
 		err = fpi_target_ptrace_stop(t);
 	if (err) {
 		printf("error: setup: %s\n", err->message);
