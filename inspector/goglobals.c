@@ -139,6 +139,21 @@ static bool in_data(const struct ctx *c, uint64_t addr, uint64_t len)
 	return false;
 }
 
+/* Read the variable candidate [a, a + len): it must be one of the
+ * executable's and readable. */
+static bool read_var(struct ctx *c, uint64_t a, void *buf, size_t len, char *why, size_t whylen)
+{
+	if (!in_data(c, a, len)) {
+		snprintf(why, whylen, "%#" PRIx64 ": outside the executable's writable segments", a);
+		return false;
+	}
+	if (!rd(c, a, buf, len)) {
+		snprintf(why, whylen, "%#" PRIx64 ": not readable", a);
+		return false;
+	}
+	return true;
+}
+
 /* ---- the executable ---- */
 
 static struct fpi_error *read_segments(struct ctx *c)
@@ -428,10 +443,8 @@ static bool valid_allgs(struct ctx *c, uint64_t a, uint64_t *len_ret, char *why,
 	size_t span, ngoids = 0;
 	bool ok = false;
 
-	if (!in_data(c, a, sizeof(hdr)) || !rd(c, a, hdr, sizeof(hdr))) {
-		snprintf(why, whylen, "%#" PRIx64 ": not a readable variable (outside the writable segments)", a);
+	if (!read_var(c, a, hdr, sizeof(hdr), why, whylen))
 		return false;
-	}
 	if (hdr[1] == 0 || hdr[1] > hdr[2] || hdr[2] > MAX_GS || !fpi_range_ok(hdr[0], hdr[1] * 8)) {
 		snprintf(why, whylen, "%#" PRIx64 ": {%#" PRIx64 ", %" PRIu64 ", %" PRIu64 "} is no slice of g's",
 			 a, hdr[0], hdr[1], hdr[2]);
@@ -527,10 +540,8 @@ static bool valid_allm(struct ctx *c, uint64_t a, uint64_t *count_ret, char *why
 	for (size_t i = 0; i < 3; i++)
 		if (fs[i]->off + fs[i]->size > span)
 			span = fs[i]->off + fs[i]->size;
-	if (!in_data(c, a, 8) || !rd_u64(c, a, &mp)) {
-		snprintf(why, whylen, "%#" PRIx64 ": not a readable variable (outside the writable segments)", a);
+	if (!read_var(c, a, &mp, sizeof(mp), why, whylen))
 		return false;
-	}
 	if (!mp) {
 		snprintf(why, whylen, "%#" PRIx64 ": holds nil (allm has m0 once the runtime runs)", a);
 		return false;
@@ -620,10 +631,8 @@ static bool valid_allglen(struct ctx *c, uint64_t a, uint64_t len, uint64_t off,
 {
 	uint64_t v;
 
-	if (!in_data(c, a, 8) || !rd_u64(c, a, &v)) {
-		snprintf(why, whylen, "%#" PRIx64 ": not a readable variable (outside the writable segments)", a);
+	if (!read_var(c, a, &v, sizeof(v), why, whylen))
 		return false;
-	}
 	if (v + off != len) {
 		snprintf(why, whylen, "%#" PRIx64 ": holds %" PRIu64 ", not len(allgs) %" PRIu64 "%s", a, v, len,
 			 off ? " - 1" : "");
@@ -638,11 +647,13 @@ static bool valid_mnext(struct ctx *c, uint64_t a, char *why, size_t whylen)
 {
 	uint64_t v;
 
-	if (a < c->l->sched_mnext.off || !in_data(c, a - c->l->sched_mnext.off, c->l->sched_mnext.off + 8) ||
-	    !rd_u64(c, a, &v)) {
-		snprintf(why, whylen, "%#" PRIx64 ": not a readable variable (outside the writable segments)", a);
+	/* all of sched up to mnext is the runtime's variable */
+	if (a < c->l->sched_mnext.off || !in_data(c, a - c->l->sched_mnext.off, c->l->sched_mnext.off + 8)) {
+		snprintf(why, whylen, "%#" PRIx64 ": sched would be outside the executable's writable segments", a);
 		return false;
 	}
+	if (!read_var(c, a, &v, sizeof(v), why, whylen))
+		return false;
 	if (v < c->nallm || v > (1ull << 31)) {
 		snprintf(why, whylen, "%#" PRIx64 ": holds %" PRIu64 ", allm has %" PRIu64 " Ms", a, v, c->nallm);
 		return false;
@@ -656,10 +667,8 @@ static bool valid_maxstacksize(struct ctx *c, uint64_t a, char *why, size_t whyl
 
 	/* debug.SetMaxStack may have changed it from runtime.main's value,
 	 * but a stack limit below a page or beyond the address space is none */
-	if (!in_data(c, a, 8) || !rd_u64(c, a, &v)) {
-		snprintf(why, whylen, "%#" PRIx64 ": not a readable variable (outside the writable segments)", a);
+	if (!read_var(c, a, &v, sizeof(v), why, whylen))
 		return false;
-	}
 	if (v < 4096 || v >= FPI_USER_TOP) {
 		snprintf(why, whylen, "%#" PRIx64 ": holds %" PRIu64 ", no stack limit", a, v);
 		return false;
