@@ -1179,7 +1179,15 @@ struct fpi_error *go_globals_find_ex(struct go_layout *l, const char *exe, struc
 	if (!(flags & GO_GLOBALS_NO_SYMTAB) && read_symtab(&c, symaddr, symsize)) {
 		ret->how = "symbol table";
 		from_symtab(&c, symaddr, symsize);
-	} else {
+	}
+	/* A symbol table without the runtime's variables (another linker's,
+	 * or symbols renamed) says nothing: the code still does. One whose
+	 * address fails is not overruled: the process runs another build. */
+	if (!ret->how || (!c.fatal && (!symaddr[GO_GLOBAL_ALLGS] || !symaddr[GO_GLOBAL_ALLGLEN] ||
+				       !symaddr[GO_GLOBAL_ALLM]))) {
+		for (int k = 0; k < GO_GLOBAL_COUNT; k++)
+			ret->g[k] = (struct go_global_result){ .name = global_names[k] };
+		ret->nwaitreasons = 0;
 		ret->how = "machine code";
 		err = fpi_pclntab_open_elf(c.elf, &c.pcln);
 		if (err) {

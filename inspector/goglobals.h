@@ -12,7 +12,8 @@
  * candidate does. Two valid candidates or none is an error naming the
  * global, never a guess. Addresses from the symbol table are checked the
  * same way: a symbol table of another build than the process runs is an
- * error too.
+ * error too. A symbol table that lacks allgs, allglen or allm is passed
+ * over for the machine code.
  *
  * amd64 only (the disassembler is capstone's x86-64). Executables linked at
  * a fixed address (Go's default, ET_EXEC) are read as they are; a PIE

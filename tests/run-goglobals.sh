@@ -7,7 +7,8 @@
 #     bytes, so the same addresses): the machine-code path;
 #   - the same build by objcopy --strip-all, likewise;
 #   - a copy by objcopy --strip-debug (.symtab, no DWARF, the same loaded
-#     bytes): the symbol-table path;
+#     bytes): the symbol-table path; with runtime.allgs stripped from the
+#     symbol table too: the machine-code path;
 #   - a -ldflags=-w build (.symtab, no DWARF): the symbol-table path, and
 #     the machine-code path on it too (--no-symtab); its data lies
 #     elsewhere than the DWARF build's on some toolchains (its build id and
@@ -109,6 +110,8 @@ refuses() {
 # nm_addr BIN NAME: the address of NAME in BIN's symbol table
 nm_addr() { "$GO" tool nm "$1" | awk -v n="$2" '$3 == n { print "0x" $1 }'; }
 strip_debug() { objcopy --strip-debug "$1" "$2"; }
+# a symbol table without runtime.allgs: it is no help, the code is
+strip_allgs() { objcopy --strip-debug --strip-symbol=runtime.allgs "$1" "$2"; }
 
 for GO in $(go_toolchains); do
 	VER=$(go_version_of "$GO")
@@ -117,6 +120,7 @@ for GO in $(go_toolchains); do
 	X=$(copy_of "$B" gg-strip strip_s)
 	O=$(copy_of "$B" gg-objcopy objcopy_all)
 	D=$(copy_of "$B" gg-nodebug strip_debug)
+	N=$(copy_of "$B" gg-noallgs strip_allgs)
 	W=$(build_with states "$GO" w -ldflags=-w)
 	PD=$(build_with states "$GO" pie -buildmode=pie)
 	PX=$(copy_of "$PD" gg-strip strip_s)
@@ -185,6 +189,10 @@ PY
 	refuses "objcopy --strip-debug, garbage allgs header" "$D" "runtime.allgs not found from the symbol table" \
 		--garbage "$ALLGS:24"
 	check "$VER target alive after the --strip-debug runs" ping_target
+	stop_target
+
+	start_target "$N" -n 50
+	equal "a symbol table without runtime.allgs" "$N" "machine code"
 	stop_target
 
 	start_target "$W" -n 50
