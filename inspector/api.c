@@ -74,9 +74,36 @@ int fpi_session_attach(int pid, struct fpi_session **ret, struct fpi_error **err
 	return 0;
 }
 
+/* the public options, whatever size the caller's header gave them */
+static struct go_layout_options layout_options(const struct fpi_layout_options *o)
+{
+	struct go_layout_options lo = { 0 };
+
+	if (o && o->size >= offsetof(struct fpi_layout_options, debug_file) + sizeof(o->debug_file))
+		lo.debug_file = o->debug_file;
+	if (o && o->size >= offsetof(struct fpi_layout_options, layout_file) + sizeof(o->layout_file))
+		lo.layout_file = o->layout_file;
+	return lo;
+}
+
 int fpi_session_open_live(int pid, int argc, char **argv, struct fpi_session **ret, struct fpi_error **err)
 {
-	return status_of(session_open_live(pid, argc, argv, ret), err);
+	return status_of(session_open_live(pid, argc, argv, NULL, ret), err);
+}
+
+int fpi_session_open_live_opts(int pid, int argc, char **argv, const struct fpi_layout_options *o,
+			       struct fpi_session **ret, struct fpi_error **err)
+{
+	struct go_layout_options lo = layout_options(o);
+
+	return status_of(session_open_live(pid, argc, argv, &lo, ret), err);
+}
+
+int fpi_layout_make(const char *binary, const char *out, char **path, struct fpi_error **err)
+{
+	if (!binary || !path)
+		return fail(fpi_error_create(FPI_ERR_USAGE, "a binary and a result pointer are required"), err);
+	return status_of(go_layout_make(binary, out, path), err);
 }
 
 int fpi_session_stop(struct fpi_session *s, struct fpi_error **err)
@@ -86,7 +113,15 @@ int fpi_session_stop(struct fpi_session *s, struct fpi_error **err)
 
 int fpi_session_open_core(const char *core, const char *exe, struct fpi_session **ret, struct fpi_error **err)
 {
-	return status_of(session_open_core(core, exe, ret), err);
+	return status_of(session_open_core(core, exe, NULL, ret), err);
+}
+
+int fpi_session_open_core_opts(const char *core, const char *exe, const struct fpi_layout_options *o,
+			       struct fpi_session **ret, struct fpi_error **err)
+{
+	struct go_layout_options lo = layout_options(o);
+
+	return status_of(session_open_core(core, exe, &lo, ret), err);
 }
 
 /* ---- a caller's target */

@@ -26,8 +26,9 @@
 #endif
 
 static const char usage_text[] =
-	"usage: fpinspect attach PID [--json] [--stats] [COMMAND [ARG...]]\n"
-	"       fpinspect core CORE [EXE] [--json] [--stats] [COMMAND [ARG...]]\n"
+	"usage: fpinspect attach PID [OPTIONS] [COMMAND [ARG...]]\n"
+	"       fpinspect core CORE [EXE] [OPTIONS] [COMMAND [ARG...]]\n"
+	"       fpinspect layout --from BINARY [-o FILE]\n"
 	"       fpinspect demo\n"
 	"       fpinspect help | --help | --version\n"
 	"\n"
@@ -53,6 +54,15 @@ static const char usage_text[] =
 	"options:\n"
 	"  --json    one JSON document instead of text (documented in the README)\n"
 	"  --stats   print to stderr how long the target was stopped, load time and peak memory\n"
+	"  --debug-file FILE\n"
+	"            the DWARF of a binary built without it, kept apart (objcopy --only-keep-debug)\n"
+	"  --layout FILE\n"
+	"            the runtime's layout for a binary without DWARF (made by fpinspect layout)\n"
+	"\n"
+	"Binaries built with -ldflags=\"-s -w\" (no DWARF, no symbol table) are read from their pclntab and\n"
+	"a layout of their Go release: a debug file (--debug-file, /usr/lib/debug/.build-id/, .gnu_debuglink),\n"
+	"else a layout file from $XDG_CACHE_HOME/fpinspect/ or the installed ones. fpinspect layout --from\n"
+	"BINARY makes one from any binary that toolchain built with DWARF (-o FILE: there, not in the cache).\n"
 	"\n"
 	"exit status: 0 ok; 1 a check found problems; 2 could not inspect or bad usage\n";
 
@@ -100,12 +110,12 @@ static int report(struct fpi_error *err, const char *what)
 
 /* Attach in the library's two steps, the handlers told the session before
  * anything is stopped. */
-static int attach(int pid, int argc, char **argv, struct fpi_session **ret)
+static int attach(int pid, int argc, char **argv, const struct fpi_layout_options *lo, struct fpi_session **ret)
 {
 	struct fpi_session *s;
 	struct fpi_error *err = NULL;
 
-	if (fpi_session_open_live(pid, argc, argv, &s, &err) != 0)
+	if (fpi_session_open_live_opts(pid, argc, argv, lo, &s, &err) != 0)
 		return report(err, "cannot attach");
 	live = s;
 	if (fpi_session_stop(s, &err) != 0) {
@@ -147,21 +157,50 @@ static double now(void)
 
 struct opts {
 	int json, stats;
+	struct fpi_layout_options layout;
 	int argc;      /* positional arguments after the subcommand */
 	char **argv;
 };
 
+/* "--name V" or "--name=V" at argv[*i]: the value, *i moved past it */
+static const char *value_opt(int argc, char **argv, int *i, const char *name, int *bad)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		*bad = 1;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	o->json = o->stats = 0;
-	o->argc = 0;
+	int bad = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->layout.size = sizeof(o->layout);
 	/* the positional arguments, compacted in place: nothing to free */
 	o->argv = argv;
 	for (int i = 0; i < argc; i++) {
+		const char *v;
+
 		if (!strcmp(argv[i], "--json"))
 			o->json = 1;
 		else if (!strcmp(argv[i], "--stats"))
 			o->stats = 1;
+		else if ((v = value_opt(argc, argv, &i, "--debug-file", &bad)))
+			o->layout.debug_file = v;
+		else if ((v = value_opt(argc, argv, &i, "--layout", &bad)))
+			o->layout.layout_file = v;
+		else if (bad)
+			return usage_error("%s needs a FILE", argv[i]);
 		else
 			o->argv[o->argc++] = argv[i];
 	}
@@ -345,7 +384,8 @@ static int cmd_attach(int argc, char **argv)
 	long pid;
 	int st;
 
-	parse_opts(argc, argv, &o);
+	if (parse_opts(argc, argv, &o))
+		return 2;
 	if (o.argc < 1)
 		return usage_error("attach: missing PID (%s)", "fpinspect attach PID [COMMAND]");
 	errno = 0;
@@ -356,7 +396,7 @@ static int cmd_attach(int argc, char **argv)
 		return usage_error("unknown command '%s' (commands: summary threads goroutines bt check dump profile help)", o.argv[1]);
 	if ((st = command_first(o.argc - 1, o.argv + 1, o.json)) >= 0)
 		return st;
-	if (attach((int)pid, o.argc - 1, o.argv + 1, &s) != 0)
+	if (attach((int)pid, o.argc - 1, o.argv + 1, &o.layout, &s) != 0)
 		return 2;
 	snprintf(what, sizeof(what), "Attached to process %ld; it stays stopped while this prompt is open", pid);
 	return inspect(s, &o, 1, what, t0);
@@ -372,7 +412,8 @@ static int cmd_core(int argc, char **argv)
 	int first = 1, st;
 	double t0 = now();
 
-	parse_opts(argc, argv, &o);
+	if (parse_opts(argc, argv, &o))
+		return 2;
 	if (o.argc < 1)
 		return usage_error("core: missing CORE (%s)", "fpinspect core CORE [EXE] [COMMAND]");
 	if (o.argc > 1 && !is_command(o.argv[1])) {
@@ -383,10 +424,46 @@ static int cmd_core(int argc, char **argv)
 		return usage_error("unknown command '%s' (commands: summary threads goroutines bt check dump profile help)", o.argv[first]);
 	if ((st = command_first(o.argc - first, o.argv + first, o.json)) >= 0)
 		return st;
-	if (fpi_session_open_core(o.argv[0], exe, &s, &err) != 0)
+	if (fpi_session_open_core_opts(o.argv[0], exe, &o.layout, &s, &err) != 0)
 		return report(err, "cannot open core");
 	snprintf(what, sizeof(what), "Core file %s", o.argv[0]);
 	return inspect(s, &o, first, what, t0);
+}
+
+/* ---- layout --from BINARY [-o FILE] ---- */
+
+static int cmd_layout(int argc, char **argv)
+{
+	const char *from = NULL, *out = NULL, *v;
+	struct fpi_error *err = NULL;
+	char *path = NULL;
+	int bad = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: fpinspect layout --from BINARY [-o FILE]\n\n"
+			       "Write the Go runtime's layout (the g, m and schedt fields, statuses, wait reasons) of\n"
+			       "BINARY's DWARF to FILE, or to $XDG_CACHE_HOME/fpinspect/goVERSION-GOARCH.layout, where\n"
+			       "fpinspect looks for it when a binary of the same Go release has no DWARF\n"
+			       "(-ldflags=\"-s -w\"). BINARY: any program that toolchain built without -w/-s.\n");
+			return 0;
+		}
+		if ((v = value_opt(argc, argv, &i, "--from", &bad)))
+			from = v;
+		else if ((v = value_opt(argc, argv, &i, "-o", &bad)))
+			out = v;
+		else if (bad)
+			return usage_error("layout: %s needs a value", argv[i]);
+		else
+			return usage_error("layout: unexpected '%s' (fpinspect layout --from BINARY [-o FILE])", argv[i]);
+	}
+	if (!from)
+		return usage_error("layout: missing --from BINARY (%s)", "fpinspect layout --from BINARY [-o FILE]");
+	if (fpi_layout_make(from, out, &path, &err) != 0)
+		return report(err, "cannot make the layout");
+	printf("%s\n", path);
+	fpi_free(path);
+	return 0;
 }
 
 /* ---- demo: build the bundled Go program, run it, inspect it, let it go ---- */
@@ -471,7 +548,7 @@ static int cmd_demo(void)
 	printf("Started it as process %d. Attaching (every thread stops), copying what the commands need,\n"
 	       "detaching; then the commands below run on the copy while the program goes on.\n", (int)pid);
 	fflush(stdout);
-	if (attach(pid, 0, NULL, &s) != 0) {
+	if (attach(pid, 0, NULL, NULL, &s) != 0) {
 		st = 2;
 	} else {
 		char *a1[] = { "summary" }, *a2[] = { "threads" }, *a3[] = { "goroutines" }, *a5[] = { "check" };
@@ -511,7 +588,7 @@ int main(int argc, char **argv)
 	 * the signal, whenever it comes */
 	install_signal_handlers();
 	if (argc < 2)
-		return usage_error("missing command (%s)", "attach, core, demo or help");
+		return usage_error("missing command (%s)", "attach, core, layout, demo or help");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		if (argc > 2 && fpi_command_help(argv[2])) {
 			printf("%s\n", fpi_command_help(argv[2]));
@@ -530,5 +607,7 @@ int main(int argc, char **argv)
 		return cmd_core(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "demo"))
 		return cmd_demo();
-	return usage_error("unknown command '%s' (attach, core, demo, help)", argv[1]);
+	if (!strcmp(argv[1], "layout"))
+		return cmd_layout(argc - 2, argv + 2);
+	return usage_error("unknown command '%s' (attach, core, layout, demo, help)", argv[1]);
 }

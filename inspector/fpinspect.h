@@ -89,6 +89,28 @@ FPI_PUBLIC int fpi_session_stop(struct fpi_session *s, struct fpi_error **err);
 FPI_PUBLIC int fpi_session_open_core(const char *core, const char *exe, struct fpi_session **ret,
 				     struct fpi_error **err);
 
+/* Where the Go runtime's layout comes from when the executable has no DWARF
+ * (-ldflags="-s -w", stripped). By default: a separate debug file (the
+ * build-ID path under /usr/lib/debug/.build-id/, .gnu_debuglink), else a
+ * layout file for the executable's Go version, GOARCH and GOEXPERIMENT
+ * ($XDG_CACHE_HOME/fpinspect/, the installed layouts), made by
+ * fpi_layout_make. Set `size` to sizeof(struct fpi_layout_options); NULL
+ * members keep the defaults. */
+struct fpi_layout_options {
+	size_t size;
+	const char *debug_file;   /* DWARF of this build kept apart (objcopy --only-keep-debug) */
+	const char *layout_file;  /* a layout file to use instead of searching */
+};
+FPI_PUBLIC int fpi_session_open_live_opts(int pid, int argc, char **argv, const struct fpi_layout_options *o,
+					  struct fpi_session **ret, struct fpi_error **err);
+FPI_PUBLIC int fpi_session_open_core_opts(const char *core, const char *exe, const struct fpi_layout_options *o,
+					  struct fpi_session **ret, struct fpi_error **err);
+/* The layout of binary's DWARF (a binary the same toolchain built without
+ * -ldflags=-w/-s) written to out, or, out NULL, to
+ * $XDG_CACHE_HOME/fpinspect/goVERSION-GOARCH.layout; *path (fpi_free) says
+ * where. */
+FPI_PUBLIC int fpi_layout_make(const char *binary, const char *out, char **path, struct fpi_error **err);
+
 /* Sessions over fpinspect's own targets (live, core) never query debuginfod:
  * they unset DEBUGINFOD_URLS in the calling process, since libdw would fetch
  * over the network on first use of a module, perhaps with the process

@@ -1224,6 +1224,7 @@ struct fpi_error *go_globals_find_ex(struct go_layout *l, const char *exe, struc
 	l->waitreasons = ret->g[GO_GLOBAL_WAITREASONS].addr;
 	if (l->waitreasons && !l->nwaitreasons)
 		l->nwaitreasons = ret->nwaitreasons;
+	l->have_globals = true;
 out:
 	fpi_error_destroy(c.fatal);
 	if (c.cs_open)

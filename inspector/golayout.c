@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Layouts from DWARF through libdw. Go emits one or more compile units named
- * "runtime" (code, variables, constants, and the runtime's types); only those
- * are walked, and only their top-level entries. */
-#include <ctype.h>
-#include <dwarf.h>
-#include <elfutils/libdw.h>
+/* The layout's accessors, and the order its sources are tried in (the
+ * readers: golayout_dwarf.c, golayout_file.c). */
 #include <fcntl.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -113,194 +109,138 @@ char *go_buildinfo_version(const char *exe)
 	return v;
 }
 
-/* ---- DWARF ---- */
-
-static bool peel_type(Dwarf_Die *die, Dwarf_Die *ret)
+/* GOEXPERIMENT as the build settings in .go.buildinfo record it (the
+ * modinfo string after the version, 1.18+): NULL when none was set. */
+static char *buildinfo_experiment(Elf *elf)
 {
-	Dwarf_Attribute attr;
-	Dwarf_Die cur = *die;
+	static const char key[] = "\nbuild\tGOEXPERIMENT=";
+	Elf_Scn *scn = find_section(elf, ".go.buildinfo");
+	Elf_Data *d;
+	const char *p, *end, *hit, *nl;
 
-	if (!dwarf_attr_integrate(&cur, DW_AT_type, &attr) || !dwarf_formref_die(&attr, ret))
-		return false;
-	for (int i = 0; i < 8 && dwarf_tag(ret) == DW_TAG_typedef; i++) {
-		cur = *ret;
-		if (!dwarf_attr_integrate(&cur, DW_AT_type, &attr) || !dwarf_formref_die(&attr, ret))
-			return false;
-	}
-	return true;
+	if (!scn || !(d = elf_getdata(scn, NULL)) || !d->d_buf || d->d_size < 33)
+		return NULL;
+	p = (const char *)d->d_buf + 32;
+	end = (const char *)d->d_buf + d->d_size;
+	hit = memmem(p, end - p, key, sizeof(key) - 1);
+	if (!hit)
+		return NULL;
+	hit += sizeof(key) - 1;
+	nl = memchr(hit, '\n', end - hit);
+	if (!nl || nl == hit || nl - hit > 200)
+		return NULL;
+	return strndup(hit, nl - hit);
 }
 
-static bool find_member(Dwarf_Die *type, const char *name, Dwarf_Die *ret)
-{
-	if (dwarf_child(type, ret) != 0)
-		return false;
-	do {
-		const char *n;
+/* ---- the fields, for every source ---- */
 
-		if (dwarf_tag(ret) == DW_TAG_member && (n = dwarf_diename(ret)) && strcmp(n, name) == 0)
-			return true;
-	} while (dwarf_siblingof(ret, ret) == 0);
-	return false;
-}
-
-/* Resolve "sched.bp" inside a struct type. Atomic wrappers (atomic.Uint32
- * from Go 1.20 on, a struct holding "value") resolve to their value. */
-static void struct_field(Dwarf_Die *type, const char *path, struct go_field *ret)
-{
-	Dwarf_Die cur = *type, mem, mtype;
-	char buf[128], *save = NULL, *comp;
-	uint64_t off = 0;
-
-	*ret = (struct go_field){ 0, 0 };
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (comp = strtok_r(buf, ".", &save); comp; comp = strtok_r(NULL, ".", &save)) {
-		Dwarf_Attribute attr;
-		Dwarf_Word w;
-
-		if (!find_member(&cur, comp, &mem))
-			return;
-		if (!dwarf_attr(&mem, DW_AT_data_member_location, &attr) || dwarf_formudata(&attr, &w) != 0)
-			return;
-		off += w;
-		if (!peel_type(&mem, &mtype))
-			return;
-		cur = mtype;
-	}
-	if (dwarf_tag(&cur) == DW_TAG_structure_type && find_member(&cur, "value", &mem)) {
-		Dwarf_Attribute attr;
-		Dwarf_Word w;
-
-		if (dwarf_attr(&mem, DW_AT_data_member_location, &attr) && dwarf_formudata(&attr, &w) == 0 &&
-		    peel_type(&mem, &mtype)) {
-			off += w;
-			cur = mtype;
-		}
-	}
-	{
-		Dwarf_Word size;
-
-		if (dwarf_aggregate_size(&cur, &size) != 0 || size == 0 || size > 8)
-			return;
-		ret->off = off;
-		ret->size = size;
-	}
-}
-
-/* Go writes global locations as DW_FORM_block1 holding DW_OP_addr, which
- * dwarf_getlocation refuses in DWARF 4 units: decode the block directly. */
-static uint64_t var_addr(Dwarf_Die *die)
-{
-	Dwarf_Attribute attr;
-	Dwarf_Block block;
-	Dwarf_Op *ops;
-	size_t nops;
-	uint64_t addr;
-
-	if (!dwarf_attr(die, DW_AT_location, &attr))
-		return 0;
-	if (dwarf_getlocation(&attr, &ops, &nops) == 0)
-		return nops == 1 && ops[0].atom == DW_OP_addr ? ops[0].number : 0;
-	if (dwarf_formblock(&attr, &block) != 0 || block.length != 9 || block.data[0] != DW_OP_addr)
-		return 0;
-	memcpy(&addr, block.data + 1, 8);
-	return addr;
-}
-
-struct layout_scan {
-	Dwarf_Die g, m;
-	bool have_g, have_m, have_schedt;
-	Dwarf_Die schedt;
-	Dwarf_Die waitreasons;
-	bool have_waitreasons;
+#define F(t, p, member) { t, p, offsetof(struct go_layout, member) }
+const struct go_field_desc go_layout_fields[] = {
+	F("g", "stack.lo", g_stack_lo), F("g", "stack.hi", g_stack_hi), F("g", "m", g_m),
+	F("g", "sched.sp", g_sched_sp), F("g", "sched.pc", g_sched_pc), F("g", "sched.bp", g_sched_bp),
+	F("g", "syscallsp", g_syscallsp), F("g", "syscallpc", g_syscallpc), F("g", "syscallbp", g_syscallbp),
+	F("g", "atomicstatus", g_atomicstatus), F("g", "goid", g_goid), F("g", "waitreason", g_waitreason),
+	F("g", "lockedm", g_lockedm), F("g", "gopc", g_gopc), F("g", "startpc", g_startpc),
+	F("g", "parentGoid", g_parentgoid), F("g", "waitsince", g_waitsince),
+	F("m", "g0", m_g0), F("m", "procid", m_procid), F("m", "gsignal", m_gsignal), F("m", "curg", m_curg),
+	F("m", "id", m_id), F("m", "incgo", m_incgo), F("m", "isextra", m_isextra),
+	F("m", "isExtraInC", m_isextraInC), F("m", "ncgo", m_ncgo), F("m", "alllink", m_alllink),
+	F("m", "lockedg", m_lockedg), F("m", "p", m_p), F("m", "vdsoSP", m_vdsosp), F("m", "vdsoPC", m_vdsopc),
+	F("schedt", "mnext", sched_mnext),
 };
+#undef F
+const size_t go_layout_nfields = sizeof(go_layout_fields) / sizeof(go_layout_fields[0]);
 
-static void scan_die(struct go_layout *l, struct layout_scan *s, Dwarf_Die *die)
+struct go_layout *go_layout_new(const char *exe)
 {
-	const char *name = dwarf_diename(die);
-	int tag = dwarf_tag(die);
+	struct go_layout *l = calloc(1, sizeof(*l));
 
-	if (!name || strncmp(name, "runtime.", 8) != 0)
-		return;
-	if (tag == DW_TAG_structure_type && dwarf_hasattr(die, DW_AT_byte_size)) {
-		if (!s->have_g && strcmp(name, "runtime.g") == 0)
-			s->g = *die, s->have_g = true;
-		else if (!s->have_m && strcmp(name, "runtime.m") == 0)
-			s->m = *die, s->have_m = true;
-		else if (!s->have_schedt && strcmp(name, "runtime.schedt") == 0)
-			s->schedt = *die, s->have_schedt = true;
-	} else if (tag == DW_TAG_variable) {
-		if (strcmp(name, "runtime.allgs") == 0)
-			l->allgs = var_addr(die);
-		else if (strcmp(name, "runtime.allglen") == 0)
-			l->allglen = var_addr(die);
-		else if (strcmp(name, "runtime.allm") == 0)
-			l->allm = var_addr(die);
-		else if (strcmp(name, "runtime.sched") == 0)
-			l->sched = var_addr(die);
-		else if (strcmp(name, "runtime.maxstacksize") == 0)
-			l->maxstacksize_addr = var_addr(die);
-		else if (strcmp(name, "runtime.buildVersion") == 0)
-			l->buildversion = var_addr(die);
-		else if (strcmp(name, "runtime.waitReasonStrings") == 0) {
-			l->waitreasons = var_addr(die);
-			s->waitreasons = *die;
-			s->have_waitreasons = true;
-		}
-	} else if (tag == DW_TAG_constant && strncmp(name, "runtime._G", 10) == 0 &&
-		   islower((unsigned char)name[10])) {
-		/* statuses are _Gidle, _Gwaiting, ...; _GCoff and friends are GC phases */
-		Dwarf_Attribute attr;
-		Dwarf_Sword v;
-
-		if (!dwarf_attr(die, DW_AT_const_value, &attr) || dwarf_formsdata(&attr, &v) != 0)
-			return;
-		if (strcmp(name + 10, "scan") == 0) {
-			l->gscan = v;
-		} else if (v >= 0 && v < GO_MAX_STATUS && !l->status_names[v]) {
-			char *n = strdup(name + 10);
-
-			for (char *c = n; c && *c; c++)
-				*c = tolower((unsigned char)*c);
-			l->status_names[v] = n;
-			if (n && strcmp(n, "dead") == 0)
-				l->gdead = v;
-			else if (n && strcmp(n, "deadextra") == 0)
-				l->gdeadextra = v;
-		}
+	if (!l)
+		return NULL;
+	l->gdead = l->gdeadextra = -1;
+	l->maxstacksize = 1000000000;
+	l->goarch = "amd64";
+	if (exe && !(l->exe_path = strdup(exe))) {
+		free(l);
+		return NULL;
 	}
+	return l;
 }
 
-static struct fpi_error *classify_non_dwarf(Elf *elf, const char *exe)
+struct fpi_error *go_layout_complete(const struct go_layout *l)
 {
-	bool go = find_section(elf, ".gopclntab") || find_section(elf, ".go.buildinfo");
-	char *v;
-
-	if (!go)
-		return fpi_error_create(FPI_ERR_NOTGO,
-			"%s is not a Go program (no .gopclntab, no .go.buildinfo, no Go runtime in its DWARF)", exe);
-	v = buildinfo_version(elf);
-	{
-		struct fpi_error *err = fpi_error_create(FPI_ERR_NODWARF,
-			"%s is a Go program (%s) built without DWARF debug information (-ldflags=-w or -s, or stripped): "
-			"fpinspect reads the runtime's layouts from DWARF; rebuild without -w/-s and do not strip",
-			exe, v ? v : "version unknown");
-		free(v);
-		return err;
-	}
+	if (!go_has(l->g_stack_lo) || !go_has(l->g_sched_pc) || !go_has(l->g_atomicstatus) ||
+	    !go_has(l->g_goid) || !go_has(l->m_alllink) || !go_has(l->m_procid) || !go_has(l->m_g0))
+		return fpi_error_create(FPI_ERR_NODWARF,
+			"%s: runtime.g/runtime.m lack fields fpinspect needs (stack, sched, atomicstatus, goid, procid): "
+			"unsupported Go version %s", l->source_path ? l->source_path : l->exe_path,
+			l->go_version ? l->go_version : "(unknown)");
+	return NULL;
 }
 
-struct fpi_error *go_layout_load(const char *exe, struct go_layout **ret)
+static void set_version(struct go_layout *l)
 {
-	struct go_layout *l;
-	struct layout_scan s = { 0 };
+	if (l->go_version && strncmp(l->go_version, "go1.", 4) == 0)
+		l->version_minor = atoi(l->go_version + 4);
+}
+
+/* One attempt at a source: a fresh layout with the exe's identity. */
+static struct go_layout *attempt(Elf *elf, const char *exe)
+{
+	struct go_layout *l = go_layout_new(exe);
+	GElf_Ehdr eh;
+
+	if (!l)
+		return NULL;
+	l->go_version = buildinfo_version(elf);
+	l->goexperiment = buildinfo_experiment(elf);
+	if (gelf_getehdr(elf, &eh) && eh.e_machine == EM_AARCH64)
+		l->goarch = "arm64";
+	set_version(l);
+	return l;
+}
+
+static struct fpi_error *from_debug_file(struct go_layout *l, Elf *exe_elf, const char *path, bool explicit_choice,
+					 bool same_build)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *dbg;
+	struct fpi_error *err;
+
+	if (fd < 0)
+		return fpi_error_create(FPI_ERR_USAGE, "cannot open debug file %s: %m", path);
+	dbg = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!dbg || elf_kind(dbg) != ELF_K_ELF) {
+		elf_end(dbg);
+		close(fd);
+		return fpi_error_create(FPI_ERR_FORMAT, "debug file %s is not an ELF file", path);
+	}
+	if (explicit_choice)
+		same_build = go_layout_same_build(exe_elf, dbg);
+	/* the types are the Go release's; the variables' addresses only this
+	 * build's: from another build they are looked for like a stripped
+	 * binary's */
+	err = go_layout_from_dwarf(l, dbg, path, same_build);
+	elf_end(dbg);
+	close(fd);
+	if (!err) {
+		l->source = GO_LAYOUT_DEBUG_FILE;
+		l->source_path = strdup(path);
+	}
+	return err;
+}
+
+struct fpi_error *go_layout_load(const char *exe, const struct go_layout_options *o, struct go_layout **ret)
+{
+	static const struct go_layout_options none = { 0 };
+	struct go_layout *l = NULL;
 	struct fpi_error *err = NULL;
-	Dwarf_Off off = 0, next;
-	size_t hsize;
-	Dwarf *dw = NULL;
 	Elf *elf = NULL;
 	int fd;
-	bool any_runtime = false;
+	bool go;
 
+	if (!o)
+		o = &none;
 	fd = open(exe, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fpi_error_create(FPI_ERR_NOTGO, "cannot open executable %s: %m", exe);
@@ -310,119 +250,96 @@ struct fpi_error *go_layout_load(const char *exe, struct go_layout **ret)
 		err = fpi_error_create(FPI_ERR_NOTGO, "%s is not an ELF executable", exe);
 		goto out;
 	}
-	l = calloc(1, sizeof(*l));
-	if (!l) {
+	go = find_section(elf, ".gopclntab") || find_section(elf, ".data.rel.ro.gopclntab") ||
+	     find_section(elf, ".go.buildinfo");
+
+	/* 1. the executable's own DWARF */
+	if (!(l = attempt(elf, exe))) {
 		err = &fpi_enomem;
 		goto out;
 	}
-	l->gdead = l->gdeadextra = -1;
-	l->maxstacksize = 1000000000;
-	l->exe_path = strdup(exe);
-	l->go_version = buildinfo_version(elf);
+	err = go_layout_from_dwarf(l, elf, exe, true);
+	if (!err)
+		goto done;
+	if (!go) {
+		fpi_error_destroy(err);
+		err = fpi_error_create(FPI_ERR_NOTGO,
+			"%s is not a Go program (no .gopclntab, no .go.buildinfo, no Go runtime in its DWARF)", exe);
+		goto fail;
+	}
+	if (o->dwarf_only)
+		goto fail;
+	fpi_error_destroy(err);
+	err = NULL;
 
-	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
-	if (!dw) {
-		err = classify_non_dwarf(elf, exe);
-		go_layout_destroy(l);
-		goto out;
-	}
-	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, child;
-		const char *name;
-
-		if (dwarf_offdie(dw, off + hsize, &cu) && (name = dwarf_diename(&cu)) &&
-		    strcmp(name, "runtime") == 0) {
-			any_runtime = true;
-			if (dwarf_child(&cu, &child) == 0) {
-				do
-					scan_die(l, &s, &child);
-				while (dwarf_siblingof(&child, &child) == 0);
-			}
-		}
-		off = next;
-	}
-	if (!any_runtime) {
-		err = classify_non_dwarf(elf, exe);
-		if (err->code == FPI_ERR_NODWARF) {
-			fpi_error_destroy(err);
-			err = fpi_error_create(FPI_ERR_NODWARF,
-				"%s has DWARF but no Go runtime compile unit: not a Go program fpinspect understands", exe);
-		}
-		go_layout_destroy(l);
-		goto out;
-	}
-	if (!s.have_g || !s.have_m || !l->allgs || !l->allm) {
-		err = fpi_error_create(FPI_ERR_NODWARF,
-			"%s: the Go runtime's DWARF lacks %s: cannot read goroutines", exe,
-			!s.have_g ? "type runtime.g" : !s.have_m ? "type runtime.m" :
-			!l->allgs ? "variable runtime.allgs" : "variable runtime.allm");
-		go_layout_destroy(l);
-		goto out;
-	}
+	/* 2. a separate debug file */
 	{
-		Dwarf_Word sz;
+		bool same = false;
+		char *path = o->debug_file ? strdup(o->debug_file) : go_layout_find_debug_file(elf, exe, &same);
 
-		dwarf_aggregate_size(&s.g, &sz);
-		l->g_size = sz;
-		dwarf_aggregate_size(&s.m, &sz);
-		l->m_size = sz;
+		if (path) {
+			go_layout_destroy(l);
+			if (!(l = attempt(elf, exe))) {
+				free(path);
+				err = &fpi_enomem;
+				goto out;
+			}
+			err = from_debug_file(l, elf, path, o->debug_file != NULL, same);
+			free(path);
+			if (!err)
+				goto done;
+			if (o->debug_file)
+				goto fail;
+			fpi_error_destroy(err);
+			err = NULL;
+		}
 	}
-	struct_field(&s.g, "stack.lo", &l->g_stack_lo);
-	struct_field(&s.g, "stack.hi", &l->g_stack_hi);
-	struct_field(&s.g, "m", &l->g_m);
-	struct_field(&s.g, "sched.sp", &l->g_sched_sp);
-	struct_field(&s.g, "sched.pc", &l->g_sched_pc);
-	struct_field(&s.g, "sched.bp", &l->g_sched_bp);
-	struct_field(&s.g, "syscallsp", &l->g_syscallsp);
-	struct_field(&s.g, "syscallpc", &l->g_syscallpc);
-	struct_field(&s.g, "syscallbp", &l->g_syscallbp);
-	struct_field(&s.g, "atomicstatus", &l->g_atomicstatus);
-	struct_field(&s.g, "goid", &l->g_goid);
-	struct_field(&s.g, "waitreason", &l->g_waitreason);
-	struct_field(&s.g, "lockedm", &l->g_lockedm);
-	struct_field(&s.g, "gopc", &l->g_gopc);
-	struct_field(&s.g, "startpc", &l->g_startpc);
-	struct_field(&s.g, "parentGoid", &l->g_parentgoid);
-	struct_field(&s.g, "waitsince", &l->g_waitsince);
-	struct_field(&s.m, "g0", &l->m_g0);
-	struct_field(&s.m, "procid", &l->m_procid);
-	struct_field(&s.m, "gsignal", &l->m_gsignal);
-	struct_field(&s.m, "curg", &l->m_curg);
-	struct_field(&s.m, "id", &l->m_id);
-	struct_field(&s.m, "incgo", &l->m_incgo);
-	struct_field(&s.m, "isextra", &l->m_isextra);
-	struct_field(&s.m, "isExtraInC", &l->m_isextraInC);
-	struct_field(&s.m, "ncgo", &l->m_ncgo);
-	struct_field(&s.m, "alllink", &l->m_alllink);
-	struct_field(&s.m, "lockedg", &l->m_lockedg);
-	struct_field(&s.m, "p", &l->m_p);
-	struct_field(&s.m, "vdsoSP", &l->m_vdsosp);
-	struct_field(&s.m, "vdsoPC", &l->m_vdsopc);
-	if (s.have_schedt)
-		struct_field(&s.schedt, "mnext", &l->sched_mnext);
-	if (!go_has(l->g_stack_lo) || !go_has(l->g_sched_pc) || !go_has(l->g_atomicstatus) ||
-	    !go_has(l->g_goid) || !go_has(l->m_alllink) || !go_has(l->m_procid) || !go_has(l->m_g0)) {
-		err = fpi_error_create(FPI_ERR_NODWARF,
-			"%s: runtime.g/runtime.m in DWARF lack fields fpinspect needs (stack, sched, atomicstatus, goid, procid): "
-			"unsupported Go version %s", exe, l->go_version ? l->go_version : "(unknown)");
-		go_layout_destroy(l);
+
+	/* 3. a layout file for its Go release */
+	go_layout_destroy(l);
+	if (!(l = attempt(elf, exe))) {
+		err = &fpi_enomem;
 		goto out;
 	}
-	if (s.have_waitreasons) {
-		Dwarf_Die t;
-		Dwarf_Word sz;
-
-		if (peel_type(&s.waitreasons, &t) && dwarf_aggregate_size(&t, &sz) == 0)
-			l->nwaitreasons = sz / 16;
-		if (l->nwaitreasons > 1024)
-			l->nwaitreasons = 0;
+	if (!l->go_version) {
+		err = fpi_error_create(FPI_ERR_NODWARF,
+			"%s is a Go program built without DWARF debug information, and its Go version is not in "
+			".go.buildinfo: no layout can be chosen for it; rebuild it without -ldflags=-w/-s", exe);
+		goto fail;
 	}
-	if (l->go_version && strncmp(l->go_version, "go1.", 4) == 0)
-		l->version_minor = atoi(l->go_version + 4);
+	if (o->layout_file) {
+		err = go_layout_read_file(l, o->layout_file);
+		if (err)
+			goto fail;
+	} else {
+		bool found = false;
+
+		err = go_layout_find_file(l, &found);
+		if (err)
+			goto fail;
+		if (!found) {
+			char *name = go_layout_file_name(l->go_version, l->goarch, l->goexperiment);
+
+			err = fpi_error_create(FPI_ERR_NODWARF,
+				"%s is a Go program (%s, %s%s%s) built without DWARF debug information (-ldflags=-w or -s, "
+				"or stripped), and there is no layout for %s: make one from any binary that toolchain "
+				"built with DWARF (go build without -ldflags=-w/-s): fpinspect layout --from BINARY "
+				"(writes %s); or give the DWARF with --debug-file FILE",
+				exe, l->go_version, l->goarch, l->goexperiment ? ", GOEXPERIMENT=" : "",
+				l->goexperiment ? l->goexperiment : "", l->go_version, name ? name : "the layout file");
+			free(name);
+			goto fail;
+		}
+	}
+done:
+	err = go_layout_complete(l);
+	if (err)
+		goto fail;
 	*ret = l;
+	goto out;
+fail:
+	go_layout_destroy(l);
 out:
-	if (dw)
-		dwarf_end(dw);
 	elf_end(elf);
 	close(fd);
 	return err;
@@ -500,6 +417,9 @@ void go_layout_destroy(struct go_layout *l)
 		free(l->waitreason_strs[i]);
 	free(l->waitreason_strs);
 	free(l->go_version);
+	free(l->goexperiment);
+	free(l->source_path);
+	free(l->layout_version);
 	free(l->exe_path);
 	free(l);
 }

@@ -663,3 +663,74 @@ void go_snapshot_destroy(struct go_snapshot *s)
 	free(s->threads);
 	free(s);
 }
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* What a process read with a layout of another patch release must show
+ * for the layout to be trusted: a wrong offset turns goids, statuses and
+ * stack bounds into noise, and noise fails these long before it passes. */
+static const char *validate(const struct go_layout *l, const struct go_snapshot *s)
+{
+	uint64_t *ids;
+	size_t n = 0, nthread_m = 0;
+	bool dup = false;
+
+	if (s->ngs == 0 || s->nms == 0)
+		return "no goroutine or no M could be read from allgs and allm";
+	if (s->nbad * 10 > s->ngs)
+		return "allgs entries that are no readable g";
+	if (!(ids = malloc(s->ngs * sizeof(*ids))))
+		return "out of memory";
+	for (size_t i = 0; i < s->ngs; i++) {
+		const struct go_g *g = &s->gs[i];
+		const char *why = go_g_garbage(l, g);
+
+		if (why) {
+			free(ids);
+			return why;
+		}
+		if (go_g_is_dead(l, g))
+			continue;
+		if (go_g_status_is(l, g, "waiting") && g->waitreason != GO_NA &&
+		    (uint32_t)g->waitreason >= l->nwaitreason_strs) {
+			free(ids);
+			return "a wait reason beyond the runtime's table";
+		}
+		if (go_g_status_is(l, g, "waiting") && (g->sched_sp < g->stack_lo || g->sched_sp > g->stack_hi)) {
+			free(ids);
+			return "a parked goroutine's saved SP outside its stack";
+		}
+		ids[n++] = g->goid;
+	}
+	qsort(ids, n, sizeof(*ids), cmp_u64);
+	for (size_t i = 1; i < n; i++)
+		dup |= ids[i] == ids[i - 1];
+	free(ids);
+	if (dup)
+		return "two goroutines with the same goid";
+	if (n == 0)
+		return "no goroutine that is not dead";
+	for (size_t i = 0; i < s->nthreads; i++)
+		nthread_m += s->threads[i].m >= 0;
+	if (s->nthreads && !nthread_m)
+		return "no thread is any M's (m.procid)";
+	return NULL;
+}
+
+struct fpi_error *go_snapshot_validate(const struct go_layout *l, const struct go_snapshot *s)
+{
+	const char *why = validate(l, s);
+
+	if (!why)
+		return NULL;
+	return fpi_error_create(FPI_ERR_NODWARF,
+		"the layout %s (made for %s) does not fit this %s process: %s; make the layout for %s from a binary "
+		"of that release with DWARF: fpinspect layout --from BINARY",
+		l->source_path ? l->source_path : "(file)", l->layout_version ? l->layout_version : "another release",
+		l->go_version ? l->go_version : "", why, l->go_version ? l->go_version : "its Go version");
+}

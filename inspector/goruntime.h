@@ -76,6 +76,10 @@ struct fpi_error *go_snapshot_read(const struct go_layout *l, struct fpi_target 
  * possibly torn; for planning what to copy once the process is stopped). */
 struct fpi_error *go_snapshot_read_gs(const struct go_layout *l, struct fpi_target *t, struct go_snapshot **ret);
 void go_snapshot_destroy(struct go_snapshot *s);
+/* A layout of another patch release (needs_validation) fits the process:
+ * goids distinct, statuses and wait reasons the runtime's, parked stacks
+ * inside their bounds, threads that are Ms. The error names what failed. */
+struct fpi_error *go_snapshot_validate(const struct go_layout *l, const struct go_snapshot *s);
 /* The part of g's stack a walk reads, [*lo, hi): from its saved SP (or
  * syscall SP) up. False for dead gs and nonsense ranges. */
 bool go_g_stack_used(const struct go_layout *l, const struct go_g *g, uint64_t *lo, uint64_t *hi);

@@ -55,6 +55,15 @@ static const char *signal_descr(int sig)
 	return NULL;
 }
 
+static const char *layout_source_name(const struct go_layout *l)
+{
+	switch (l->source) {
+	case GO_LAYOUT_DEBUG_FILE: return "DWARF of the debug file";
+	case GO_LAYOUT_FILE: return "layout file";
+	default: return "DWARF of the executable";
+	}
+}
+
 struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 {
 	struct fpi_session *s = c->s;
@@ -86,7 +95,15 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 		jw_obj(&w);
 		jw_key(&w, "executable"); jw_str(&w, exe);
 		jw_key(&w, "go_version"); jw_str(&w, l->go_version);
-		jw_key(&w, "arch"); jw_str(&w, "amd64");
+		jw_key(&w, "arch"); jw_str(&w, l->goarch);
+		jw_key(&w, "layout");
+		jw_obj(&w);
+		jw_key(&w, "source"); jw_str(&w, layout_source_name(l));
+		jw_key(&w, "path"); jw_str(&w, l->source_path);
+		jw_key(&w, "made_for"); jw_str(&w, l->source == GO_LAYOUT_FILE ? l->layout_version : l->go_version);
+		jw_key(&w, "validated"); jw_bool(&w, l->needs_validation);
+		jw_key(&w, "globals"); jw_str(&w, l->globals_source ? l->globals_source : "DWARF");
+		jw_end_obj(&w);
 		jw_key(&w, "target"); jw_str(&w, s->target->ops->kind);
 		jw_key(&w, "pid"); jw_tri_int(&w, s->target->pid, s->target->pid <= 0);
 		jw_key(&w, "threads"); jw_uint(&w, sn->nthreads);
@@ -137,7 +154,15 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 		if (s->target->exe_check)
 			fprintf(c->out, "             (%s)\n", s->target->exe_check);
 		fprintf(c->out, "go version:  %s\n", l->go_version ? l->go_version : "unknown");
-		fprintf(c->out, "arch:        amd64\n");
+		fprintf(c->out, "arch:        %s\n", l->goarch);
+		fprintf(c->out, "layout:      %s", layout_source_name(l));
+		if (l->source_path)
+			fprintf(c->out, " %s", l->source_path);
+		if (l->needs_validation)
+			fprintf(c->out, " (made for %s: validated against this process)", l->layout_version);
+		if (l->globals_source)
+			fprintf(c->out, "; runtime globals from the %s", l->globals_source);
+		fputc('\n', c->out);
 		fprintf(c->out, "target:      %s", s->target->ops->kind);
 		if (s->target->pid > 0)
 			fprintf(c->out, " (pid %d)", s->target->pid);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "goglobals.h"
 #include "session.h"
 #include "stacks.h"
 
@@ -164,15 +165,35 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Everything after the target is open: wait reasons, the snapshot. */
+/* A layout without this build's globals (a layout file, another build's
+ * debug file) gets them from the binary and the target's memory, once. */
+static struct fpi_error *layout_globals(struct fpi_session *s)
+{
+	struct go_layout *l = s->layout;
+	struct fpi_error *err;
+
+	if (l->have_globals)
+		return NULL;
+	err = go_globals_find(l, s->target->exe_path, s->target, &l->globals_source);
+	if (!err)
+		l->have_globals = true;
+	return err;
+}
+
+/* Everything after the target is open: wait reasons, the snapshot; a
+ * layout of another patch release must fit what was read with it. */
 static struct fpi_error *session_finish(struct fpi_session *s)
 {
 	double t0 = now();
-	struct fpi_error *err = go_layout_read_target(s->layout, s->target);
+	struct fpi_error *err = layout_globals(s);
 
+	if (!err)
+		err = go_layout_read_target(s->layout, s->target);
 	if (err)
 		return err;
 	err = go_snapshot_read(s->layout, s->target, &s->snap);
+	if (!err && s->layout->needs_validation)
+		err = go_snapshot_validate(s->layout, s->snap);
 	if (getenv("FPI_TIMING"))
 		fprintf(stderr, "timing: snapshot %.1f ms\n", (now() - t0) * 1e3);
 	return err;
@@ -207,8 +228,10 @@ static void plan_prefetch(struct fpi_session *s)
 	struct fpi_bulk *v = NULL;
 	size_t n = 0;
 	double t0 = now();
-	struct fpi_error *err = go_layout_read_target(s->layout, s->target);
+	struct fpi_error *err = layout_globals(s);
 
+	if (!err)
+		err = go_layout_read_target(s->layout, s->target);
 	/* without the layout's limits the preview is not worth planning from */
 	if (err) {
 		fpi_error_destroy(err);
@@ -257,7 +280,8 @@ static void no_debuginfod(void)
 	unsetenv("DEBUGINFOD_URLS");
 }
 
-struct fpi_error *session_open_live(int pid, int argc, char **argv, struct fpi_session **ret)
+struct fpi_error *session_open_live(int pid, int argc, char **argv, const struct go_layout_options *lo,
+				    struct fpi_session **ret)
 {
 	struct fpi_session *s = session_new();
 	struct fpi_error *err;
@@ -270,7 +294,7 @@ struct fpi_error *session_open_live(int pid, int argc, char **argv, struct fpi_s
 	 * runtime's layouts from DWARF, the modules for unwinding and symbols. */
 	err = fpi_target_ptrace_open(pid, &s->target);
 	if (!err) {
-		err = go_layout_load(s->target->exe_path, &s->layout);
+		err = go_layout_load(s->target->exe_path, lo, &s->layout);
 		if (err && (err->code == FPI_ERR_NOTGO || err->code == FPI_ERR_NODWARF))
 			err = fpi_error_wrap(err, "process %d", pid);
 	}
@@ -309,7 +333,8 @@ struct fpi_error *session_stop(struct fpi_session *s)
 	return err;
 }
 
-struct fpi_error *session_open_core(const char *core, const char *exe, struct fpi_session **ret)
+struct fpi_error *session_open_core(const char *core, const char *exe, const struct go_layout_options *lo,
+				    struct fpi_session **ret)
 {
 	struct fpi_session *s = session_new();
 	struct fpi_error *err;
@@ -319,7 +344,7 @@ struct fpi_error *session_open_core(const char *core, const char *exe, struct fp
 	no_debuginfod();
 	err = fpi_target_open_core(core, exe, &s->target);
 	if (!err)
-		err = go_layout_load(s->target->exe_path, &s->layout);
+		err = go_layout_load(s->target->exe_path, lo, &s->layout);
 	if (!err)
 		err = session_finish(s);
 	if (err) {
@@ -349,7 +374,7 @@ struct fpi_error *session_create_custom(const char *exe, int pid, fpi_image_read
 	}
 	if (own_arg)
 		s->custom = arg;
-	err = go_layout_load(exe, &s->layout);
+	err = go_layout_load(exe, NULL, &s->layout);
 	if (err) {
 		session_destroy(s);
 		return err;

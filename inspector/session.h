@@ -66,9 +66,11 @@ struct fpi_command {
  * planned from a look at the running process); stop stops every thread and
  * takes the snapshot. On an error from stop the process is let go and the
  * session is still the caller's to destroy. */
-struct fpi_error *session_open_live(int pid, int argc, char **argv, struct fpi_session **ret);
+struct fpi_error *session_open_live(int pid, int argc, char **argv, const struct go_layout_options *lo,
+				    struct fpi_session **ret);
 struct fpi_error *session_stop(struct fpi_session *s);
-struct fpi_error *session_open_core(const char *core, const char *exe, struct fpi_session **ret);
+struct fpi_error *session_open_core(const char *core, const char *exe, const struct go_layout_options *lo,
+				    struct fpi_session **ret);
 /* A caller's target: reads through read(arg); own_arg: arg is malloc'ed
  * and freed with the session (also when this fails). Threads and mappings
  * are added, then session_load takes the snapshot. */

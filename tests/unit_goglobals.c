@@ -121,6 +121,8 @@ int main(int argc, char **argv)
 	struct fpi_error *err;
 	unsigned flags = 0;
 	const char *core = NULL;
+	/* the reference must be DWARF's, not a layout file's */
+	const struct go_layout_options dwarf_only = { .dwarf_only = true };
 	bool expect_equal = false, no_nwr = false, allm_cycle = false, allglen_short = false, m_unborn = false;
 	uint64_t ref[GO_GLOBAL_COUNT];
 	uint32_t ref_nwr;
@@ -168,7 +170,7 @@ int main(int argc, char **argv)
 	}
 	pid = atoi(argv[i]);
 
-	err = go_layout_load(argv[i + 1], &l);
+	err = go_layout_load(argv[i + 1], &dwarf_only, &l);
 	if (!err && core)
 		err = fpi_target_open_core(core, argv[i + 2], &t);
 	else if (!err)
