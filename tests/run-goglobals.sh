@@ -29,7 +29,9 @@
 # executable cut short, one whose allgadd is undecodable bytes, one that is
 # not Go: each a clean error naming the global (exit 2, no signal). A
 # damaged waitReasonStrings (optional) is not taken, the rest still is. The
-# process lives on.
+# process lives on. And fpinspect itself, with a layout file made from the
+# DWARF build (fpinspect layout --from), lists the goroutines of the
+# stripped and the -w process with the globals found here.
 . "$(dirname "$0")/lib.sh"
 need_go; need_ptrace; need_python
 U="$top_builddir/tests/unit_goglobals"
@@ -110,6 +112,21 @@ refuses() {
 # nm_addr BIN NAME: the address of NAME in BIN's symbol table
 nm_addr() { "$GO" tool nm "$1" | awk -v n="$2" '$3 == n { print "0x" $1 }'; }
 strip_debug() { objcopy --strip-debug "$1" "$2"; }
+# cli DESC HOW: fpinspect on $TPID with the layout file fpinspect layout
+# --from made in $TDIR/xdg:
+# the summary says where the globals came from, and every goroutine the
+# target printed a G line for is listed, with a wait reason when waiting
+cli() {
+	XDG_CACHE_HOME="$TDIR/xdg" "$FPI" attach "$TPID" --json summary >"$TDIR/s.json" 2>"$TDIR/s.err"
+	check_eq "$VER fpinspect $1: summary" "$?" 0
+	check_eq "$VER fpinspect $1: globals from the $2" \
+		"$(jq_py "$TDIR/s.json" 'print(d["layout"]["globals"])' 2>/dev/null)" "$2"
+	XDG_CACHE_HOME="$TDIR/xdg" "$FPI" attach "$TPID" goroutines >"$TDIR/g.txt" 2>&1
+	_miss=$(grep '^G ' "$TOUT" | cut -d' ' -f2 | while read -r _g; do
+		grep -q "^$_g " "$TDIR/g.txt" || echo "$_g"; done | head -3)
+	check_eq "$VER fpinspect $1: goroutines the target listed, missing" "$_miss" ""
+	check "$VER fpinspect $1: wait reasons read" grep -q 'chan receive' "$TDIR/g.txt"
+}
 # a symbol table without runtime.allgs: it is no help, the code is
 strip_allgs() { objcopy --strip-debug --strip-symbol=runtime.allgs "$1" "$2"; }
 
@@ -126,7 +143,10 @@ for GO in $(go_toolchains); do
 	PX=$(copy_of "$PD" gg-strip strip_s)
 
 	REF=$B
+	XDG_CACHE_HOME="$TDIR/xdg" "$FPI" layout --from "$B" >/dev/null
+	check_eq "$VER fpinspect layout --from" "$?" 0
 	start_target "$X" -n 50
+	cli "strip -s, layout file" "machine code"
 	equal "strip -s" "$X" "machine code"
 	equal "strip -s, no layout length of waitReasonStrings" "$X" "machine code" --no-nwaitreasons
 	# a process stopped inside allgadd, or in allocm after mcommoninit
@@ -196,6 +216,7 @@ PY
 	stop_target
 
 	start_target "$W" -n 50
+	cli "-ldflags=-w, layout file" "symbol table"
 	equal_nm "-ldflags=-w" "$W" "symbol table"
 	equal_nm "-ldflags=-w, --no-symtab" "$W" "machine code" --no-symtab
 	refuses "-ldflags=-w, garbage allm" "$W" "runtime.allm not found from the symbol table" \
