@@ -13,6 +13,8 @@ SUDO=
 pkgs="libelf-dev libdw-dev libreadline-dev autoconf automake libtool pkg-config gdb make gcc"
 # profile -o FILE.pb.gz: pprof's profile.proto compiled by protoc-c, gzip by zlib
 pkgs="$pkgs libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
+# runtime globals of stripped binaries from the runtime's machine code
+pkgs="$pkgs libcapstone-dev"
 # run-profile.sh draws the flame graph in a headless browser
 pkgs="$pkgs chromium"
 # groff renders fpinspect(1) in tests/run-man.sh

@@ -217,7 +217,7 @@ int main(int argc, char **argv)
 	nested = strtoull(argv[3], NULL, 10);
 	other = strtoull(argv[4], NULL, 10);
 	bug = argc == 6 && atoi(argv[5]) == 1;
-	aerr = session_open_live(atoi(argv[1]), 0, NULL, &s);
+	aerr = session_open_live(atoi(argv[1]), 0, NULL, NULL, &s);
 	if (!aerr && (aerr = session_stop(s)))
 		session_destroy(s);
 	if (aerr) {
