@@ -177,6 +177,11 @@ static struct fpi_error *layout_globals(struct fpi_session *s)
 	err = go_globals_find(l, s->target->exe_path, s->target, &l->globals_source);
 	if (!err)
 		l->have_globals = true;
+	/* the globals are validated with the layout's offsets: with another
+	 * release's layout, that is the likelier culprit */
+	else if (l->needs_validation)
+		err = fpi_error_wrap(err, "the layout %s (made for %s) does not fit this %s process, or", l->source_path,
+				     l->layout_version, l->go_version);
 	return err;
 }
 
