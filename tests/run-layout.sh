@@ -17,7 +17,9 @@
 #    and another build's debug file (types only: globals from the binary);
 # 5. bad input: exit 2 and a message saying what to do.
 . "$(dirname "$0")/lib.sh"
-need_go; need_ptrace; need_python
+need_go; need_ptrace; need_python; need_gdb; need_lldb
+FPINSPECT_LIB=${FPINSPECT_LIB:-$top_builddir/.libs/libfpinspect.so}
+export FPINSPECT_LIB
 command -v objcopy >/dev/null 2>&1 || skip_or_fail "objcopy (binutils) not installed"
 
 LAYOUTS="$top_srcdir/layouts"
@@ -95,6 +97,15 @@ for GO in $(go_toolchains); do
 			check "$VER -s -w core: dump equals the live dump" cmp -s "$TDIR/coredump.txt" "$TDIR/dump.txt"
 			rm -f "$TDIR/core.$TPID"
 			STRIPPED=$BIN
+			# the plugins over the same library: GDB and LLDB see the goroutines the CLI sees
+			"$FPI" attach "$TPID" --json goroutines >"$TDIR/c.json"
+			timeout 300 gdb -nx -batch -p "$TPID" -x "$top_srcdir/gdbplugin/fpplugin" \
+				-ex "fp goroutines --json --output $TDIR/g.json" >"$TDIR/gdb.out" 2>&1
+			same "$VER -s -w GDB plugin: the CLI's goroutines" goroutines "$TDIR/g.json" "$TDIR/c.json"
+			timeout 300 "$LLDB" --no-lldbinit -b -p "$TPID" \
+				-o "command script import $top_srcdir/gdbplugin/fpinspect_lldb.py" \
+				-o "fp goroutines --json --output $TDIR/l.json" >"$TDIR/lldb.out" 2>&1
+			same "$VER -s -w LLDB plugin: the CLI's goroutines" goroutines "$TDIR/l.json" "$TDIR/c.json"
 		fi
 		stop_target
 	done
