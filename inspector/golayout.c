@@ -2,6 +2,7 @@
 /* The layout's accessors, and the order its sources are tried in (the
  * readers: golayout_dwarf.c, golayout_file.c). */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,27 @@ struct fpi_error *go_layout_load(const char *exe, const struct go_layout_options
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
 		err = fpi_error_create(FPI_ERR_NOTGO, "%s is not an ELF executable", exe);
 		goto out;
+	}
+	/* a copy cut short: what it maps lies past its end, and without its
+	 * .gopclntab it would pass for "not Go" */
+	{
+		size_t size = 0, nph = 0;
+		uint64_t want = 0;
+
+		elf_rawfile(elf, &size);
+		if (elf_getphdrnum(elf, &nph) == 0)
+			for (size_t k = 0; k < nph; k++) {
+				GElf_Phdr ph;
+
+				if (gelf_getphdr(elf, k, &ph) && ph.p_type == PT_LOAD && ph.p_offset + ph.p_filesz > want)
+					want = ph.p_offset + ph.p_filesz;
+			}
+		if (want > size) {
+			err = fpi_error_create(FPI_ERR_FORMAT,
+				"%s is truncated (%zu bytes; its segments end at %" PRIu64 "): give fpinspect the whole "
+				"executable", exe, size, want);
+			goto out;
+		}
 	}
 	go = find_section(elf, ".gopclntab") || find_section(elf, ".data.rel.ro.gopclntab") ||
 	     find_section(elf, ".go.buildinfo");

@@ -76,26 +76,56 @@ for GO in $(go_toolchains); do
 	check "$VER: the cached layout is the shipped one" cmp -s "$_p" "$LAYOUTS/$VER-amd64.layout"
 	rm -f "$_p"
 
-	# 2. without DWARF, without a symbol table
-	for LDF in "-w" "-s -w"; do
-		BIN=$(build_target states "$GO" "$LDF")
+	# 2. without DWARF, without a symbol table; the cgo program too, and
+	# the DWARF build run through strip(1)
+	for LDF in "-w" "-s -w" "cgo -s -w" "strip"; do
+		case $LDF in
+		cgo*) BIN=$(build_target cgo "$GO" "-s -w"); ARGS="-mode basic" ;;
+		strip) BIN="$TDIR/stripped"; strip -o "$BIN" "$(build_target states "$GO")"; ARGS="-n 14 -depth 3 -running 0" ;;
+		*) BIN=$(build_target states "$GO" "$LDF"); ARGS="-n 14 -depth 3 -running 0" ;;
+		esac
 		check "$VER $LDF: no DWARF in the binary" sh -c "! readelf -S '$BIN' | grep -q '\.debug_info'"
-		start_target env GOTRACEBACK=all "$BIN" -n 14 -depth 3 -running 0
+		# shellcheck disable=SC2086
+		start_target env GOTRACEBACK=all "$BIN" $ARGS
 		read_stripped "$VER" "$LDF"
 		check "$VER $LDF: summary names the shipped layout ($(grep '^layout:' "$TDIR/sum.txt"))" \
 			grep -q "^layout: *layout file $LAYOUTS/$VER-amd64.layout" "$TDIR/sum.txt"
 		if [ "$LDF" = "-w" ]; then
 			check "$VER -w: globals from the symbol table" grep -q "globals from the symbol table" "$TDIR/sum.txt"
 		else
-			check "$VER -s -w: globals from the machine code" grep -q "globals from the machine code" "$TDIR/sum.txt"
+			check "$VER $LDF: globals from the machine code" grep -q "globals from the machine code" "$TDIR/sum.txt"
 		fi
+		"$FPI" attach "$TPID" bt all --unwinder both >"$TDIR/bt.txt"
+		check_eq "$VER $LDF: bt all --unwinder both exit" "$?" 0
+		[ "${LDF#cgo}" = "$LDF" ] && check "$VER $LDF: bt compares fp with go ($(grep -c 'fp and go agree' "$TDIR/bt.txt") agree)" \
+			sh -c "grep -q 'fp and go agree' '$TDIR/bt.txt' && ! grep -q 'part at frame' '$TDIR/bt.txt'"
 		if [ "$VER" = "$VER1" ] && [ "$LDF" = "-s -w" ]; then
 			# a core of it: the same goroutines as the live process
 			gcore -o "$TDIR/core" "$TPID" >/dev/null 2>&1
 			"$FPI" core "$TDIR/core.$TPID" "$BIN" dump >"$TDIR/coredump.txt" 2>"$TDIR/core.err"
 			check_eq "$VER -s -w core: dump exit ($(head -c 200 "$TDIR/core.err"))" "$?" 0
 			check "$VER -s -w core: dump equals the live dump" cmp -s "$TDIR/coredump.txt" "$TDIR/dump.txt"
-			rm -f "$TDIR/core.$TPID"
+			# the executable damaged: pclntab's magic, 256 KiB of it garbled, the file cut short
+			python3 - "$BIN" "$TDIR" <<'PY'
+import random, subprocess, sys
+b = open(sys.argv[1], "rb").read()
+sh = subprocess.run(["readelf", "-SW", sys.argv[1]], capture_output=True, text=True).stdout
+t = next(l.split() for l in sh.splitlines() if ".gopclntab" in l)
+off = int(t[t.index("PROGBITS") + 2], 16)
+random.seed(1)
+for name, d in (("magic", b[:off] + bytes(8) + b[off + 8:]),
+                ("garbled", b[:off + 4096] + bytes(random.randrange(256) for _ in range(1 << 18)) + b[off + 4096 + (1 << 18):]),
+                ("truncated", b[:off + 65536])):
+    open("%s/dmg.%s" % (sys.argv[2], name), "wb").write(d)
+PY
+			for _d in magic garbled truncated; do
+				"$FPI" core "$TDIR/core.$TPID" "$TDIR/dmg.$_d" summary >/dev/null 2>"$TDIR/e.$_d"
+				check_eq "pclntab $_d: exit 2 ($(cat "$TDIR/e.$_d"))" "$?" 2
+			done
+			check "pclntab magic: names it" grep -q "\.gopclntab: pclntab: bad magic 0" "$TDIR/e.magic"
+			check "pclntab garbled: names what is missing" grep -q "not found .* in \.gopclntab\|pclntab" "$TDIR/e.garbled"
+			check "truncated: says so" grep -q "is truncated .*give fpinspect the whole executable" "$TDIR/e.truncated"
+			rm -f "$TDIR/core.$TPID" "$TDIR"/dmg.*
 			STRIPPED=$BIN
 			# the plugins over the same library: GDB and LLDB see the goroutines the CLI sees
 			"$FPI" attach "$TPID" --json goroutines >"$TDIR/c.json"
@@ -107,7 +137,17 @@ for GO in $(go_toolchains); do
 				-o "fp goroutines --json --output $TDIR/l.json" >"$TDIR/lldb.out" 2>&1
 			same "$VER -s -w LLDB plugin: the CLI's goroutines" goroutines "$TDIR/l.json" "$TDIR/c.json"
 		fi
-		stop_target
+		# and SIGQUIT's traceback (level system: runtime frames, fp= sp= pc=)
+		"$FPI" attach "$TPID" dump --system >"$TDIR/dumpsys.txt"
+		check_eq "$VER $LDF: dump --system exit" "$?" 0
+		kill -QUIT "$TPID"
+		wait "$TPID"
+		exec 8>&-
+		python3 "$CMP" --system "$TOUT.err" "$TDIR/dumpsys.txt" >"$TDIR/cmp.out"
+		_rc=$?
+		sed "s/^/$VER $LDF SIGQUIT: /" "$TDIR/cmp.out" | tail -20
+		check_eq "$VER $LDF: dump --system equals the SIGQUIT traceback" "$_rc" 0
+		check "$VER $LDF: SIGQUIT compared frames" grep -q "dumpcmp: [1-9][0-9]* goroutines, [1-9][0-9]* frames" "$TDIR/cmp.out"
 	done
 done
 
