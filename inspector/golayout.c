@@ -212,6 +212,8 @@ struct layout_scan {
 	Dwarf_Die schedt;
 	Dwarf_Die waitreasons;
 	bool have_waitreasons;
+	Dwarf_Die labelmap, hmap;
+	bool have_labelmap_struct, have_labelmap_map, have_hmap;
 };
 
 static void scan_die(struct go_layout *l, struct layout_scan *s, Dwarf_Die *die)
@@ -219,10 +221,20 @@ static void scan_die(struct go_layout *l, struct layout_scan *s, Dwarf_Die *die)
 	const char *name = dwarf_diename(die);
 	int tag = dwarf_tag(die);
 
+	/* every type is in the runtime's unit, runtime/pprof's too */
+	if (name && strcmp(name, "runtime/pprof.labelMap") == 0) {
+		if (tag == DW_TAG_structure_type)
+			s->labelmap = *die, s->have_labelmap_struct = true;
+		else if (tag == DW_TAG_typedef)
+			s->have_labelmap_map = true;
+		return;
+	}
 	if (!name || strncmp(name, "runtime.", 8) != 0)
 		return;
 	if (tag == DW_TAG_structure_type && dwarf_hasattr(die, DW_AT_byte_size)) {
-		if (!s->have_g && strcmp(name, "runtime.g") == 0)
+		if (!s->have_hmap && strcmp(name, "runtime.hmap") == 0)
+			s->hmap = *die, s->have_hmap = true;
+		else if (!s->have_g && strcmp(name, "runtime.g") == 0)
 			s->g = *die, s->have_g = true;
 		else if (!s->have_m && strcmp(name, "runtime.m") == 0)
 			s->m = *die, s->have_m = true;
@@ -400,6 +412,26 @@ struct fpi_error *go_layout_load(const char *exe, struct go_layout **ret)
 	struct_field(&s.m, "vdsoPC", &l->m_vdsopc);
 	if (s.have_schedt)
 		struct_field(&s.schedt, "mnext", &l->sched_mnext);
+	struct_field(&s.g, "labels", &l->g_labels);
+	if (s.have_labelmap_struct) {
+		/* label.Set{List} (1.26); LabelSet{list} where it was that */
+		struct_field(&s.labelmap, "Set.List.array", &l->labels_array);
+		struct_field(&s.labelmap, "Set.List.len", &l->labels_len);
+		if (!go_has(l->labels_array)) {
+			struct_field(&s.labelmap, "LabelSet.list.array", &l->labels_array);
+			struct_field(&s.labelmap, "LabelSet.list.len", &l->labels_len);
+		}
+		l->labels_kind = go_has(l->labels_array) && go_has(l->labels_len) ? GO_LABELS_SLICE : GO_LABELS_UNREAD;
+	} else if (s.have_labelmap_map && s.have_hmap) {
+		struct_field(&s.hmap, "count", &l->hmap_count);
+		struct_field(&s.hmap, "B", &l->hmap_b);
+		struct_field(&s.hmap, "buckets", &l->hmap_buckets);
+		struct_field(&s.hmap, "oldbuckets", &l->hmap_oldbuckets);
+		l->labels_kind = go_has(l->hmap_count) && go_has(l->hmap_b) && go_has(l->hmap_buckets) ?
+				 GO_LABELS_HMAP : GO_LABELS_UNREAD;
+	} else if (s.have_labelmap_map) {
+		l->labels_kind = GO_LABELS_UNREAD;
+	}
 	if (!go_has(l->g_stack_lo) || !go_has(l->g_sched_pc) || !go_has(l->g_atomicstatus) ||
 	    !go_has(l->g_goid) || !go_has(l->m_alllink) || !go_has(l->m_procid) || !go_has(l->m_g0)) {
 		err = fpi_error_create(FPI_ERR_NODWARF,

@@ -32,6 +32,15 @@ struct go_layout {
 	struct go_field m_g0, m_procid, m_gsignal, m_curg, m_id, m_incgo, m_isextra,
 		m_isextraInC, m_ncgo, m_alllink, m_lockedg, m_p, m_vdsosp, m_vdsopc;
 
+	/* pprof labels: g.labels points at a runtime/pprof.labelMap, a
+	 * struct holding a slice of {key, value string} (Go 1.26 and later:
+	 * label.Set), or a map[string]string, read in the classic hmap
+	 * (runtime.hmap; swiss maps, Go 1.24 and later, are not read) */
+	struct go_field g_labels;
+	enum { GO_LABELS_NONE, GO_LABELS_SLICE, GO_LABELS_HMAP, GO_LABELS_UNREAD } labels_kind;
+	struct go_field labels_array, labels_len;
+	struct go_field hmap_count, hmap_b, hmap_buckets, hmap_oldbuckets;
+
 	uint64_t allgs, allglen, allm, buildversion;   /* variable addresses */
 	uint64_t maxstacksize_addr;
 	/* runtime.sched and its mnext: how many Ms the runtime ever made (ids

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stacks.h"
+#include "traceback.h"
 #include "views.h"
 
 enum fpi_stack view_thread_stack(enum go_stack_kind k)
@@ -97,6 +99,29 @@ size_t view_goroutine_count(const struct fpi_session *s)
 	return n;
 }
 
+/* The walk that finds it reads only the top of the stack: the copy taken
+ * for the goroutines command holds no more (session.c). */
+static void view_user_frame(struct fpi_session *s, const struct go_g *g, struct fpi_goroutine *ret)
+{
+	struct walk_ctx *cx;
+	struct tb_user_frame u;
+	struct fpi_error *err = session_walk_ctx(s, &cx);
+
+	if (err) {
+		fpi_error_destroy(err);
+		return;
+	}
+	if (!s->view_walk && !(s->view_walk = malloc(sizeof(*s->view_walk))))
+		return;
+	if (!tb_user_frame(s, cx, g, s->view_walk, &u))
+		return;
+	ret->has |= FPI_G_HAS_USER;
+	ret->user_function = u.function;
+	ret->user_file = u.file;
+	ret->user_line = u.line;
+	ret->user_pc = u.pc;
+}
+
 void view_goroutine(struct fpi_session *s, const struct go_g *g, struct fpi_goroutine *ret)
 {
 	const struct go_layout *l = s->layout;
@@ -129,4 +154,13 @@ void view_goroutine(struct fpi_session *s, const struct go_g *g, struct fpi_goro
 		ret->has |= FPI_G_HAS_PARENT_GOID;
 		ret->parent_goid = g->parentgoid;
 	}
+	ret->wait_ns = tb_wait_ns(s, g);
+	if (ret->wait_ns >= 0)
+		ret->has |= FPI_G_HAS_WAIT_TIME;
+	else
+		ret->wait_ns = 0;
+	ret->locked = g->lockedm != 0;
+	view_user_frame(s, g, ret);
+	if (session_labels(s, g->labels, &ret->labels, &ret->nlabels))
+		ret->has |= FPI_G_HAS_LABELS;
 }

@@ -103,6 +103,9 @@ struct walker {
 	/* interrupted_regs: stop at the first signal frame whose registers
 	 * are off the signal stack */
 	bool want_signal, sig_found;
+	/* walk_goroutine_until: end after the frame this says is enough */
+	walk_stop_fn stop;
+	void *stop_arg;
 	struct fpi_regs sig_regs;
 };
 
