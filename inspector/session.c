@@ -121,8 +121,19 @@ const char *session_command_help(const char *name)
  * record across a run boundary) continues in the next one. */
 static bool copy_read(struct fpi_session *s, uint64_t addr, void *buf, size_t len)
 {
-	size_t i = fpi_count_le(s->copy, s->ncopy, sizeof(*s->copy), offsetof(struct fpi_bulk, addr), addr);
+	const struct fpi_bulk *last = s->copy_last < s->ncopy ? &s->copy[s->copy_last] : NULL;
+	size_t i;
 	unsigned char *out = buf;
+
+	/* a walk reads one stack, piece after piece: most reads are in the
+	 * piece of the one before */
+	if (last && addr - last->addr < last->len && len <= last->len - (addr - last->addr)) {
+		memcpy(buf, last->data + (addr - last->addr), len);
+		return true;
+	}
+	i = fpi_count_le(s->copy, s->ncopy, sizeof(*s->copy), offsetof(struct fpi_bulk, addr), addr);
+	if (i > 0)
+		s->copy_last = i - 1;
 
 	while (len) {
 		const struct fpi_bulk *c = i > 0 ? &s->copy[i - 1] : NULL;
@@ -203,11 +214,12 @@ bool session_needs_stacks(int argc, char **argv)
 }
 
 /* goroutines' user location is the first frame outside the runtime: a few
- * frames above the saved SP (gopark, chanrecv, selectgo's frames come to
- * 0xc0-0x160 bytes), so it reads only that much of each stack: one small
- * range per goroutine instead of its whole used stack (no prefetch plan,
- * a fraction of the copy). A walk that needs more ends there. */
-#define STACK_TOP_WINDOW 512
+ * frame records above the saved BP (from gopark's to the user frame's
+ * callee's: 0xb0-0x140 bytes for chanrecv, selectgo, semacquire,
+ * time.Sleep), so it reads only that much of each stack: one small range
+ * per goroutine instead of its whole used stack (no prefetch plan, a
+ * fraction of the copy). A walk that needs more ends there. */
+#define STACK_TOP_WINDOW 384
 
 static bool needs_stack_tops(int argc, char **argv)
 {
@@ -746,8 +758,16 @@ static struct fpi_error *copy_stacks(struct fpi_session *s, uint64_t top_window)
 			continue;
 		if (all_read ? prefetched(s, &pos, g->addr, lo, hi) : fpi_bulk_find(s->prefetch, lo, hi - lo) != NULL)
 			continue;
-		if (top_window && hi - lo > top_window && !go_g_status_is(s->layout, g, "running"))
-			hi = lo + top_window;
+		if (top_window && !go_g_status_is(s->layout, g, "running")) {
+			/* a frame-pointer walk reads frame records only: from
+			 * the saved BP up, where that is on the stack */
+			uint64_t bp = go_g_status_is(s->layout, g, "syscall") && g->syscallsp ? g->syscallbp : g->sched_bp;
+
+			if (bp > lo && bp < hi)
+				lo = bp;
+			if (hi - lo > top_window)
+				hi = lo + top_window;
+		}
 		want(s->target, v, &n, lo, hi);
 	}
 	for (size_t i = 0; i < sn->nthreads; i++) {

@@ -31,6 +31,7 @@ struct fpi_session {
 	 * reads are served from it. Sorted by address. */
 	struct fpi_bulk *copy;
 	size_t ncopy;
+	size_t copy_last;          /* the piece the last read was in */
 	void *copy_arena;
 	/* attach_for bt/check: the stack copy planned before the stop, read
 	 * from the stop on by a background thread */
