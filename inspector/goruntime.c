@@ -87,7 +87,11 @@ const struct go_m *go_find_m_addr(const struct go_snapshot *s, uint64_t addr)
 
 bool go_g_status_is(const struct go_layout *l, const struct go_g *g, const char *name)
 {
-	return strcmp(go_status_name(l, g->status & ~l->gscan), name) == 0;
+	const char *n = go_status_name(l, g->status & ~l->gscan);
+
+	/* asked several times per goroutine per row: most answers are no at
+	 * the first letter */
+	return n[0] == name[0] && strcmp(n, name) == 0;
 }
 
 int go_m_claims_c(const struct go_m *m)

@@ -288,9 +288,12 @@ struct fpi_error *cmd_threads(struct fpi_cmd_ctx *c, int *status)
  * compose each line by hand (printf's format parsing dominated the profile). */
 static char *put_str(char *p, char *end, const char *str)
 {
-	while (*str && p < end)
-		*p++ = *str++;
-	return p;
+	size_t n = strlen(str);
+
+	if (n > (size_t)(end - p))
+		n = end - p;
+	memcpy(p, str, n);
+	return p + n;
 }
 
 static char *put_pad(char *p, char *end, const char *str, size_t width)
@@ -319,26 +322,25 @@ static char *put_dec(char *p, char *end, uint64_t v)
 static char *put_hex(char *p, char *end, uint64_t v)
 {
 	static const char hex[] = "0123456789abcdef";
-	char tmp[16];
-	int n = 0;
+	int n = v ? (64 - __builtin_clzll(v) + 3) / 4 : 1;
 
-	do
-		tmp[n++] = hex[v & 15];
-	while ((v >>= 4) && n < 16);
-	p = put_str(p, end, "0x");
-	while (n && p < end)
-		*p++ = tmp[--n];
-	return p;
+	if (end - p < n + 2)
+		return p;
+	*p++ = '0', *p++ = 'x';
+	for (int k = n - 1; k >= 0; k--, v >>= 4)
+		p[k] = hex[v & 15];
+	return p + n;
 }
 
 /* pad to column width counted from start */
 static char *put_col(char *p, char *end, char *start, size_t width)
 {
-	while ((size_t)(p - start) < width && p < end)
-		*p++ = ' ';
-	if (p < end)
-		*p++ = ' ';
-	return p;
+	size_t n = (size_t)(p - start) < width ? width - (p - start) : 0;
+
+	if (n + 1 > (size_t)(end - p))
+		n = end - p > 0 ? end - p - 1 : 0;
+	memset(p, ' ', n + 1);
+	return p + n + 1;
 }
 
 static void json_user(struct jw *w, const struct fpi_goroutine *g)

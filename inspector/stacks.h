@@ -59,6 +59,7 @@ struct walk {
  * modules (CFI, symbols), and the vDSO's place. Created once per snapshot;
  * it caches the runtime functions' ranges and Go frames' CFA rules. */
 struct cfi_cache;
+struct pcln_cache;
 struct walk_ctx {
 	const struct go_layout *layout;
 	const struct go_snapshot *snap;
@@ -74,6 +75,7 @@ struct walk_ctx {
 	const struct fpi_pclntab *pcln;
 	uint64_t pcln_bias;
 	char pcln_err[200];
+	struct pcln_cache *pcln_cache; /* SP deltas by pc (walk_go.c) */
 };
 
 struct fpi_error *walk_ctx_create(const struct go_layout *layout, const struct go_snapshot *snap,

@@ -48,6 +48,7 @@ void walk_ctx_destroy(struct walk_ctx *cx)
 {
 	if (cx) {
 		walk_cfi_cache_free(cx->cfi);
+		free(cx->pcln_cache);
 		free(cx);
 	}
 }
@@ -543,6 +544,7 @@ static void start(struct walker *it, struct walk_ctx *cx, struct walk *w, enum w
 	it->sp_known = true;
 	it->from_regs = true;
 	it->st = st, it->lo = lo, it->hi = hi;
+	it->first_cfa_src = CFA_CFI_FIRST;
 }
 
 static void walk_init(struct walk *w, enum walk_unwinder uw, const struct go_m *m)
@@ -638,6 +640,8 @@ void walk_goroutine_until(struct walk_ctx *cx, const struct go_g *g, enum walk_u
 	exact = regs || func_entry(cx, r.r[FPI_REG_RIP]);
 	start(&it, cx, w, uw, m, &r, exact, FR_GOROUTINE, g->stack_lo, g->stack_hi);
 	it.stop = stop, it.stop_arg = arg;
+	if (stop)
+		it.first_cfa_src = CFA_PCLN_FIRST;
 	run(&it);
 }
 

@@ -106,6 +106,11 @@ struct walker {
 	/* walk_goroutine_until: end after the frame this says is enough */
 	walk_stop_fn stop;
 	void *stop_arg;
+	/* where the first frame's CFA comes from (frame-pointer walks check it
+	 * against the frame record): CFI, or, for a walk of a stack's top
+	 * only, pclntab first: the same SP deltas for Go code, without loading
+	 * (decompressing) the DWARF CFI for a hundred thousand gopark frames */
+	int first_cfa_src;
 	struct fpi_regs sig_regs;
 };
 
