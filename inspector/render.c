@@ -597,6 +597,8 @@ struct fpi_error *cmd_goroutines(struct fpi_cmd_ctx *c, int *status)
 		size_t n;
 
 		err = view_goroutine_order(s, &order, &n);
+		if (!err && !d.sel.status)
+			view_prepare_goroutines(s);
 		for (size_t i = 0; !err && i < n; i++)
 			if (tb_selected(s, &d.sel, order[i], NULL))
 				goroutine_out(&d, order[i]);

@@ -922,6 +922,7 @@ void session_destroy(struct fpi_session *s)
 	free(s->copy);
 	free(s->order);
 	free(s->view_walk);
+	free(s->user);
 	label_cache_destroy(s->labels);
 	fpi_bulk_free(s->copy_arena);
 	free(s);

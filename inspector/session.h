@@ -18,6 +18,7 @@
 struct walk_ctx;
 struct walk;
 struct label_cache;
+struct view_user;
 
 struct fpi_session {
 	struct fpi_target *target;
@@ -42,6 +43,7 @@ struct fpi_session {
 	size_t norder;
 	int64_t stop_ns;           /* CLOCK_MONOTONIC (the target's nanotime) at the stop; 0: not live */
 	struct walk *view_walk;    /* views.c's scratch walk, on first use */
+	struct view_user *user;    /* views.c: user frames of all gs (by index), when prepared */
 	struct label_cache *labels; /* pprof label sets read, by g.labels */
 };
 

@@ -385,7 +385,7 @@ static bool bulk_radix_sort(struct fpi_bulk *reqs, size_t n)
 
 /* Sort by address: stacks and gs come mostly in address order already, so
  * a pass that finds them sorted saves the sort. */
-static void bulk_sort(struct fpi_bulk *reqs, size_t n)
+void fpi_bulk_sort(struct fpi_bulk *reqs, size_t n)
 {
 	for (size_t i = 1; i < n; i++)
 		if (reqs[i].addr < reqs[i - 1].addr) {
@@ -427,7 +427,7 @@ struct fpi_error *fpi_bulk_plan(struct fpi_bulk *reqs, size_t n, size_t max_gap,
 	atomic_init(&b->next, 0);
 	for (size_t i = 0; i < n; i++)
 		reqs[i].data = NULL;
-	bulk_sort(reqs, n);
+	fpi_bulk_sort(reqs, n);
 	b->runs = malloc((n ? n : 1) * sizeof(*b->runs));
 	if (!b->runs)
 		goto nomem;
