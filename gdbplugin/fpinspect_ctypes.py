@@ -54,7 +54,7 @@ OWNER_THREAD, OWNER_GOROUTINE = 0, 1
 STACK_NAMES = ("goroutine", "g0", "gsignal", "C", "other")
 SEVERITY_NAMES = ("error", "warning", "info")
 G_HAS_WAIT_REASON, G_HAS_PARENT_GOID = 0x1, 0x2
-G_HAS_WAIT_TIME, G_HAS_USER, G_HAS_LABELS = 0x4, 0x8, 0x10
+G_HAS_WAIT_TIME, G_HAS_USER, G_HAS_LABELS, G_USER_UNKNOWN = 0x4, 0x8, 0x10, 0x20
 
 _c_str, _c_i8, _c_u32, _c_sz = ctypes.c_char_p, ctypes.c_int8, ctypes.c_uint32, ctypes.c_size_t
 

@@ -222,6 +222,9 @@ struct fpi_m {
 #define FPI_G_HAS_WAIT_TIME 0x4u   /* the runtime recorded when it began to wait (live targets) */
 #define FPI_G_HAS_USER 0x8u        /* a frame outside the runtime was found */
 #define FPI_G_HAS_LABELS 0x10u     /* its pprof labels could be read (none is 0 labels) */
+#define FPI_G_USER_UNKNOWN 0x20u   /* no user frame known: the walk ended before one (a
+				      copy of only the stack's top, a broken chain, a
+				      stack nobody owns now), not "only runtime frames" */
 
 /* One pprof label (pprof.Do, SetGoroutineLabels). */
 struct fpi_label {

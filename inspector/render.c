@@ -345,6 +345,7 @@ static char *put_col(char *p, char *end, char *start, size_t width)
 
 static void json_user(struct jw *w, const struct fpi_goroutine *g)
 {
+	jw_key(w, "user_unknown"); jw_bool(w, (g->has & FPI_G_USER_UNKNOWN) != 0);
 	jw_key(w, "user");
 	if (!(g->has & FPI_G_HAS_USER)) {
 		jw_null(w);
@@ -399,11 +400,12 @@ static void goroutine_json(struct jw *w, const struct fpi_goroutine *g)
 	jw_end_obj(w);
 }
 
-/* "function file:line", "-" when no frame is outside the runtime */
+/* "function file:line", "-" when no frame is outside the runtime, "?"
+ * when the walk ended before it knew */
 static char *put_user(char *p, char *end, const struct fpi_goroutine *g)
 {
 	if (!(g->has & FPI_G_HAS_USER))
-		return put_str(p, end, "-");
+		return put_str(p, end, g->has & FPI_G_USER_UNKNOWN ? "?" : "-");
 	p = put_str(p, end, g->user_function ? g->user_function : "?");
 	p = put_str(p, end, " ");
 	p = put_str(p, end, g->user_file ? g->user_file : "?");

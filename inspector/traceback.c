@@ -160,8 +160,12 @@ bool tb_user_frame(struct fpi_session *s, struct walk_ctx *cx, const struct go_g
 
 	(void)s;
 	memset(ret, 0, sizeof(*ret));
-	if (goroutine_not_owned(cx->layout, g, &why))
+	if (goroutine_not_owned(cx->layout, g, &why)) {
+		ret->unknown = true;
 		return false;
+	}
 	walk_goroutine_until(cx, g, UNWIND_FP, user_stop, &u, w);
+	/* a walk that reached the top frame has no end to tell */
+	ret->unknown = !u.found && w->end[0];
 	return u.found;
 }

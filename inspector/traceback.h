@@ -41,6 +41,9 @@ struct tb_user_frame {
 	const char *function, *file;  /* the symbolizer's */
 	int line;
 	uint64_t pc;                  /* of its physical frame */
+	bool unknown;                 /* none found because the walk ended early
+					 (memory not read, a broken chain) or
+					 was not made (nobody owns the stack) */
 };
 bool tb_user_frame(struct fpi_session *s, struct walk_ctx *cx, const struct go_g *g, struct walk *w,
 		   struct tb_user_frame *ret);

@@ -129,6 +129,12 @@ struct view_user {
 	bool found;
 };
 
+static void user_unknown(struct fpi_goroutine *ret, const struct tb_user_frame *u)
+{
+	if (u->unknown)
+		ret->has |= FPI_G_USER_UNKNOWN;
+}
+
 static bool user_walk(struct fpi_session *s, const struct go_g *g, struct tb_user_frame *u)
 {
 	struct walk_ctx *cx;
@@ -180,10 +186,13 @@ static void view_user_frame(struct fpi_session *s, const struct go_g *g, struct 
 	if (s->user && g >= s->snap->gs && g < s->snap->gs + s->snap->ngs) {
 		const struct view_user *c = &s->user[g - s->snap->gs];
 
-		if (!c->found)
+		if (!c->found) {
+			user_unknown(ret, &c->f);
 			return;
+		}
 		u = c->f;
 	} else if (!user_walk(s, g, &u)) {
+		user_unknown(ret, &u);
 		return;
 	}
 	ret->has |= FPI_G_HAS_USER;

@@ -125,7 +125,7 @@ def fname(f):
     # the runtime prints generic type arguments as [...]
     return re.sub(r"\[.*\]", "[...]", f) if f else f
 bad = []
-keys = ["wait_ns", "wait_minutes", "locked", "parent_goid", "user", "labels"]
+keys = ["wait_ns", "wait_minutes", "locked", "parent_goid", "user", "user_unknown", "labels"]
 print("fields", all(all(k in g for k in keys) for g in J.values()))
 print("parent null iff before 1.21", all((g["parent_goid"] is None) == (minor < 21) for g in J.values()))
 # user location = first frame of the runtime's own dump and of dump
@@ -144,6 +144,8 @@ for src, name in ((S, "runtime"), (D, "dump")):
         if name == "runtime": n_s += 1
         else: n_d += 1
 print("user compared", n_s, n_d)
+# the stack tops read were enough for every walk
+print("user unknown", sum(1 for g in J.values() if g["user_unknown"]))
 # wait minutes: the runtime's headers and dump's
 n1 = 0
 for src, name in ((S, "runtime"), (D, "dump")):
@@ -203,6 +205,7 @@ PY
 	check_eq "$VER: parent_goid null exactly before Go 1.21" "$(sed -n 's/^parent null iff before 1.21 //p' "$D/r")" True
 	check "$VER: user locations compared with the runtime's and dump's" \
 		grep -q '^user compared [1-9][0-9]* [1-9][0-9]*$' "$D/r"
+	check_eq "$VER: no user location unknown (the stack tops sufficed)" "$(sed -n 's/^user unknown //p' "$D/r")" 0
 	check "$VER: the runtime's headers say minutes for the blocked goroutines" \
 		sh -c "[ \$(sed -n 's/^minutes in runtime headers //p' '$D/r') -ge 21 ]"
 	check_eq "$VER: the LockOSThread goroutines show locked" "$(sed -n 's/^locked goroutines //p' "$D/r")" "2 True"
