@@ -121,6 +121,10 @@ _fpinspect()
 		[ "$prev" = "--filter" ] || [ "$prev" = "--status" ] && return
 		COMPREPLY=($(compgen -W "--system --group --filter --status $opts" -- "$cur"))
 		;;
+	goroutines)
+		[ "$prev" = "--filter" ] || [ "$prev" = "--status" ] && return
+		COMPREPLY=($(compgen -W "--group --filter --status $opts" -- "$cur"))
+		;;
 	profile)
 		if [ "$prev" = "-o" ]; then
 			# the format is the name's: FILE.pb.gz, FILE.folded, FILE.svg

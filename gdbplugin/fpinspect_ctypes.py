@@ -54,6 +54,7 @@ OWNER_THREAD, OWNER_GOROUTINE = 0, 1
 STACK_NAMES = ("goroutine", "g0", "gsignal", "C", "other")
 SEVERITY_NAMES = ("error", "warning", "info")
 G_HAS_WAIT_REASON, G_HAS_PARENT_GOID = 0x1, 0x2
+G_HAS_WAIT_TIME, G_HAS_USER, G_HAS_LABELS, G_USER_UNKNOWN = 0x4, 0x8, 0x10, 0x20
 
 _c_str, _c_i8, _c_u32, _c_sz = ctypes.c_char_p, ctypes.c_int8, ctypes.c_uint32, ctypes.c_size_t
 
@@ -77,7 +78,14 @@ class _Goroutine(ctypes.Structure):
                 ("pc", _c_u64), ("sp", _c_u64), ("bp", _c_u64),
                 ("syscall_pc", _c_u64), ("syscall_sp", _c_u64), ("syscall_bp", _c_u64),
                 ("stack_lo", _c_u64), ("stack_hi", _c_u64), ("function", _c_str), ("created_pc", _c_u64),
-                ("created_by", _c_str), ("start_pc", _c_u64), ("parent_goid", _c_i64), ("has", _c_u32)]
+                ("created_by", _c_str), ("start_pc", _c_u64), ("parent_goid", _c_i64), ("has", _c_u32),
+                ("wait_ns", _c_i64), ("locked", ctypes.c_bool),
+                ("user_function", _c_str), ("user_file", _c_str), ("user_line", _c_int), ("user_pc", _c_u64),
+                ("nlabels", _c_sz), ("labels", ctypes.c_void_p)]
+
+
+class _Label(ctypes.Structure):
+    _fields_ = [("key", _c_str), ("value", _c_str)]
 
 
 class _InlineFrame(ctypes.Structure):
@@ -306,9 +314,24 @@ class Session(object):
         return self._rows(self.lib.fpi_session_m_count, self.lib.fpi_session_m, _M, "M")
 
     def goroutines(self):
-        """The goroutines that are not dead, by goid."""
-        return self._rows(self.lib.fpi_session_goroutine_count, self.lib.fpi_session_goroutine, _Goroutine,
-                          "goroutine")
+        """The goroutines that are not dead, by goid. "labels" is a dict
+        (None: they could not be read); fields the has bits say are not
+        there are None."""
+        rows = []
+        for i in range(self.lib.fpi_session_goroutine_count(self.ptr)):
+            r = _Goroutine()
+            self._call(self.lib.fpi_session_goroutine, "goroutine", i, ctypes.byref(r))
+            d = _dict(r)
+            lv = ctypes.cast(r.labels, ctypes.POINTER(_Label))
+            d["labels"] = ({lv[k].key.decode("utf-8", "replace"): lv[k].value.decode("utf-8", "replace")
+                            for k in range(r.nlabels)} if r.has & G_HAS_LABELS else None)
+            del d["nlabels"]
+            if not r.has & G_HAS_WAIT_TIME:
+                d["wait_ns"] = None
+            if not r.has & G_HAS_USER:
+                d["user_function"] = d["user_file"] = d["user_line"] = d["user_pc"] = None
+            rows.append(d)
+        return rows
 
     def stack(self, owner, ident, unwinder=UNWIND_FP):
         """(frames, end): the frames (dicts, "inlined" a list of dicts) of a

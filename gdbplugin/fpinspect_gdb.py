@@ -284,8 +284,10 @@ _HELP_FALLBACK = {
                "and lockedg goids,\nisextra, isExtraInC, ncgo, incgo, hasCgoOnStack (ncgo > 0 || isextra). "
                "Ms without a thread follow.\nFields the program's Go version lacks show as n/a.",
     "goroutines": "One row per goroutine that is not dead: goid, status (+scan when the scan bit is held), "
-                  "wait reason, M id,\nsched pc/sp/bp, stack bounds, the function at sched.pc and the "
-                  "creation site.",
+                  "wait reason,\nhow long it has waited, M id, locked to its thread, parent goid, sched pc/sp/bp, "
+                  "stack bounds,\nthe user location (the first frame outside the runtime), the function at "
+                  "sched.pc, the creation\nsite and the pprof labels. --group, --filter REGEX, --status S: "
+                  "as dump's.",
     "bt": "Backtrace of TARGET: a thread id, gGOID (g42), or all. Default unwinder fp (frame pointers);\n"
           "dwarf uses DWARF CFI; go the Go runtime's own method (pclntab's SP deltas, CFI for C frames);\n"
           "both shows fp and dwarf side by side and marks the first frame where they part; all: fp, dwarf\n"
@@ -300,7 +302,7 @@ _HELP_FALLBACK = {
 _SUMMARY = {
     "summary": "Go version, threads, Ms and goroutines by status of the program.",
     "threads": "OS threads with their M, the stack they are on, and their cgo state.",
-    "goroutines": "Goroutines: status, wait reason, M, sched registers, stack, function, creator.",
+    "goroutines": "Goroutines: status, wait, M, locked, parent, sched registers, stack, user location, labels.",
     "bt": "Backtrace of a thread or goroutine (gGOID), or of all, by frame pointers or DWARF CFI.",
     "check": "Check frame-pointer chains, cgo state and stack ownership of every thread and goroutine.",
 }
@@ -308,7 +310,7 @@ _SUMMARY = {
 _USAGE = {
     "summary": "fp summary [--json] [--output FILE]",
     "threads": "fp threads [--json] [--output FILE]",
-    "goroutines": "fp goroutines [--json] [--output FILE]",
+    "goroutines": "fp goroutines [--group] [--filter REGEX] [--status S] [--json] [--output FILE]",
     "bt": "fp bt TARGET [--unwinder fp|dwarf|go|both|all] [--json] [--output FILE]",
     "check": "fp check [--stacks] [--json] [--output FILE]",
 }

@@ -241,6 +241,17 @@ struct fpi_m {
 /* Bits of fpi_goroutine.has: fields the program's Go version has. */
 #define FPI_G_HAS_WAIT_REASON 0x1u
 #define FPI_G_HAS_PARENT_GOID 0x2u
+#define FPI_G_HAS_WAIT_TIME 0x4u   /* the runtime recorded when it began to wait (live targets) */
+#define FPI_G_HAS_USER 0x8u        /* a frame outside the runtime was found */
+#define FPI_G_HAS_LABELS 0x10u     /* its pprof labels could be read (none is 0 labels) */
+#define FPI_G_USER_UNKNOWN 0x20u   /* no user frame known: the walk ended before one (a
+				      copy of only the stack's top, a broken chain, a
+				      stack nobody owns now), not "only runtime frames" */
+
+/* One pprof label (pprof.Do, SetGoroutineLabels). */
+struct fpi_label {
+	const char *key, *value;
+};
 
 /* One goroutine that is not dead. Strings are the session's. */
 struct fpi_goroutine {
@@ -262,6 +273,20 @@ struct fpi_goroutine {
 	uint64_t start_pc;
 	int64_t parent_goid;        /* valid with FPI_G_HAS_PARENT_GOID (Go 1.21+) */
 	uint32_t has;               /* FPI_G_HAS_* */
+	/* Added after 0.1: new members go at the end. */
+	int64_t wait_ns;            /* with FPI_G_HAS_WAIT_TIME: how long it has
+				       waited (g.waitsince to the stop), as the
+				       runtime's traceback counts its minutes */
+	bool locked;                /* locked to its thread (g.lockedm set:
+				       runtime.LockOSThread, cgo callbacks) */
+	/* With FPI_G_HAS_USER: the first frame outside the runtime, as the
+	 * runtime's traceback shows it first (inlined frames count). */
+	const char *user_function, *user_file;
+	int user_line;
+	uint64_t user_pc;           /* of its physical frame */
+	/* With FPI_G_HAS_LABELS: its pprof labels, by key (g.labels). */
+	size_t nlabels;
+	const struct fpi_label *labels;
 };
 
 /* The threads in the target's order, the Ms in allm's, the goroutines by

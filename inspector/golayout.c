@@ -135,7 +135,7 @@ static char *buildinfo_experiment(Elf *elf)
 
 /* ---- the fields, for every source ---- */
 
-#define F(t, p, member) { t, p, offsetof(struct go_layout, member) }
+#define F(t, p, member) { t, p, offsetof(struct go_layout, member), NULL }
 const struct go_field_desc go_layout_fields[] = {
 	F("g", "stack.lo", g_stack_lo), F("g", "stack.hi", g_stack_hi), F("g", "m", g_m),
 	F("g", "sched.sp", g_sched_sp), F("g", "sched.pc", g_sched_pc), F("g", "sched.bp", g_sched_bp),
@@ -148,9 +148,23 @@ const struct go_field_desc go_layout_fields[] = {
 	F("m", "isExtraInC", m_isextraInC), F("m", "ncgo", m_ncgo), F("m", "alllink", m_alllink),
 	F("m", "lockedg", m_lockedg), F("m", "p", m_p), F("m", "vdsoSP", m_vdsosp), F("m", "vdsoPC", m_vdsopc),
 	F("schedt", "mnext", sched_mnext),
+	F("g", "labels", g_labels),
+	/* label.Set{List} (1.26); LabelSet{list} before */
+	{ "labelmap", "Set.List.array", offsetof(struct go_layout, labels_array), "LabelSet.list.array" },
+	{ "labelmap", "Set.List.len", offsetof(struct go_layout, labels_len), "LabelSet.list.len" },
+	F("hmap", "count", hmap_count), F("hmap", "B", hmap_b), F("hmap", "buckets", hmap_buckets),
+	F("hmap", "oldbuckets", hmap_oldbuckets),
 };
 #undef F
 const size_t go_layout_nfields = sizeof(go_layout_fields) / sizeof(go_layout_fields[0]);
+
+void go_layout_labels_kind(struct go_layout *l)
+{
+	if (go_has(l->labels_array) && go_has(l->labels_len))
+		l->labels_kind = GO_LABELS_SLICE;
+	else if (go_has(l->hmap_count) && go_has(l->hmap_b) && go_has(l->hmap_buckets))
+		l->labels_kind = GO_LABELS_HMAP;
+}
 
 struct go_layout *go_layout_new(const char *exe)
 {

@@ -57,6 +57,15 @@ struct go_layout {
 	struct go_field m_g0, m_procid, m_gsignal, m_curg, m_id, m_incgo, m_isextra,
 		m_isextraInC, m_ncgo, m_alllink, m_lockedg, m_p, m_vdsosp, m_vdsopc;
 
+	/* pprof labels: g.labels points at a runtime/pprof.labelMap, a
+	 * struct holding a slice of {key, value string} (Go 1.26 and later:
+	 * label.Set), or a map[string]string, read in the classic hmap
+	 * (runtime.hmap; swiss maps, Go 1.24 and later, are not read) */
+	struct go_field g_labels;
+	enum { GO_LABELS_NONE, GO_LABELS_SLICE, GO_LABELS_HMAP, GO_LABELS_UNREAD } labels_kind;
+	struct go_field labels_array, labels_len;
+	struct go_field hmap_count, hmap_b, hmap_buckets, hmap_oldbuckets;
+
 	uint64_t allgs, allglen, allm, buildversion;   /* variable addresses */
 	uint64_t maxstacksize_addr;
 	/* runtime.sched and its mnext: how many Ms the runtime ever made (ids
@@ -116,9 +125,10 @@ char *go_buildinfo_version(const char *exe);
  * reader and the layout files alike: one list, so a field added to struct
  * go_layout is read and written everywhere once it is added here. */
 struct go_field_desc {
-	const char *type;       /* "g", "m", "schedt" */
+	const char *type;       /* "g", "m", "schedt", "labelmap", "hmap" */
 	const char *path;       /* the field in Go's source, dotted */
 	size_t off;             /* offsetof(struct go_layout, ...) */
+	const char *alt;        /* DWARF: where an older release had it, or NULL */
 };
 extern const struct go_field_desc go_layout_fields[];
 extern const size_t go_layout_nfields;
@@ -127,6 +137,9 @@ static inline struct go_field *go_layout_field(struct go_layout *l, const struct
 	return (struct go_field *)((char *)l + d->off);
 }
 
+/* How pprof labels are read, from the fields there are (NONE: the program
+ * has no runtime/pprof; UNREAD, set by the reader: a swiss map). */
+void go_layout_labels_kind(struct go_layout *l);
 /* golayout.c: the checks every layout passes, whatever its source */
 struct fpi_error *go_layout_complete(const struct go_layout *l);
 struct go_layout *go_layout_new(const char *exe);

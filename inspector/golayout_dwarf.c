@@ -108,8 +108,9 @@ static uint64_t var_addr(Dwarf_Die *die)
 }
 
 struct layout_scan {
-	Dwarf_Die g, m, schedt, waitreasons;
+	Dwarf_Die g, m, schedt, waitreasons, labelmap, hmap;
 	bool have_g, have_m, have_schedt, have_waitreasons;
+	bool have_labelmap_struct, have_labelmap_map, have_hmap;
 	uint64_t waitreasons_addr;
 };
 
@@ -118,10 +119,20 @@ static void scan_die(struct go_layout *l, struct layout_scan *s, Dwarf_Die *die,
 	const char *name = dwarf_diename(die);
 	int tag = dwarf_tag(die);
 
+	/* every type is in the runtime's unit, runtime/pprof's too */
+	if (name && strcmp(name, "runtime/pprof.labelMap") == 0) {
+		if (tag == DW_TAG_structure_type)
+			s->labelmap = *die, s->have_labelmap_struct = true;
+		else if (tag == DW_TAG_typedef)
+			s->have_labelmap_map = true;
+		return;
+	}
 	if (!name || strncmp(name, "runtime.", 8) != 0)
 		return;
 	if (tag == DW_TAG_structure_type && dwarf_hasattr(die, DW_AT_byte_size)) {
-		if (!s->have_g && strcmp(name, "runtime.g") == 0)
+		if (!s->have_hmap && strcmp(name, "runtime.hmap") == 0)
+			s->hmap = *die, s->have_hmap = true;
+		else if (!s->have_g && strcmp(name, "runtime.g") == 0)
 			s->g = *die, s->have_g = true;
 		else if (!s->have_m && strcmp(name, "runtime.m") == 0)
 			s->m = *die, s->have_m = true;
@@ -275,11 +286,21 @@ struct fpi_error *go_layout_from_dwarf(struct go_layout *l, Elf *elf, const char
 	for (size_t i = 0; i < go_layout_nfields; i++) {
 		const struct go_field_desc *d = &go_layout_fields[i];
 		Dwarf_Die *type = !strcmp(d->type, "g") ? &s.g : !strcmp(d->type, "m") ? &s.m :
-				  s.have_schedt ? &s.schedt : NULL;
+				  !strcmp(d->type, "schedt") ? (s.have_schedt ? &s.schedt : NULL) :
+				  !strcmp(d->type, "labelmap") ? (s.have_labelmap_struct ? &s.labelmap : NULL) :
+				  s.have_hmap && s.have_labelmap_map ? &s.hmap : NULL;
 
-		if (type)
-			struct_field(type, d->path, go_layout_field(l, d));
+		if (!type)
+			continue;
+		struct_field(type, d->path, go_layout_field(l, d));
+		if (!go_has(*go_layout_field(l, d)) && d->alt)
+			struct_field(type, d->alt, go_layout_field(l, d));
 	}
+	/* a labelMap that is a map[string]string but no hmap: a swiss map
+	 * (1.24, 1.25), not read */
+	if (s.have_labelmap_map && !s.have_hmap)
+		l->labels_kind = GO_LABELS_UNREAD;
+	go_layout_labels_kind(l);
 	if (s.have_waitreasons) {
 		Dwarf_Die t;
 		Dwarf_Word sz;

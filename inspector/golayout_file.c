@@ -23,6 +23,7 @@
 
 static const char *type_name_size(const struct go_layout *l, const char *type, uint32_t *size)
 {
+	/* schedt, labelmap, hmap: their sizes are not kept; a field within 1 MiB */
 	*size = !strcmp(type, "g") ? l->g_size : !strcmp(type, "m") ? l->m_size : 1u << 20;
 	return type;
 }
@@ -43,6 +44,8 @@ struct fpi_error *go_layout_write(const struct go_layout *l, FILE *f)
 		if (go_has(*fl))
 			fprintf(f, "field %s %s %u %u\n", d->type, d->path, fl->off, fl->size);
 	}
+	if (l->labels_kind == GO_LABELS_UNREAD)
+		fprintf(f, "labels unread\n");
 	fprintf(f, "gscan %u\n", l->gscan);
 	for (int i = 0; i < GO_MAX_STATUS; i++)
 		if (l->status_names[i])
@@ -150,6 +153,8 @@ struct fpi_error *go_layout_read_file(struct go_layout *l, const char *path)
 			for (size_t i = 0; i < go_layout_nfields; i++)
 				if (!strcmp(go_layout_fields[i].type, a) && !strcmp(go_layout_fields[i].path, b))
 					*go_layout_field(l, &go_layout_fields[i]) = (struct go_field){ u, v };
+		} else if (!strcmp(line, "labels unread")) {
+			l->labels_kind = GO_LABELS_UNREAD;
 		} else if (sscanf(line, "gscan %u%n", &u, &k) == 1 && !line[k]) {
 			l->gscan = u;
 		} else if (sscanf(line, "status %u %63s%n", &u, a, &k) == 2 && !line[k]) {
@@ -186,6 +191,7 @@ struct fpi_error *go_layout_read_file(struct go_layout *l, const char *path)
 	}
 	free(line);
 	fclose(f);
+	go_layout_labels_kind(l);
 	if (!err && (!ver || !arch || !l->g_size || !l->m_size))
 		err = bad(path, lineno, "incomplete: go, goarch and the sizes of g and m are required");
 	if (!err) {

@@ -2,6 +2,7 @@
 /* The snapshot: allgs read as one pointer array and the g structs in merged
  * runs; allm followed link by link (a handful of Ms); each thread mapped to
  * its M by m.procid, and to the stack its SP is on. */
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,11 @@ const struct go_m *go_find_m_addr(const struct go_snapshot *s, uint64_t addr)
 
 bool go_g_status_is(const struct go_layout *l, const struct go_g *g, const char *name)
 {
-	return strcmp(go_status_name(l, g->status & ~l->gscan), name) == 0;
+	const char *n = go_status_name(l, g->status & ~l->gscan);
+
+	/* asked several times per goroutine per row: most answers are no at
+	 * the first letter */
+	return n[0] == name[0] && strcmp(n, name) == 0;
 }
 
 int go_m_claims_c(const struct go_m *m)
@@ -139,6 +144,7 @@ static void decode_g(const struct go_layout *l, const unsigned char *b, uint64_t
 	g->lockedm = go_get(b, l->g_lockedm);
 	g->parentgoid = go_has(l->g_parentgoid) ? (int64_t)go_get(b, l->g_parentgoid) : GO_NA;
 	g->waitsince = (int64_t)go_get(b, l->g_waitsince);
+	g->labels = go_get(b, l->g_labels);
 }
 
 static int u64_cmp(const void *a, const void *b)
@@ -733,4 +739,146 @@ struct fpi_error *go_snapshot_validate(const struct go_layout *l, const struct g
 		"of that release with DWARF: fpinspect layout --from BINARY",
 		l->source_path ? l->source_path : "(file)", l->layout_version ? l->layout_version : "another release",
 		l->go_version ? l->go_version : "", why, l->go_version ? l->go_version : "its Go version");
+}
+
+/* ---- pprof labels ---- */
+
+#define LABELS_MAX 4096            /* more is not a label set someone made */
+#define LABEL_STR_MAX 65536
+
+static bool read_gostring(const struct fpi_mem *mem, uint64_t at, char **ret)
+{
+	uint64_t hdr[2];
+	char *v;
+
+	if (!mem->read(mem->arg, at, hdr, sizeof(hdr)) || hdr[1] > LABEL_STR_MAX || (hdr[1] && !hdr[0]))
+		return false;
+	v = malloc(hdr[1] + 1);
+	if (!v)
+		return false;
+	if (hdr[1] && !mem->read(mem->arg, hdr[0], v, hdr[1])) {
+		free(v);
+		return false;
+	}
+	v[hdr[1]] = '\0';
+	*ret = v;
+	return true;
+}
+
+/* a {key, value string} pair at at (a slice element, or a map bucket's
+ * key and elem slots) */
+static bool read_label(const struct fpi_mem *mem, uint64_t key, uint64_t value, struct go_label *ret)
+{
+	ret->key = ret->value = NULL;
+	if (read_gostring(mem, key, &ret->key) && read_gostring(mem, value, &ret->value))
+		return true;
+	free(ret->key);
+	ret->key = NULL;
+	return false;
+}
+
+static int label_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct go_label *)a)->key, ((const struct go_label *)b)->key);
+}
+
+void go_labels_free(struct go_label *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+/* map[string]string in the classic hmap (Go up to 1.23): 2^B buckets of
+ * 8 slots, tophash[8] then 8 keys, 8 elems (strings, 16 bytes each) and
+ * the overflow pointer; a slot is in use when its tophash is above
+ * evacuatedEmpty (4). A map still growing (oldbuckets set) is not read:
+ * a label map is written once, while it is made. */
+#define HMAP_SLOTS 8
+#define HMAP_BUCKET (8 + HMAP_SLOTS * 16 * 2 + 8)
+
+static struct fpi_error *hmap_labels(const struct go_layout *l, const struct fpi_mem *mem, uint64_t m,
+				     struct go_label *v, size_t *n, size_t max)
+{
+	unsigned char h[64];
+	uint64_t nb;
+
+	if (!mem->read(mem->arg, m, h, sizeof(h)))
+		return fpi_error_create(FPI_ERR_FAULT, "labels: cannot read the map at 0x%" PRIx64, m);
+	if (go_get(h, l->hmap_oldbuckets))
+		return fpi_error_create(FPI_ERR_FAULT, "labels: the map at 0x%" PRIx64 " is growing", m);
+	if (go_get(h, l->hmap_b) > 10)
+		return fpi_error_create(FPI_ERR_FAULT, "labels: implausible map at 0x%" PRIx64, m);
+	nb = 1ull << go_get(h, l->hmap_b);
+	for (uint64_t i = 0; i < nb; i++) {
+		uint64_t b = go_get(h, l->hmap_buckets) + i * HMAP_BUCKET;
+
+		for (int chain = 0; b && chain < 64; chain++) {
+			unsigned char bk[HMAP_BUCKET];
+
+			if (!mem->read(mem->arg, b, bk, sizeof(bk)))
+				return fpi_error_create(FPI_ERR_FAULT, "labels: cannot read a map bucket at 0x%" PRIx64, b);
+			for (int k = 0; k < HMAP_SLOTS; k++) {
+				if (bk[k] <= 4)
+					continue;
+				if (*n == max || !read_label(mem, b + 8 + 16 * k, b + 8 + 16 * (HMAP_SLOTS + k), &v[*n]))
+					return fpi_error_create(FPI_ERR_FAULT, "labels: bad entry in the map at 0x%" PRIx64, m);
+				++*n;
+			}
+			memcpy(&b, bk + HMAP_BUCKET - 8, 8);
+		}
+	}
+	return NULL;
+}
+
+struct fpi_error *go_labels_read(const struct go_layout *l, const struct fpi_mem *mem, uint64_t labels,
+				 struct go_label **ret, size_t *n)
+{
+	struct go_label *v = NULL;
+	struct fpi_error *err = NULL;
+	size_t k = 0, max;
+	unsigned char h[64];
+
+	*ret = NULL, *n = 0;
+	if (!labels)
+		return NULL;
+	if (l->labels_kind != GO_LABELS_SLICE && l->labels_kind != GO_LABELS_HMAP)
+		return fpi_error_create(FPI_ERR_OTHER, "labels: this Go version's label map (%s) is not read",
+					l->labels_kind == GO_LABELS_UNREAD ? "a swiss map" : "unknown");
+	if (!mem->read(mem->arg, labels, h, sizeof(h)))
+		return fpi_error_create(FPI_ERR_FAULT, "labels: cannot read 0x%" PRIx64, labels);
+	if (l->labels_kind == GO_LABELS_SLICE) {
+		uint64_t arr = go_get(h, l->labels_array);
+
+		max = go_get(h, l->labels_len);
+		if (max > LABELS_MAX || (max && !arr))
+			return fpi_error_create(FPI_ERR_FAULT, "labels: implausible label set at 0x%" PRIx64, labels);
+		if (max && !(v = calloc(max, sizeof(*v))))
+			return &fpi_enomem;
+		for (; k < max; k++)
+			if (!read_label(mem, arr + 32 * k, arr + 32 * k + 16, &v[k])) {
+				err = fpi_error_create(FPI_ERR_FAULT, "labels: cannot read label %zu at 0x%" PRIx64, k, arr);
+				break;
+			}
+	} else {
+		/* g.labels is a *labelMap: the map variable, holding the *hmap */
+		uint64_t m;
+
+		memcpy(&m, h, 8);
+		if (!m)
+			return NULL;
+		if (!(v = calloc(LABELS_MAX, sizeof(*v))))
+			return &fpi_enomem;
+		err = hmap_labels(l, mem, m, v, &k, LABELS_MAX);
+	}
+	if (err) {
+		go_labels_free(v, k);
+		return err;
+	}
+	if (k)
+		qsort(v, k, sizeof(*v), label_cmp);
+	*ret = v, *n = k;
+	return NULL;
 }

@@ -24,6 +24,12 @@ struct go_g {
 	int64_t parentgoid;     /* GO_NA when absent (before 1.21) */
 	int64_t waitsince;      /* nanotime() when it blocked (set by the GC's
 				   stack scan, so possibly late); 0: not recorded */
+	uint64_t labels;        /* its pprof labels (runtime/pprof.labelMap), 0 none */
+};
+
+/* One pprof label; strings malloc'ed */
+struct go_label {
+	char *key, *value;
 };
 
 enum go_stack_kind { GO_STACK_G0, GO_STACK_GSIGNAL, GO_STACK_CURG, GO_STACK_OTHER };
@@ -85,6 +91,12 @@ struct fpi_error *go_snapshot_validate(const struct go_layout *l, const struct g
 bool go_g_stack_used(const struct go_layout *l, const struct go_g *g, uint64_t *lo, uint64_t *hi);
 
 bool go_g_is_dead(const struct go_layout *l, const struct go_g *g);
+/* The pprof labels at labels (g.labels), sorted by key: *n of them in
+ * *ret (go_labels_free). An error when they cannot be read: the layout does
+ * not say how (swiss maps), or memory unreadable or implausible. */
+struct fpi_error *go_labels_read(const struct go_layout *l, const struct fpi_mem *mem, uint64_t labels,
+				 struct go_label **ret, size_t *n);
+void go_labels_free(struct go_label *v, size_t n);
 /* Why g cannot be one the runtime has (a status it has no constant for,
  * stack bounds stackalloc never hands out), or NULL. Such a g's stack is
  * neither copied nor walked. */

@@ -261,3 +261,20 @@ const struct go_g *tb_group_print_header(struct tb_groups *gs, size_t i, FILE *o
 	fputs("\n", out);
 	return gr->rep;
 }
+
+void tb_group_info(struct tb_groups *gs, size_t i, struct tb_group_info *ret)
+{
+	struct group *gr = &gs->v[i];
+
+	qsort(gr->goids, gr->ngoids, sizeof(*gr->goids), u64_cmp);
+	ret->count = gr->ngoids;
+	ret->status = gr->status;
+	ret->min_ns = gr->min_ns, ret->max_ns = gr->max_ns;
+	ret->rep = gr->rep;
+	ret->goids = gr->goids;
+}
+
+void tb_group_print_goids(struct tb_groups *gs, size_t i, FILE *out)
+{
+	print_goids(out, gs->v[i].goids, gs->v[i].ngoids);
+}

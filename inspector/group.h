@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Selecting and folding goroutines for dump (group.c). */
+/* Selecting and folding goroutines for dump and goroutines (group.c). */
 #ifndef FPI_GROUP_H
 #define FPI_GROUP_H
 
@@ -31,5 +31,16 @@ size_t tb_groups_count(const struct tb_groups *gs);
 /* "N goroutines [status, A-B minutes]: goids"; returns the goroutine
  * whose stack and creation stand for the group (the lowest goid). */
 const struct go_g *tb_group_print_header(struct tb_groups *gs, size_t i, FILE *out);
+/* Group i as data: goids sorted, owned by gs; waits -1 when not known. */
+struct tb_group_info {
+	size_t count;
+	const char *status;
+	int64_t min_ns, max_ns;
+	const struct go_g *rep;
+	const uint64_t *goids;
+};
+void tb_group_info(struct tb_groups *gs, size_t i, struct tb_group_info *ret);
+/* Its goids as ranges: 6-9, 12, 40-41 */
+void tb_group_print_goids(struct tb_groups *gs, size_t i, FILE *out);
 
 #endif

@@ -11,6 +11,8 @@
 #include "checks.h"
 #include "stacks.h"
 #include "views.h"
+#include "group.h"
+#include "traceback.h"
 
 static const char *tri(int v)
 {
@@ -307,73 +309,342 @@ struct fpi_error *cmd_threads(struct fpi_cmd_ctx *c, int *status)
 	return NULL;
 }
 
+/* bt all prints a million lines for 100k goroutines, goroutines 100k rows:
+ * compose each line by hand (printf's format parsing dominated the profile). */
+static char *put_str(char *p, char *end, const char *str)
+{
+	size_t n = strlen(str);
+
+	if (n > (size_t)(end - p))
+		n = end - p;
+	memcpy(p, str, n);
+	return p + n;
+}
+
+static char *put_pad(char *p, char *end, const char *str, size_t width)
+{
+	char *start = p;
+
+	p = put_str(p, end, str);
+	while ((size_t)(p - start) < width && p < end)
+		*p++ = ' ';
+	return p;
+}
+
+static char *put_dec(char *p, char *end, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do
+		tmp[n++] = '0' + v % 10;
+	while ((v /= 10) && n < 24);
+	while (n && p < end)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *put_hex(char *p, char *end, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	int n = v ? (64 - __builtin_clzll(v) + 3) / 4 : 1;
+
+	if (end - p < n + 2)
+		return p;
+	*p++ = '0', *p++ = 'x';
+	for (int k = n - 1; k >= 0; k--, v >>= 4)
+		p[k] = hex[v & 15];
+	return p + n;
+}
+
+/* pad to column width counted from start */
+static char *put_col(char *p, char *end, char *start, size_t width)
+{
+	size_t n = (size_t)(p - start) < width ? width - (p - start) : 0;
+
+	if (n + 1 > (size_t)(end - p))
+		n = end - p > 0 ? end - p - 1 : 0;
+	memset(p, ' ', n + 1);
+	return p + n + 1;
+}
+
+static void json_user(struct jw *w, const struct fpi_goroutine *g)
+{
+	jw_key(w, "user_unknown"); jw_bool(w, (g->has & FPI_G_USER_UNKNOWN) != 0);
+	jw_key(w, "user");
+	if (!(g->has & FPI_G_HAS_USER)) {
+		jw_null(w);
+		return;
+	}
+	jw_obj(w);
+	jw_key(w, "function"); jw_str(w, g->user_function);
+	jw_key(w, "file"); jw_str(w, g->user_file);
+	jw_key(w, "line"); jw_int(w, g->user_line);
+	jw_key(w, "pc"); jw_hex(w, g->user_pc);
+	jw_end_obj(w);
+}
+
+static void json_labels(struct jw *w, const struct fpi_goroutine *g)
+{
+	jw_key(w, "labels");
+	if (!(g->has & FPI_G_HAS_LABELS)) {
+		jw_null(w);
+		return;
+	}
+	jw_obj(w);
+	for (size_t k = 0; k < g->nlabels; k++) {
+		jw_key(w, g->labels[k].key);
+		jw_str(w, g->labels[k].value);
+	}
+	jw_end_obj(w);
+}
+
+static void goroutine_json(struct jw *w, const struct fpi_goroutine *g)
+{
+	jw_obj(w);
+	jw_key(w, "goid"); jw_uint(w, g->goid);
+	jw_key(w, "status"); jw_str(w, g->status ? g->status : "unknown");
+	jw_key(w, "status_value"); jw_uint(w, g->status_value);
+	jw_key(w, "scan"); jw_bool(w, g->scan);
+	jw_key(w, "wait_reason"); jw_str(w, g->wait_reason);
+	jw_key(w, "m"); jw_tri_int(w, g->m, g->m == FPI_NONE);
+	jw_key(w, "pc"); jw_hex(w, g->pc);
+	jw_key(w, "sp"); jw_hex(w, g->sp);
+	jw_key(w, "bp"); jw_hex(w, g->bp);
+	jw_key(w, "stack_lo"); jw_hex(w, g->stack_lo);
+	jw_key(w, "stack_hi"); jw_hex(w, g->stack_hi);
+	jw_key(w, "function"); jw_str(w, g->function);
+	jw_key(w, "created_by"); jw_str(w, g->created_by);
+	jw_key(w, "wait_ns"); jw_tri_int(w, g->wait_ns, !(g->has & FPI_G_HAS_WAIT_TIME));
+	jw_key(w, "wait_minutes");
+	jw_tri_int(w, g->wait_ns / 60000000000LL, !(g->has & FPI_G_HAS_WAIT_TIME));
+	jw_key(w, "locked"); jw_bool(w, g->locked);
+	jw_key(w, "parent_goid"); jw_tri_int(w, g->parent_goid, !(g->has & FPI_G_HAS_PARENT_GOID));
+	json_user(w, g);
+	json_labels(w, g);
+	jw_end_obj(w);
+}
+
+/* "function file:line", "-" when no frame is outside the runtime, "?"
+ * when the walk ended before it knew */
+static char *put_user(char *p, char *end, const struct fpi_goroutine *g)
+{
+	if (!(g->has & FPI_G_HAS_USER))
+		return put_str(p, end, g->has & FPI_G_USER_UNKNOWN ? "?" : "-");
+	p = put_str(p, end, g->user_function ? g->user_function : "?");
+	p = put_str(p, end, " ");
+	p = put_str(p, end, g->user_file ? g->user_file : "?");
+	p = put_str(p, end, ":");
+	return put_dec(p, end, g->user_line > 0 ? (uint64_t)g->user_line : 0);
+}
+
+static char *put_labels(char *p, char *end, const struct fpi_goroutine *g)
+{
+	if (!(g->has & FPI_G_HAS_LABELS) || !g->nlabels)
+		return p;
+	p = put_str(p, end, "  labels{");
+	for (size_t k = 0; k < g->nlabels; k++) {
+		p = put_str(p, end, k ? ", " : "");
+		p = put_str(p, end, g->labels[k].key);
+		p = put_str(p, end, "=");
+		p = put_str(p, end, g->labels[k].value);
+	}
+	return put_str(p, end, "}");
+}
+
+static void goroutine_row(FILE *out, const struct fpi_goroutine *g)
+{
+	char buf[4096], *p = buf, *end = buf + sizeof(buf) - 1, *col;
+	char tmp[48];
+
+	col = p, p = put_dec(p, end, g->goid), p = put_col(p, end, col, 7);
+	col = p;
+	/* garbage shows as what it is, the scan bit not split off */
+	if (!g->status) {
+		p = put_str(p, end, "status ");
+		p = put_hex(p, end, g->status_value);
+	} else {
+		p = put_str(p, end, g->status);
+		p = put_str(p, end, g->scan ? "+scan" : "");
+	}
+	p = put_col(p, end, col, 14);
+	col = p, p = put_str(p, end, g->wait_reason ? g->wait_reason : "-"), p = put_col(p, end, col, 22);
+	col = p;
+	if (g->has & FPI_G_HAS_WAIT_TIME) {
+		tb_wait_text(g->wait_ns, tmp, sizeof(tmp));
+		p = put_str(p, end, tmp);
+	} else {
+		p = put_str(p, end, "n/a");
+	}
+	p = put_col(p, end, col, 11);
+	col = p;
+	if (g->m == FPI_NONE)
+		p = put_str(p, end, "-");
+	else
+		p = put_dec(p, end, (uint64_t)g->m);
+	p = put_col(p, end, col, 4);
+	col = p, p = put_str(p, end, g->locked ? "1" : "0"), p = put_col(p, end, col, 6);
+	col = p;
+	if (g->has & FPI_G_HAS_PARENT_GOID)
+		p = put_dec(p, end, (uint64_t)g->parent_goid);
+	else
+		p = put_str(p, end, "n/a");
+	p = put_col(p, end, col, 7);
+	col = p, p = put_hex(p, end, g->pc), p = put_col(p, end, col, 18);
+	col = p, p = put_hex(p, end, g->sp), p = put_col(p, end, col, 18);
+	col = p, p = put_hex(p, end, g->bp), p = put_col(p, end, col, 18);
+	col = p;
+	p = put_hex(p, end, g->stack_lo) + 0;
+	p = put_str(p, end, "-");
+	p = put_hex(p, end, g->stack_hi);
+	p = put_col(p, end, col, 29);
+	p = put_user(p, end, g);
+	p = put_str(p, end, "  ");
+	p = put_str(p, end, g->function ? g->function : "?");
+	p = put_str(p, end, "  [created by ");
+	p = put_str(p, end, g->created_by ? g->created_by : g->created_pc ? "?" : "- (a cgo callback's goroutine)");
+	p = put_str(p, end, "]");
+	p = put_labels(p, end, g);
+	*p++ = '\n';
+	fwrite_unlocked(buf, 1, p - buf, out);
+}
+
+static const char goroutines_head[] =
+	"GOID    STATUS         WAIT REASON            WAIT        M    LOCKED PARENT  PC                 "
+	"SP                 BP                 STACK                         USER  FUNCTION  [CREATED BY]\n";
+
+struct goroutines_state {
+	struct fpi_cmd_ctx *c;
+	struct tb_select sel;
+	struct tb_groups *groups;
+	struct jw w;
+	size_t shown;
+};
+
+static void goroutine_out(struct goroutines_state *d, const struct go_g *gg)
+{
+	struct fpi_goroutine g;
+
+	view_goroutine(d->c->s, gg, &g);
+	if (d->c->json)
+		goroutine_json(&d->w, &g);
+	else
+		goroutine_row(d->c->out, &g);
+	d->shown++;
+}
+
+static struct fpi_error *goroutines_one(void *arg, const struct go_g *g, const struct tb_stack *st)
+{
+	struct goroutines_state *d = arg;
+
+	if (!tb_selected(d->c->s, &d->sel, g, st))
+		return NULL;
+	if (d->groups)
+		return tb_groups_add(d->groups, d->c->s, g, st);
+	goroutine_out(d, g);
+	return NULL;
+}
+
+/* A group: its size, status, spread of waits and goids, and where its
+ * stand-in (the lowest goid) is: the same stack, so the same user frame. */
+static void goroutines_groups(struct goroutines_state *d)
+{
+	FILE *out = d->c->out;
+
+	tb_groups_sort(d->groups);
+	if (!d->c->json)
+		fprintf(out, "%-6s %-22s %-13s %s\n", "COUNT", "STATUS", "WAIT", "USER  [CREATED BY]  GOIDS");
+	for (size_t i = 0; i < tb_groups_count(d->groups); i++) {
+		struct tb_group_info gi;
+		struct fpi_goroutine g;
+		char wait[64], *p, *end;
+		char line[2048];
+
+		tb_group_info(d->groups, i, &gi);
+		view_goroutine(d->c->s, gi.rep, &g);
+		if (d->c->json) {
+			jw_obj(&d->w);
+			jw_key(&d->w, "count"); jw_uint(&d->w, gi.count);
+			jw_key(&d->w, "status"); jw_str(&d->w, gi.status);
+			jw_key(&d->w, "wait_minutes_min"); jw_tri_int(&d->w, gi.min_ns / 60000000000LL, gi.min_ns < 0);
+			jw_key(&d->w, "wait_minutes_max"); jw_tri_int(&d->w, gi.max_ns / 60000000000LL, gi.max_ns < 0);
+			json_user(&d->w, &g);
+			jw_key(&d->w, "created_by"); jw_str(&d->w, g.created_by);
+			jw_key(&d->w, "goids");
+			jw_arr(&d->w);
+			for (size_t k = 0; k < gi.count; k++)
+				jw_uint(&d->w, gi.goids[k]);
+			jw_end_arr(&d->w);
+			jw_end_obj(&d->w);
+			continue;
+		}
+		if (gi.min_ns < 0)
+			snprintf(wait, sizeof(wait), "n/a");
+		else if (gi.min_ns / 60000000000LL == gi.max_ns / 60000000000LL)
+			tb_wait_text(gi.min_ns, wait, sizeof(wait));
+		else
+			snprintf(wait, sizeof(wait), "%" PRId64 "-%" PRId64 " minutes", (int64_t)(gi.min_ns / 60000000000LL),
+				 (int64_t)(gi.max_ns / 60000000000LL));
+		p = line, end = line + sizeof(line) - 1;
+		p = put_user(p, end, &g);
+		*p = '\0';
+		fprintf(out, "%-6zu %-22s %-13s %s  [created by %s]  ", gi.count, gi.status, wait, line,
+			g.created_by ? g.created_by : g.created_pc ? "?" : "-");
+		tb_group_print_goids(d->groups, i, out);
+		fputc('\n', out);
+	}
+}
+
 struct fpi_error *cmd_goroutines(struct fpi_cmd_ctx *c, int *status)
 {
 	struct fpi_session *s = c->s;
-	const struct go_g *const *order;
-	size_t n;
-	struct jw w;
-	struct fpi_error *err = view_goroutine_order(s, &order, &n);
+	struct goroutines_state d;
+	struct fpi_error *err;
 
+	memset(&d, 0, sizeof(d));
+	d.c = c;
+	err = tb_select_parse(c, &d.sel);
+	if (!err && d.sel.group)
+		err = tb_groups_create(&d.groups);
 	if (err)
-		return err;
+		goto out;
 	if (c->json) {
-		jw_init(&w, c->out);
-		jw_obj(&w);
-		jw_key(&w, "goroutines");
-		jw_arr(&w);
+		jw_init(&d.w, c->out);
+		jw_obj(&d.w);
+		jw_key(&d.w, d.groups ? "groups" : "goroutines");
+		jw_arr(&d.w);
+	} else if (!d.groups) {
+		fputs(goroutines_head, c->out);
+	}
+	if (d.groups || d.sel.has_re) {
+		/* by the stack dump shows: runtime frames hidden */
+		err = tb_each_goroutine(s, true, false, goroutines_one, &d);
 	} else {
-		fprintf(c->out, "%-7s %-14s %-22s %-4s %-18s %-18s %-18s %-29s %s\n", "GOID", "STATUS", "WAIT REASON", "M",
-			"PC", "SP", "BP", "STACK", "FUNCTION / CREATED BY");
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct fpi_goroutine g;
-		char st[48];
+		const struct go_g *const *order;
+		size_t n;
 
-		view_goroutine(s, order[i], &g);
-		/* garbage shows as what it is, the scan bit not split off */
-		if (!g.status)
-			snprintf(st, sizeof(st), "status 0x%" PRIx32, g.status_value);
-		else
-			snprintf(st, sizeof(st), "%s%s", g.status, g.scan ? "+scan" : "");
-		if (c->json) {
-			jw_obj(&w);
-			jw_key(&w, "goid"); jw_uint(&w, g.goid);
-			jw_key(&w, "status"); jw_str(&w, g.status ? g.status : "unknown");
-			jw_key(&w, "status_value"); jw_uint(&w, g.status_value);
-			jw_key(&w, "scan"); jw_bool(&w, g.scan);
-			jw_key(&w, "wait_reason"); jw_str(&w, g.wait_reason);
-			jw_key(&w, "m"); jw_tri_int(&w, g.m, g.m == FPI_NONE);
-			jw_key(&w, "pc"); jw_hex(&w, g.pc);
-			jw_key(&w, "sp"); jw_hex(&w, g.sp);
-			jw_key(&w, "bp"); jw_hex(&w, g.bp);
-			jw_key(&w, "stack_lo"); jw_hex(&w, g.stack_lo);
-			jw_key(&w, "stack_hi"); jw_hex(&w, g.stack_hi);
-			jw_key(&w, "function"); jw_str(&w, g.function);
-			jw_key(&w, "created_by"); jw_str(&w, g.created_by);
-			jw_end_obj(&w);
-			continue;
-		}
-		{
-			char mid[24], stk[40];
-
-			fmt_goid(mid, sizeof(mid), g.m);
-			snprintf(stk, sizeof(stk), "%" PRIx64 "-%" PRIx64, g.stack_lo, g.stack_hi);
-			fprintf(c->out, "%-7" PRIu64 " %-14s %-22s %-4s 0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-16" PRIx64
-				" %-29s %s  [created by %s]\n",
-				g.goid, st, g.wait_reason ? g.wait_reason : "-", mid, g.pc, g.sp, g.bp, stk,
-				g.function ? g.function : "?",
-				g.created_by ? g.created_by : g.created_pc ? "?" : "- (a cgo callback's goroutine)");
-		}
+		err = view_goroutine_order(s, &order, &n);
+		if (!err && !d.sel.status)
+			view_prepare_goroutines(s);
+		for (size_t i = 0; !err && i < n; i++)
+			if (tb_selected(s, &d.sel, order[i], NULL))
+				goroutine_out(&d, order[i]);
 	}
+	if (!err && d.groups)
+		goroutines_groups(&d);
+	if (err)
+		goto out;
 	if (c->json) {
-		jw_end_arr(&w);
-		jw_end_obj(&w);
-	} else {
-		fprintf(c->out, "%zu goroutines\n", n);
+		jw_end_arr(&d.w);
+		jw_end_obj(&d.w);
+	} else if (!d.groups) {
+		fprintf(c->out, "%zu goroutines\n", d.shown);
 	}
 	*status = 0;
-	return NULL;
+out:
+	tb_groups_destroy(d.groups);
+	tb_select_deinit(&d.sel);
+	return err;
 }
 
 static const char *const sev_names[] = { "error", "warning", "info" };
@@ -488,38 +759,6 @@ static bool bt_unwinder_of(const char *name, enum bt_unwinder *ret)
 			return true;
 		}
 	return false;
-}
-
-/* bt all prints a million lines for 100k goroutines: compose each line by
- * hand (printf's format parsing dominated the profile). */
-static char *put_str(char *p, char *end, const char *str)
-{
-	while (*str && p < end)
-		*p++ = *str++;
-	return p;
-}
-
-static char *put_pad(char *p, char *end, const char *str, size_t width)
-{
-	char *start = p;
-
-	p = put_str(p, end, str);
-	while ((size_t)(p - start) < width && p < end)
-		*p++ = ' ';
-	return p;
-}
-
-static char *put_dec(char *p, char *end, uint64_t v)
-{
-	char tmp[24];
-	int n = 0;
-
-	do
-		tmp[n++] = '0' + v % 10;
-	while ((v /= 10) && n < 24);
-	while (n && p < end)
-		*p++ = tmp[--n];
-	return p;
 }
 
 static void emit_frame(FILE *out, size_t idx, enum fr_stack st, uint64_t pc, const char *fn, bool inlined,

@@ -12,6 +12,7 @@
 
 #include "session.h"
 #include "stacks.h"
+#include "traceback.h"
 
 struct tb_frame {
 	const char *function;    /* as the symbolizer names it; NULL unknown */
@@ -41,16 +42,6 @@ void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct
 typedef struct fpi_error *(*tb_visit_fn)(void *arg, const struct go_g *g, const struct tb_stack *st);
 struct fpi_error *tb_each_goroutine(struct fpi_session *s, bool all, bool runtime_frames, tb_visit_fn fn,
 				    void *arg);
-/* A system goroutine (isSystemGoroutine): GOTRACEBACK=all hides it. */
-bool tb_is_system_goroutine(struct fpi_session *s, const struct go_g *g);
-/* The status in the header's brackets: the wait reason of a waiting
- * goroutine, else the status name, then " (scan)". */
-void tb_status(struct fpi_session *s, const struct go_g *g, char *buf, size_t len);
-/* Minutes the runtime would print (waitsince against the stop), -1 when
- * not known (not live, not recorded, not waiting). */
-int64_t tb_wait_minutes(struct fpi_session *s, const struct go_g *g);
-/* Nanoseconds waited, -1 unknown. */
-int64_t tb_wait_ns(struct fpi_session *s, const struct go_g *g);
 /* The function name as printFuncName prints it (generic type arguments
  * as [...], runtime.gopanic as panic) into buf. */
 const char *tb_func_name(const char *fn, char *buf, size_t len);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fpinspect.h"
 #include "goglobals.h"
 #include "session.h"
 #include "stacks.h"
@@ -20,6 +21,7 @@ static const char *const no_options[] = { NULL };
 static const char *const bt_options[] = { "--unwinder=", NULL };
 static const char *const check_options[] = { "--stacks", NULL };
 static const char *const dump_options[] = { "--system", "--group", "--filter=", "--status=", NULL };
+static const char *const goroutines_options[] = { "--group", "--filter=", "--status=", NULL };
 static const char *const profile_options[] = { "-o=", NULL };
 
 static const struct fpi_command commands[] = {
@@ -33,11 +35,18 @@ static const struct fpi_command commands[] = {
 	  "isextra, isExtraInC, ncgo, incgo, hasCgoOnStack (ncgo > 0 || isextra). Ms without a thread follow.\n"
 	  "Fields the program's Go version lacks show as n/a.",
 	  cmd_threads, no_options },
-	{ "goroutines", "goroutines",
+	{ "goroutines", "goroutines [--group] [--filter REGEX] [--status S]",
 	  "every goroutine that is not dead",
-	  "One row per goroutine that is not dead: goid, status (+scan when the scan bit is held), wait reason, M id,\n"
-	  "sched pc/sp/bp, stack bounds, the function at sched.pc and the creation site.",
-	  cmd_goroutines, no_options },
+	  "One row per goroutine that is not dead: goid, status (+scan when the scan bit is held), wait reason,\n"
+	  "how long it has waited (g.waitsince, as the runtime's traceback counts minutes; n/a when not recorded),\n"
+	  "M id, locked to its thread (g.lockedm), parent goid (Go 1.21+, else n/a), sched pc/sp/bp, stack bounds,\n"
+	  "the user location (the first frame outside the runtime, inlined frames counted: the first frame dump\n"
+	  "shows), the function at sched.pc, the creation site and the pprof labels. --group: goroutines with\n"
+	  "the same stack (as dump shows it), status and creation folded into one row, largest first: count,\n"
+	  "status, spread of waits, user location, goids as ranges. --filter REGEX: only goroutines with a\n"
+	  "function matching REGEX (POSIX extended) in that stack. --status S: only those whose status or wait\n"
+	  "reason is S (e.g. waiting, runnable, \"chan receive\").",
+	  cmd_goroutines, goroutines_options },
 	{ "bt", "bt TARGET [--unwinder fp|dwarf|go|both|all]",
 	  "backtrace: TARGET is a TID, gGOID (g42) or all",
 	  "Backtrace of TARGET: a thread id, gGOID (g42), or all. Default unwinder fp (frame pointers);\n"
@@ -113,8 +122,19 @@ const char *session_command_help(const char *name)
  * record across a run boundary) continues in the next one. */
 static bool copy_read(struct fpi_session *s, uint64_t addr, void *buf, size_t len)
 {
-	size_t i = fpi_count_le(s->copy, s->ncopy, sizeof(*s->copy), offsetof(struct fpi_bulk, addr), addr);
+	const struct fpi_bulk *last = s->copy_last < s->ncopy ? &s->copy[s->copy_last] : NULL;
+	size_t i;
 	unsigned char *out = buf;
+
+	/* a walk reads one stack, piece after piece: most reads are in the
+	 * piece of the one before */
+	if (last && addr - last->addr < last->len && len <= last->len - (addr - last->addr)) {
+		memcpy(buf, last->data + (addr - last->addr), len);
+		return true;
+	}
+	i = fpi_count_le(s->copy, s->ncopy, sizeof(*s->copy), offsetof(struct fpi_bulk, addr), addr);
+	if (i > 0)
+		s->copy_last = i - 1;
 
 	while (len) {
 		const struct fpi_bulk *c = i > 0 ? &s->copy[i - 1] : NULL;
@@ -204,10 +224,32 @@ static struct fpi_error *session_finish(struct fpi_session *s)
 	return err;
 }
 
+/* goroutines folds or filters by whole stacks with --group and --filter */
+static bool goroutines_walks_all(int argc, char **argv)
+{
+	for (int i = 1; argc >= 1 && !strcmp(argv[0], "goroutines") && i < argc; i++)
+		if (!strcmp(argv[i], "--group") || !strncmp(argv[i], "--filter", 8))
+			return true;
+	return false;
+}
+
 bool session_needs_stacks(int argc, char **argv)
 {
 	return argc >= 1 && (!strcmp(argv[0], "bt") || !strcmp(argv[0], "check") || !strcmp(argv[0], "dump") ||
-				!strcmp(argv[0], "profile"));
+				!strcmp(argv[0], "profile") || goroutines_walks_all(argc, argv));
+}
+
+/* goroutines' user location is the first frame outside the runtime: a few
+ * frame records above the saved BP (from gopark's to the user frame's
+ * callee's: 0xb0-0x140 bytes for chanrecv, selectgo, semacquire,
+ * time.Sleep), so it reads only that much of each stack: one small range
+ * per goroutine instead of its whole used stack (no prefetch plan, a
+ * fraction of the copy). A walk that needs more ends there. */
+#define STACK_TOP_WINDOW 384
+
+static bool needs_stack_tops(int argc, char **argv)
+{
+	return argc >= 1 && !strcmp(argv[0], "goroutines") && !goroutines_walks_all(argc, argv);
 }
 
 /* A range to copy, cut to the mapping it starts in: a stack is one piece
@@ -466,6 +508,99 @@ const char *session_symbol(struct fpi_session *s, uint64_t pc, bool is_return_ad
 	return sym ? sym->function : NULL;
 }
 
+/* ---- pprof labels ---- */
+
+struct label_set {
+	uint64_t ptr;              /* 0: empty slot */
+	bool ok;
+	size_t n;
+	struct go_label *v;
+	struct fpi_label *pub;
+};
+
+struct label_cache {
+	struct label_set *v;
+	size_t cap, count;         /* cap a power of two */
+};
+
+static void label_cache_destroy(struct label_cache *c)
+{
+	for (size_t i = 0; c && i < c->cap; i++) {
+		go_labels_free(c->v[i].v, c->v[i].n);
+		free(c->v[i].pub);
+	}
+	if (c)
+		free(c->v);
+	free(c);
+}
+
+static struct label_set *label_slot(struct label_cache *c, uint64_t ptr)
+{
+	size_t i = (ptr >> 4) * 0x9e3779b97f4a7c15ull >> 40 & (c->cap - 1);
+
+	while (c->v[i].ptr && c->v[i].ptr != ptr)
+		i = (i + 1) & (c->cap - 1);
+	return &c->v[i];
+}
+
+static bool label_cache_grow(struct label_cache *c)
+{
+	struct label_cache n = { calloc(c->cap ? 2 * c->cap : 64, sizeof(struct label_set)), c->cap ? 2 * c->cap : 64,
+				 c->count };
+
+	if (!n.v)
+		return false;
+	for (size_t i = 0; i < c->cap; i++)
+		if (c->v[i].ptr)
+			*label_slot(&n, c->v[i].ptr) = c->v[i];
+	free(c->v);
+	*c = n;
+	return true;
+}
+
+bool session_labels(struct fpi_session *s, uint64_t labels, const struct fpi_label **ret, size_t *n)
+{
+	struct label_set *e;
+	struct fpi_error *err;
+
+	*ret = NULL, *n = 0;
+	if (!labels)
+		return true;
+	if (!s->labels && !(s->labels = calloc(1, sizeof(*s->labels))))
+		return false;
+	if ((s->labels->count + 1) * 2 > s->labels->cap && !label_cache_grow(s->labels))
+		return false;
+	e = label_slot(s->labels, labels);
+	if (!e->ptr) {
+		e->ptr = labels;
+		s->labels->count++;
+		/* a released live target reads nothing: what was not read then is not known */
+		if (s->target->released && s->target->ops->stops) {
+			e->ok = false;
+			return false;
+		}
+		err = go_labels_read(s->layout, &s->mem, labels, &e->v, &e->n);
+		e->ok = !err;
+		fpi_error_destroy(err);
+		if (e->ok && e->n && !(e->pub = calloc(e->n, sizeof(*e->pub))))
+			e->ok = false;
+		for (size_t k = 0; e->ok && k < e->n; k++)
+			e->pub[k] = (struct fpi_label){ e->v[k].key, e->v[k].value };
+	}
+	*ret = e->pub, *n = e->n;
+	return e->ok;
+}
+
+static void read_all_labels(struct fpi_session *s)
+{
+	const struct fpi_label *v;
+	size_t n;
+
+	for (size_t i = 0; s->snap && i < s->snap->ngs; i++)
+		if (s->snap->gs[i].labels && !go_g_is_dead(s->layout, &s->snap->gs[i]))
+			session_labels(s, s->snap->gs[i].labels, &v, &n);
+}
+
 static void print_help(FILE *out, const char *name)
 {
 	const struct fpi_command *c = name ? find_command(name) : NULL;
@@ -534,12 +669,13 @@ struct fpi_error *session_command_check(int argc, char **argv, bool *help)
 	return NULL;
 }
 
-static struct fpi_error *copy_stacks(struct fpi_session *s);
+static struct fpi_error *copy_stacks(struct fpi_session *s, uint64_t top_window);
 
-/* check and bt all walk every stack */
+/* check and bt all walk every stack; goroutines the top of each */
 static bool walks_all(int argc, char **argv)
 {
-	if (!strcmp(argv[0], "check") || !strcmp(argv[0], "dump") || !strcmp(argv[0], "profile"))
+	if (!strcmp(argv[0], "check") || !strcmp(argv[0], "dump") || !strcmp(argv[0], "profile") ||
+	    !strcmp(argv[0], "goroutines"))
 		return true;
 	for (int i = 1; !strcmp(argv[0], "bt") && i < argc; i++)
 		if (!strcmp(argv[i], "all"))
@@ -553,7 +689,7 @@ void session_prepare_walks(struct fpi_session *s)
 	 * stack in one bulk read first, not frame by frame. The caller makes a
 	 * new session whenever the process may have changed. */
 	if (!s->copy && s->snap && s->target->ops->host_reads)
-		fpi_error_destroy(copy_stacks(s)); /* without it, reads go to the target */
+		fpi_error_destroy(copy_stacks(s, 0)); /* without it, reads go to the target */
 }
 
 struct fpi_error *session_run(struct fpi_session *s, int argc, char **argv, bool json, FILE *out, int *status)
@@ -610,8 +746,9 @@ static void thread_copy_range(struct fpi_session *s, const struct go_thread *th,
 /* What commands read after release: every goroutine's used stack (from its
  * SP up; a few KiB each, sitting together in stack spans), every thread's
  * stack from its SP up, and each M's g0 struct (cgocallback's saved C SP).
- * With a prefetch, what it holds is not read again. */
-static struct fpi_error *copy_stacks(struct fpi_session *s)
+ * With a prefetch, what it holds is not read again. top_window: of a
+ * goroutine that is not running only that many bytes from its SP. */
+static struct fpi_error *copy_stacks(struct fpi_session *s, uint64_t top_window)
 {
 	const struct go_snapshot *sn = s->snap;
 	size_t cap = sn->ngs + 4 * sn->nthreads + sn->nms + 1, n = 0, k = 0, npre;
@@ -651,6 +788,16 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 			continue;
 		if (all_read ? prefetched(s, &pos, g->addr, lo, hi) : fpi_bulk_find(s->prefetch, lo, hi - lo) != NULL)
 			continue;
+		if (top_window && !go_g_status_is(s->layout, g, "running")) {
+			/* a frame-pointer walk reads frame records only: from
+			 * the saved BP up, where that is on the stack */
+			uint64_t bp = go_g_status_is(s->layout, g, "syscall") && g->syscallsp ? g->syscallbp : g->sched_bp;
+
+			if (bp > lo && bp < hi)
+				lo = bp;
+			if (hi - lo > top_window)
+				hi = lo + top_window;
+		}
 		want(s->target, v, &n, lo, hi);
 	}
 	for (size_t i = 0; i < sn->nthreads; i++) {
@@ -740,19 +887,23 @@ static struct fpi_error *copy_stacks(struct fpi_session *s)
 	return NULL;
 }
 
-static void release(struct fpi_session *s, bool copy)
+/* copy: the stacks are read after the release; top_window: only their tops */
+static void release(struct fpi_session *s, bool copy, uint64_t top_window)
 {
 	if (!s || !s->target || s->target->released)
 		return;
 	if (copy && s->target->ops->stops && s->snap && !s->copy) {
 		double t0 = now();
-		struct fpi_error *err = copy_stacks(s);
+		struct fpi_error *err = copy_stacks(s, top_window);
 
 		if (getenv("FPI_TIMING"))
 			fprintf(stderr, "timing: copy %.1f ms (%zu ranges)\n", (now() - t0) * 1e3, s->ncopy);
 
 		fpi_error_destroy(err); /* without the copy, bt/check say what they cannot read */
 	}
+	/* label sets are on the heap, not in the copy */
+	if (copy && s->target->ops->stops)
+		read_all_labels(s);
 	/* no reading once the process goes on */
 	if (s->prefetch && !s->copy) {
 		fpi_bulk_free(s->prefetch);
@@ -765,12 +916,14 @@ static void release(struct fpi_session *s, bool copy)
 
 void session_release(struct fpi_session *s)
 {
-	release(s, true);
+	release(s, true, 0);
 }
 
 void session_release_for(struct fpi_session *s, int argc, char **argv)
 {
-	release(s, argc < 1 || session_needs_stacks(argc, argv));
+	bool tops = needs_stack_tops(argc, argv);
+
+	release(s, argc < 1 || tops || session_needs_stacks(argc, argv), tops ? STACK_TOP_WINDOW : 0);
 }
 
 double session_pause_seconds(const struct fpi_session *s)
@@ -798,6 +951,9 @@ void session_destroy(struct fpi_session *s)
 	walk_ctx_destroy(s->walk);
 	free(s->copy);
 	free(s->order);
+	free(s->view_walk);
+	free(s->user);
+	label_cache_destroy(s->labels);
 	fpi_bulk_free(s->copy_arena);
 	free(s);
 }

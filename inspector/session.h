@@ -16,6 +16,9 @@
 #include "unwind.h"
 
 struct walk_ctx;
+struct walk;
+struct label_cache;
+struct view_user;
 
 struct fpi_session {
 	struct fpi_target *target;
@@ -29,6 +32,7 @@ struct fpi_session {
 	 * reads are served from it. Sorted by address. */
 	struct fpi_bulk *copy;
 	size_t ncopy;
+	size_t copy_last;          /* the piece the last read was in */
 	void *copy_arena;
 	/* attach_for bt/check: the stack copy planned before the stop, read
 	 * from the stop on by a background thread */
@@ -38,6 +42,9 @@ struct fpi_session {
 	const struct go_g **order; /* live gs by goid (views.c), on first use */
 	size_t norder;
 	int64_t stop_ns;           /* CLOCK_MONOTONIC (the target's nanotime) at the stop; 0: not live */
+	struct walk *view_walk;    /* views.c's scratch walk, on first use */
+	struct view_user *user;    /* views.c: user frames of all gs (by index), when prepared */
+	struct label_cache *labels; /* pprof label sets read, by g.labels */
 };
 
 struct fpi_cmd_ctx {
@@ -103,6 +110,11 @@ const char *session_command_usage(const char *name);
 const char *session_command_help(const char *name);
 
 struct fpi_error *session_modules(struct fpi_session *s, struct fpi_modules **ret);
+/* The pprof labels at g.labels (0: none), read once per label set (a
+ * goroutine shares its creator's); false when they cannot be read. A live
+ * target's are read before it is released. */
+struct fpi_label;
+bool session_labels(struct fpi_session *s, uint64_t labels, const struct fpi_label **ret, size_t *n);
 /* The walkers' context over this session's snapshot and memory; created
  * on first use (modules that cannot be loaded leave only FP walks). */
 struct fpi_error *session_walk_ctx(struct fpi_session *s, struct walk_ctx **ret);

@@ -59,6 +59,7 @@ struct walk {
  * modules (CFI, symbols), and the vDSO's place. Created once per snapshot;
  * it caches the runtime functions' ranges and Go frames' CFA rules. */
 struct cfi_cache;
+struct pcln_cache;
 struct walk_ctx {
 	const struct go_layout *layout;
 	const struct go_snapshot *snap;
@@ -74,6 +75,7 @@ struct walk_ctx {
 	const struct fpi_pclntab *pcln;
 	uint64_t pcln_bias;
 	char pcln_err[200];
+	struct pcln_cache *pcln_cache; /* SP deltas by pc (walk_go.c) */
 };
 
 struct fpi_error *walk_ctx_create(const struct go_layout *layout, const struct go_snapshot *snap,
@@ -85,6 +87,12 @@ void walk_ctx_destroy(struct walk_ctx *cx);
  * registers when it runs now (its thread's, or those a signal interrupted),
  * syscallpc/sp/bp in a syscall or cgo call, g.sched otherwise. */
 void walk_goroutine(struct walk_ctx *cx, const struct go_g *g, enum walk_unwinder uw, struct walk *w);
+/* The same, ended (w->end "") after the first frame for which stop says
+ * true, w->frames[w->n - 1]: a walk that wants only the top of a stack
+ * reads no more of it. */
+typedef bool (*walk_stop_fn)(void *arg, const struct walk *w);
+void walk_goroutine_until(struct walk_ctx *cx, const struct go_g *g, enum walk_unwinder uw, walk_stop_fn stop,
+			  void *arg, struct walk *w);
 void walk_thread(struct walk_ctx *cx, const struct go_thread *th, enum walk_unwinder uw, struct walk *w);
 /* Stack bounds of a thread's current stack; false when unknown. */
 bool thread_stack_bounds(const struct go_snapshot *snap, const struct go_thread *th, uint64_t *lo, uint64_t *hi,

@@ -171,6 +171,8 @@ struct fpi_bulk {
 void fpi_bulk_free(void *arena);
 struct fpi_error *fpi_bulk_read(struct fpi_target *t, struct fpi_bulk *reqs, size_t n,
 				size_t max_gap, void **arena_ret);
+/* Sort ranges by address (what fpi_bulk_read does first). */
+void fpi_bulk_sort(struct fpi_bulk *reqs, size_t n);
 
 /* The same in steps, for a read planned before a live process stops and
  * done while it is stopped, beside other work:

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stacks.h"
+#include "traceback.h"
 #include "views.h"
 
 enum fpi_stack view_thread_stack(enum go_stack_kind k)
@@ -65,6 +67,28 @@ static int goid_cmp(const void *a, const void *b)
 	return x->goid < y->goid ? -1 : x->goid > y->goid;
 }
 
+/* Insertion sort that gives up after moving more than a few elements
+ * per element on average: true when order is sorted. */
+static bool nearly_sorted_by_goid(const struct go_g **order, size_t n)
+{
+	size_t moves = 0;
+
+	for (size_t i = 1; i < n; i++) {
+		const struct go_g *x = order[i];
+		size_t j = i;
+
+		while (j > 0 && order[j - 1]->goid > x->goid && moves <= 4 * n) {
+			order[j] = order[j - 1];
+			j--;
+			moves++;
+		}
+		order[j] = x;
+		if (moves > 4 * n)
+			return false;
+	}
+	return true;
+}
+
 struct fpi_error *view_goroutine_order(struct fpi_session *s, const struct go_g *const **ret, size_t *n)
 {
 	const struct go_snapshot *sn = s->snap;
@@ -78,8 +102,11 @@ struct fpi_error *view_goroutine_order(struct fpi_session *s, const struct go_g 
 		for (size_t i = 0; i < sn->ngs; i++)
 			if (!go_g_is_dead(s->layout, &sn->gs[i]))
 				order[k++] = &sn->gs[i];
-		/* by goid, as users and the runtime's tracebacks list them */
-		qsort(order, k, sizeof(*order), goid_cmp);
+		/* by goid, as users and the runtime's tracebacks list them;
+		 * allgs holds them nearly so (goids come in batches per P):
+		 * insertion sort where little is out of place, else qsort */
+		if (!nearly_sorted_by_goid(order, k))
+			qsort(order, k, sizeof(*order), goid_cmp);
 		s->order = order;
 		s->norder = k;
 	}
@@ -95,6 +122,84 @@ size_t view_goroutine_count(const struct fpi_session *s)
 	for (size_t i = 0; i < s->snap->ngs; i++)
 		n += !go_g_is_dead(s->layout, &s->snap->gs[i]);
 	return n;
+}
+
+struct view_user {
+	struct tb_user_frame f;
+	bool found;
+};
+
+static void user_unknown(struct fpi_goroutine *ret, const struct tb_user_frame *u)
+{
+	if (u->unknown)
+		ret->has |= FPI_G_USER_UNKNOWN;
+}
+
+static bool user_walk(struct fpi_session *s, const struct go_g *g, struct tb_user_frame *u)
+{
+	struct walk_ctx *cx;
+	struct fpi_error *err = session_walk_ctx(s, &cx);
+
+	if (err) {
+		fpi_error_destroy(err);
+		return false;
+	}
+	if (!s->view_walk && !(s->view_walk = malloc(sizeof(*s->view_walk))))
+		return false;
+	return tb_user_frame(s, cx, g, s->view_walk, u);
+}
+
+/* The stack tops of 100k goroutines are 38 MB of copy, in address order,
+ * and goid order jumps about in it: walked in address order, each walk's
+ * reads follow the last one's (caches, TLB, prefetch). */
+void view_prepare_goroutines(struct fpi_session *s)
+{
+	const struct go_snapshot *sn = s->snap;
+	struct fpi_bulk *v;
+	size_t n = 0;
+
+	if (s->user || !(s->user = calloc(sn->ngs ? sn->ngs : 1, sizeof(*s->user))))
+		return;
+	if (!(v = malloc((sn->ngs ? sn->ngs : 1) * sizeof(*v)))) {
+		free(s->user);
+		s->user = NULL;
+		return;
+	}
+	for (size_t i = 0; i < sn->ngs; i++)
+		if (!go_g_is_dead(s->layout, &sn->gs[i]))
+			v[n++] = (struct fpi_bulk){ sn->gs[i].sched_bp ? sn->gs[i].sched_bp : sn->gs[i].sched_sp, i, NULL };
+	fpi_bulk_sort(v, n);
+	for (size_t k = 0; k < n; k++) {
+		struct view_user *u = &s->user[v[k].len];
+
+		u->found = user_walk(s, &sn->gs[v[k].len], &u->f);
+	}
+	free(v);
+}
+
+/* The walk that finds it reads only the top of the stack: the copy taken
+ * for the goroutines command holds no more (session.c). */
+static void view_user_frame(struct fpi_session *s, const struct go_g *g, struct fpi_goroutine *ret)
+{
+	struct tb_user_frame u;
+
+	if (s->user && g >= s->snap->gs && g < s->snap->gs + s->snap->ngs) {
+		const struct view_user *c = &s->user[g - s->snap->gs];
+
+		if (!c->found) {
+			user_unknown(ret, &c->f);
+			return;
+		}
+		u = c->f;
+	} else if (!user_walk(s, g, &u)) {
+		user_unknown(ret, &u);
+		return;
+	}
+	ret->has |= FPI_G_HAS_USER;
+	ret->user_function = u.function;
+	ret->user_file = u.file;
+	ret->user_line = u.line;
+	ret->user_pc = u.pc;
 }
 
 void view_goroutine(struct fpi_session *s, const struct go_g *g, struct fpi_goroutine *ret)
@@ -129,4 +234,13 @@ void view_goroutine(struct fpi_session *s, const struct go_g *g, struct fpi_goro
 		ret->has |= FPI_G_HAS_PARENT_GOID;
 		ret->parent_goid = g->parentgoid;
 	}
+	ret->wait_ns = tb_wait_ns(s, g);
+	if (ret->wait_ns >= 0)
+		ret->has |= FPI_G_HAS_WAIT_TIME;
+	else
+		ret->wait_ns = 0;
+	ret->locked = g->lockedm != 0;
+	view_user_frame(s, g, ret);
+	if (session_labels(s, g->labels, &ret->labels, &ret->nlabels))
+		ret->has |= FPI_G_HAS_LABELS;
 }

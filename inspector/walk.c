@@ -48,6 +48,7 @@ void walk_ctx_destroy(struct walk_ctx *cx)
 {
 	if (cx) {
 		walk_cfi_cache_free(cx->cfi);
+		free(cx->pcln_cache);
 		free(cx);
 	}
 }
@@ -506,6 +507,8 @@ static void run(struct walker *it)
 		int r = 2;
 
 		push(it);
+		if (it->stop && it->stop(it->stop_arg, w))
+			return;
 		go_switch(it, &sw);
 		if (sw.kind == SW_END)
 			return;
@@ -541,6 +544,7 @@ static void start(struct walker *it, struct walk_ctx *cx, struct walk *w, enum w
 	it->sp_known = true;
 	it->from_regs = true;
 	it->st = st, it->lo = lo, it->hi = hi;
+	it->first_cfa_src = CFA_CFI_FIRST;
 }
 
 static void walk_init(struct walk *w, enum walk_unwinder uw, const struct go_m *m)
@@ -603,6 +607,12 @@ static bool goroutine_regs(struct walk_ctx *cx, const struct go_g *g, struct fpi
 
 void walk_goroutine(struct walk_ctx *cx, const struct go_g *g, enum walk_unwinder uw, struct walk *w)
 {
+	walk_goroutine_until(cx, g, uw, NULL, NULL, w);
+}
+
+void walk_goroutine_until(struct walk_ctx *cx, const struct go_g *g, enum walk_unwinder uw, walk_stop_fn stop,
+			  void *arg, struct walk *w)
+{
 	struct fpi_regs r;
 	/* exact registers when g runs now, else where it resumes */
 	bool regs = goroutine_regs(cx, g, &r), exact;
@@ -629,6 +639,9 @@ void walk_goroutine(struct walk_ctx *cx, const struct go_g *g, enum walk_unwinde
 	 * does the same (symPC: pc-1 only when pc > the function's entry). */
 	exact = regs || func_entry(cx, r.r[FPI_REG_RIP]);
 	start(&it, cx, w, uw, m, &r, exact, FR_GOROUTINE, g->stack_lo, g->stack_hi);
+	it.stop = stop, it.stop_arg = arg;
+	if (stop)
+		it.first_cfa_src = CFA_PCLN_FIRST;
 	run(&it);
 }
 

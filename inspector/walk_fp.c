@@ -88,7 +88,7 @@ static int from_registers(struct walker *it)
 	it->from_regs = false;
 	walk_new_segment(it, w->n - 1);
 	if (!it->cx->mods || top_frame(f->rt) || (it->st != FR_GOROUTINE && switch_frame(f->rt)) ||
-	    walk_cfa(it->cx, CFA_CFI_FIRST, &it->regs, f->exact, &next, &signal, why, sizeof(why)) != 0)
+	    walk_cfa(it->cx, (enum cfa_source)it->first_cfa_src, &it->regs, f->exact, &next, &signal, why, sizeof(why)) != 0)
 		return 2;
 	cfa = next.r[FPI_REG_RSP];
 	if (signal) {

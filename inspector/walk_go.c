@@ -9,6 +9,7 @@
  * go_switch's (walk.c), the same for every step. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "pclntab.h"
 #include "walk_internal.h"
@@ -16,29 +17,56 @@
 /* amd64: the CALL pushed one word, the return address, at CFA-8 */
 #define PTR_SIZE 8
 
+/* The SP delta of a pc that pclntab knows, cached: the goroutines command
+ * walks the tops of 100k stacks, nearly all from the same few pcs, and a
+ * lookup is a search of the function table and a decoding of its pcsp
+ * table. Direct-mapped: a collision only costs the lookup again. */
+#define PCLN_CACHE_SIZE 4096
+
+struct pcln_cache {
+	struct {
+		uint64_t key;    /* look << 1 | 1; 0 empty */
+		int32_t delta;
+	} e[PCLN_CACHE_SIZE];
+};
+
 int walk_pcln_step(struct walk_ctx *cx, const struct fpi_regs *regs, bool first, struct fpi_regs *next,
 		   char *why, size_t whylen)
 {
-	uint64_t pc = regs->r[FPI_REG_RIP], sp = regs->r[FPI_REG_RSP], cfa, look;
+	uint64_t pc = regs->r[FPI_REG_RIP], sp = regs->r[FPI_REG_RSP], cfa, look, key;
 	struct fpi_pclntab_func f;
 	int32_t delta;
+	size_t slot;
 
 	if (!cx->pcln || !pc) {
 		snprintf(why, whylen, "%s", cx->pcln ? "pc 0" : cx->pcln_err);
 		return -1;
+	}
+	look = (first ? pc : pc - 1) - cx->pcln_bias;
+	key = look << 1 | 1;
+	slot = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 52) % PCLN_CACHE_SIZE;
+	if (!cx->pcln_cache)
+		cx->pcln_cache = calloc(1, sizeof(*cx->pcln_cache));
+	if (cx->pcln_cache && cx->pcln_cache->e[slot].key == key) {
+		delta = cx->pcln_cache->e[slot].delta;
+		goto have_delta;
 	}
 	/* An exact pc (a thread's, a signal frame's, the faulting one below
 	 * sigpanic) is looked up as it is; a return address at pc-1, in the
 	 * call: the runtime's symPC does the same, and a call that ends its
 	 * function (a call to a function that does not return) leaves the
 	 * return address at the next function's entry. */
-	look = (first ? pc : pc - 1) - cx->pcln_bias;
 	if (!fpi_pclntab_find(cx->pcln, look, &f))
 		return -1;
 	if (!fpi_pclntab_spdelta(cx->pcln, &f, look, &delta) || delta < 0) {
 		snprintf(why, whylen, "pclntab: no SP delta for pc 0x%" PRIx64 " in %s", pc, f.name);
 		return -2;
 	}
+	if (cx->pcln_cache) {
+		cx->pcln_cache->e[slot].key = key;
+		cx->pcln_cache->e[slot].delta = delta;
+	}
+have_delta:
 	cfa = sp + (uint64_t)delta + PTR_SIZE;
 	/* Go frames restore no register but SP and PC: the caller's BP is in
 	 * the frame record at CFA-16, which the frame-pointer step reads; the

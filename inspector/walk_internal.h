@@ -103,6 +103,14 @@ struct walker {
 	/* interrupted_regs: stop at the first signal frame whose registers
 	 * are off the signal stack */
 	bool want_signal, sig_found;
+	/* walk_goroutine_until: end after the frame this says is enough */
+	walk_stop_fn stop;
+	void *stop_arg;
+	/* where the first frame's CFA comes from (frame-pointer walks check it
+	 * against the frame record): CFI, or, for a walk of a stack's top
+	 * only, pclntab first: the same SP deltas for Go code, without loading
+	 * (decompressing) the DWARF CFI for a hundred thousand gopark frames */
+	int first_cfa_src;
 	struct fpi_regs sig_regs;
 };
 

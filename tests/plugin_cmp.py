@@ -13,7 +13,10 @@ def frames(d, keys):
 # on the way. Before Go 1.23 entersyscall saved no BP either: sched.bp of a
 # goroutine in a syscall is stale.
 if mode == "goroutines":
+    # how long a goroutine has waited is counted to each session's own stop
+    # (a host debugger's session has none: null)
     def norm(g):
+        g = dict(g, wait_ns=None, wait_minutes=None)
         return dict(g, bp=None, m=None) if g["status"] == "syscall" else g
     x = sorted(map(norm, a["goroutines"]), key=lambda g: g["goid"])
     y = sorted(map(norm, b["goroutines"]), key=lambda g: g["goid"])

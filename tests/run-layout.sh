@@ -37,8 +37,16 @@ read_stripped() {
 	"$FPI" attach "$TPID" "$@" summary >"$TDIR/sum.txt" 2>"$TDIR/sum.err"
 	check_eq "$_v $_l: summary exit (stderr: $(head -c 300 "$TDIR/sum.err"))" "$?" 0
 	"$FPI" attach "$TPID" "$@" check >"$TDIR/check.txt" 2>&1
-	check_eq "$_v $_l: check exit ($(tail -1 "$TDIR/check.txt"))" "$?" 0
-	check "$_v $_l: check has no error or warning" grep -q ": 0 errors, 0 warnings" "$TDIR/check.txt"
+	_rc=$?
+	# golang/go#72870 on a runtime that has it: its finding, and only that
+	if [ "${BUG_72870:-}" = y ] && [ $_rc = 1 ] && grep -q '^error *extra-in-c-with-go-frames' "$TDIR/check.txt" &&
+		! grep '^error\|^warning' "$TDIR/check.txt" | grep -vq '^error *extra-in-c-with-go-frames'; then
+		_rc=0
+		echo "$_v $_l: check finds golang/go#72870 (isExtraInC left set), as this runtime has it"
+	else
+		check "$_v $_l: check has no error or warning" grep -q ": 0 errors, 0 warnings" "$TDIR/check.txt"
+	fi
+	check_eq "$_v $_l: check exit ($(tail -1 "$TDIR/check.txt"))" "$_rc" 0
 	"$FPI" attach "$TPID" "$@" dump >"$TDIR/dump.txt"
 	check_eq "$_v $_l: dump exit" "$?" 0
 	check_eq "$_v $_l: dump has runtime.NumGoroutine() goroutines" "$(grep -c '^goroutine ' "$TDIR/dump.txt")" \
@@ -80,9 +88,10 @@ for GO in $(go_toolchains); do
 	# the DWARF build run through strip(1)
 	for LDF in "-w" "-s -w" "cgo -s -w" "strip"; do
 		case $LDF in
-		cgo*) BIN=$(build_target cgo "$GO" "-s -w"); ARGS="-mode basic" ;;
-		strip) BIN="$TDIR/stripped"; strip -o "$BIN" "$(build_target states "$GO")"; ARGS="-n 14 -depth 3 -running 0" ;;
-		*) BIN=$(build_target states "$GO" "$LDF"); ARGS="-n 14 -depth 3 -running 0" ;;
+		cgo*) BIN=$(build_target cgo "$GO" "-s -w"); ARGS="-mode basic"
+			BUG_72870=n; go_bug_72870 "$GO" && BUG_72870=y ;;
+		strip) BUG_72870=n; BIN="$TDIR/stripped"; strip -o "$BIN" "$(build_target states "$GO")"; ARGS="-n 14 -depth 3 -running 0" ;;
+		*) BUG_72870=n; BIN=$(build_target states "$GO" "$LDF"); ARGS="-n 14 -depth 3 -running 0" ;;
 		esac
 		check "$VER $LDF: no DWARF in the binary" sh -c "! readelf -S '$BIN' | grep -q '\.debug_info'"
 		# shellcheck disable=SC2086

@@ -34,6 +34,11 @@
 //	             GOTRACEBACK=crash)
 //	-notify      catch SIGUSR1 (after the count of goroutines, so it is not
 //	             in numgoroutine): each one prints "SIG usr1 <count>"
+//	-locked K    goroutines that call runtime.LockOSThread and then block
+//	             receiving on a channel (default 0), kind locked
+//	-labels      every blocked goroutine sets pprof labels on itself
+//	             (pprof.SetGoroutineLabels) before it blocks: kind=<its
+//	             kind>, index=<i> (default off)
 //	-ballast W   allocate W words of pseudorandom data (fixed seed; one word
 //	             in four the address of another word of it, so it holds both
 //	             wild values and pointers into readable memory) and print
@@ -49,22 +54,26 @@
 //	                    is represented); M glines_truncated <count> tells how
 //	                    many blocked goroutines got no G line
 //	M numgoroutine <n>  runtime.NumGoroutine() with everything in place
-//	                    (= 1 + N + running + syscall)
+//	                    (= 1 + N + running + syscall + locked)
 //	READY
 //
 // Then every stdin line "ping" is answered "pong <count>", every line
 // "stacks" with runtime.Stack(all) between "STACKS BEGIN" and "STACKS END"
-// lines; EOF on stdin exits 0.
+// lines, every line "gc" with "gc done" after a runtime.GC() (whose stack
+// scan records g.waitsince of every blocked goroutine: without a GC cycle
+// the runtime knows no wait times); EOF on stdin exits 0.
 package main
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,6 +96,7 @@ var (
 	neverWG  sync.WaitGroup // Add(1), never Done
 	pipeR    int            // read end: syscall goroutines block reading it
 	pipeW    int            // write end: kept open, never written
+	lockedCh = make(chan int) // -locked goroutines receive on it
 	spinSink [64]uint64     // spinners write here so the loop is not dead code
 )
 
@@ -223,6 +233,8 @@ func main() {
 	exitAfter := flag.Duration("exitafter", 0, "exit with status 3 after this long")
 	faultAfter := flag.Duration("faultafter", 0, "dereference nil in a goroutine after this long")
 	nballast := flag.Int("ballast", 0, "words of pseudorandom data to allocate")
+	nlocked := flag.Int("locked", 0, "goroutines locked to their threads, blocked")
+	labels := flag.Bool("labels", false, "blocked goroutines set pprof labels")
 	flag.Parse()
 	if *exitAfter > 0 {
 		go func() {
@@ -240,6 +252,9 @@ func main() {
 	fmt.Println("M depth", *depth)
 	fmt.Println("M running", *nrun)
 	fmt.Println("M syscall", *nsys)
+	if *nlocked > 0 {
+		fmt.Println("M locked", *nlocked)
+	}
 
 	heldMu.Lock()
 	neverWG.Add(1)
@@ -250,7 +265,7 @@ func main() {
 	}
 	pipeR, pipeW = p[0], p[1]
 
-	reports := make(chan report, maxGLines+*nrun+*nsys)
+	reports := make(chan report, maxGLines+*nrun+*nsys+*nlocked)
 	nreports := 0
 	var ready sync.WaitGroup
 
@@ -259,17 +274,35 @@ func main() {
 	ready.Add(*n)
 	for i := 0; i < *n; i++ {
 		k := i % len(kinds)
+		i := i
 		if i < maxGLines {
 			nreports++
 			go func() {
 				reports <- report{goid(), kinds[k]}
+				if *labels {
+					setLabels(kinds[k], i)
+				}
 				withDepth(*depth, func() { blockAs(k, ready.Done) })
 			}()
 		} else {
 			go func() {
+				if *labels {
+					setLabels(kinds[k], i)
+				}
 				withDepth(*depth, func() { blockAs(k, ready.Done) })
 			}()
 		}
+	}
+	ready.Wait()
+
+	ready.Add(*nlocked)
+	for i := 0; i < *nlocked; i++ {
+		nreports++
+		go func() {
+			runtime.LockOSThread()
+			reports <- report{goid(), "locked"}
+			withDepth(*depth, func() { ready.Done(); <-lockedCh })
+		}()
 	}
 	ready.Wait()
 
@@ -299,7 +332,7 @@ func main() {
 
 	// Everyone has announced; give the last ones time to actually block.
 	ready.Wait()
-	want := 1 + *n + *nsys + *nrun
+	want := 1 + *n + *nsys + *nrun + *nlocked
 	deadline := time.Now().Add(10 * time.Second)
 	for runtime.NumGoroutine() != want && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -334,6 +367,12 @@ func main() {
 	serve()
 }
 
+// setLabels gives the calling goroutine the pprof labels kind and index.
+func setLabels(kind string, i int) {
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(),
+		pprof.Labels("kind", kind, "index", strconv.Itoa(i))))
+}
+
 // ballast is never read by the program: only tests look at it (and write
 // into it) from outside.
 var ballast []uint64
@@ -364,6 +403,10 @@ func serve() {
 		if strings.TrimSpace(sc.Text()) == "ping" {
 			count++
 			fmt.Println("pong", count)
+		}
+		if strings.TrimSpace(sc.Text()) == "gc" {
+			runtime.GC()
+			fmt.Println("gc done")
 		}
 		if strings.TrimSpace(sc.Text()) == "stacks" {
 			// The runtime's own dump at the GOTRACEBACK level of the
