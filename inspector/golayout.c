@@ -182,10 +182,15 @@ struct go_layout *go_layout_new(const char *exe)
 	return l;
 }
 
+static bool go_layout_complete_quiet(const struct go_layout *l)
+{
+	return !go_has(l->g_stack_lo) || !go_has(l->g_sched_pc) || !go_has(l->g_atomicstatus) ||
+	       !go_has(l->g_goid) || !go_has(l->m_alllink) || !go_has(l->m_procid) || !go_has(l->m_g0);
+}
+
 struct fpi_error *go_layout_complete(const struct go_layout *l)
 {
-	if (!go_has(l->g_stack_lo) || !go_has(l->g_sched_pc) || !go_has(l->g_atomicstatus) ||
-	    !go_has(l->g_goid) || !go_has(l->m_alllink) || !go_has(l->m_procid) || !go_has(l->m_g0))
+	if (go_layout_complete_quiet(l))
 		return fpi_error_create(FPI_ERR_NODWARF,
 			"%s: runtime.g/runtime.m lack fields fpinspect needs (stack, sched, atomicstatus, goid, procid): "
 			"unsupported Go version %s", l->source_path ? l->source_path : l->exe_path,
@@ -251,6 +256,7 @@ struct fpi_error *go_layout_load(const char *exe, const struct go_layout_options
 	struct go_layout *l = NULL;
 	struct fpi_error *err = NULL;
 	Elf *elf = NULL;
+	char *build_id = NULL;
 	int fd;
 	bool go;
 
@@ -289,14 +295,27 @@ struct fpi_error *go_layout_load(const char *exe, const struct go_layout_options
 	go = find_section(elf, ".gopclntab") || find_section(elf, ".data.rel.ro.gopclntab") ||
 	     find_section(elf, ".go.buildinfo");
 
-	/* 1. the executable's own DWARF */
+	/* 1. the executable's own DWARF, or what it said last time */
 	if (!(l = attempt(elf, exe))) {
 		err = &fpi_enomem;
 		goto out;
 	}
-	err = go_layout_from_dwarf(l, elf, exe, true);
-	if (!err)
+	build_id = o->dwarf_only ? NULL : go_layout_build_id(elf);
+	if (build_id && go_layout_cache_read(l, build_id))
 		goto done;
+	if (build_id) {
+		go_layout_destroy(l);
+		if (!(l = attempt(elf, exe))) {
+			err = &fpi_enomem;
+			goto out;
+		}
+	}
+	err = go_layout_from_dwarf(l, elf, exe, true);
+	if (!err) {
+		if (build_id && !go_layout_complete_quiet(l))
+			go_layout_cache_write(l, build_id);
+		goto done;
+	}
 	if (!go) {
 		fpi_error_destroy(err);
 		err = fpi_error_create(FPI_ERR_NOTGO,
@@ -376,6 +395,7 @@ done:
 fail:
 	go_layout_destroy(l);
 out:
+	free(build_id);
 	elf_end(elf);
 	close(fd);
 	return err;

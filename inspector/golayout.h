@@ -153,6 +153,16 @@ struct fpi_error *go_layout_from_dwarf(struct go_layout *l, Elf *elf, const char
  * NULL: none (not an error). *same_build: its build ID is exe's. */
 char *go_layout_find_debug_file(Elf *exe, const char *exe_path, bool *same_build);
 bool go_layout_same_build(Elf *a, Elf *b);
+bool go_elf_note(Elf *elf, uint32_t type, const char *owner, const void **desc, size_t *len);
+/* The build's identity for the cache: the GNU build ID in hex, else Go's
+ * ("go-" and its build ID); NULL without either. */
+char *go_layout_build_id(Elf *elf);
+/* An exact layout with its globals, kept by build ID under
+ * go_layout_cache_dir()/build-id/ after a DWARF load: the DWARF of a large
+ * binary costs most of a second to read, the entry a millisecond. Read
+ * only when this fpinspect wrote it for this build ID. */
+bool go_layout_cache_read(struct go_layout *l, const char *build_id);
+void go_layout_cache_write(const struct go_layout *l, const char *build_id);
 
 /* golayout_file.c: layout files. The name is go_layout_file_name's. */
 struct fpi_error *go_layout_write(const struct go_layout *l, FILE *f);

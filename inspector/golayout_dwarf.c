@@ -16,6 +16,8 @@
 
 #include "golayout.h"
 
+#define NT_GO_BUILDID 4
+
 static bool peel_type(Dwarf_Die *die, Dwarf_Die *ret)
 {
 	Dwarf_Attribute attr;
@@ -319,7 +321,7 @@ struct fpi_error *go_layout_from_dwarf(struct go_layout *l, Elf *elf, const char
 /* ---- separate debug files ---- */
 
 /* The descriptor of the note (type, owner) in any SHT_NOTE section. */
-static bool find_note(Elf *elf, uint32_t type, const char *owner, const void **desc, size_t *len)
+bool go_elf_note(Elf *elf, uint32_t type, const char *owner, const void **desc, size_t *len)
 {
 	Elf_Scn *scn = NULL;
 
@@ -343,10 +345,35 @@ static bool find_note(Elf *elf, uint32_t type, const char *owner, const void **d
 	return false;
 }
 
-#define NT_GO_BUILDID 4
 
 /* The same build: the GNU build IDs agree, or (Go writes none unless
  * -ldflags=-B is given) Go's own build IDs do. */
+char *go_layout_build_id(Elf *elf)
+{
+	const void *d;
+	size_t len;
+	char *id;
+
+	if (go_elf_note(elf, NT_GNU_BUILD_ID, "GNU", &d, &len) && len >= 8 && len <= 64 && (id = malloc(2 * len + 1))) {
+		for (size_t i = 0; i < len; i++)
+			sprintf(id + 2 * i, "%02x", ((const unsigned char *)d)[i]);
+		return id;
+	}
+	/* actionID/contentID: a hash of the build's inputs and of its output */
+	if (go_elf_note(elf, NT_GO_BUILDID, "Go", &d, &len) && len >= 16 && len <= 256 && (id = malloc(len + 4))) {
+		memcpy(id, "go-", 3);
+		for (size_t i = 0; i < len; i++) {
+			char c = ((const char *)d)[i];
+
+			id[3 + i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+				    c == '-' || c == '_' ? c : '_';
+		}
+		id[3 + len] = '\0';
+		return id;
+	}
+	return NULL;
+}
+
 bool go_layout_same_build(Elf *a, Elf *b)
 {
 	static const struct { uint32_t type; const char *owner; } ids[] = {
@@ -357,7 +384,7 @@ bool go_layout_same_build(Elf *a, Elf *b)
 		const void *da, *db;
 		size_t la, lb;
 
-		if (find_note(a, ids[i].type, ids[i].owner, &da, &la) && find_note(b, ids[i].type, ids[i].owner, &db, &lb))
+		if (go_elf_note(a, ids[i].type, ids[i].owner, &da, &la) && go_elf_note(b, ids[i].type, ids[i].owner, &db, &lb))
 			return la == lb && la > 0 && memcmp(da, db, la) == 0;
 	}
 	return false;
@@ -399,7 +426,7 @@ char *go_layout_find_debug_file(Elf *exe, const char *exe_path, bool *same_build
 
 	*same_build = false;
 	/* /usr/lib/debug/.build-id/ab/cdef....debug, as GDB and eu-* look */
-	if (find_note(exe, NT_GNU_BUILD_ID, "GNU", &desc, &len) && len >= 2 && len <= 64) {
+	if (go_elf_note(exe, NT_GNU_BUILD_ID, "GNU", &desc, &len) && len >= 2 && len <= 64) {
 		const unsigned char *id = desc;
 		int n = snprintf(path, sizeof(path), "%s/.build-id/%02x/", debug_root(), id[0]);
 

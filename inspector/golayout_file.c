@@ -11,6 +11,7 @@
  * diffed; the reader trusts nothing in it (every number is bounded). */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 
 #define LAYOUT_MAGIC "fpinspect-layout 1"
 
+static int mkdir_p(const char *dir);
+
 static const char *type_name_size(const struct go_layout *l, const char *type, uint32_t *size)
 {
 	/* schedt, labelmap, hmap: their sizes are not kept; a field within 1 MiB */
@@ -28,7 +31,20 @@ static const char *type_name_size(const struct go_layout *l, const char *type, u
 	return type;
 }
 
-struct fpi_error *go_layout_write(const struct go_layout *l, FILE *f)
+/* The globals a cache entry keeps: they are this build's only. */
+#define G(name, member) { name, offsetof(struct go_layout, member) }
+static const struct { const char *name; size_t off; } globals[] = {
+	G("allgs", allgs), G("allglen", allglen), G("allm", allm), G("sched", sched),
+	G("maxstacksize", maxstacksize_addr), G("buildVersion", buildversion), G("waitReasonStrings", waitreasons),
+};
+#undef G
+
+static uint64_t *global_at(struct go_layout *l, size_t i)
+{
+	return (uint64_t *)((char *)l + globals[i].off);
+}
+
+static struct fpi_error *write_layout(const struct go_layout *l, FILE *f, const char *build_id)
 {
 	fprintf(f, "%s\n", LAYOUT_MAGIC);
 	fprintf(f, "# The Go runtime's types and constants for one Go release, made by\n"
@@ -53,7 +69,17 @@ struct fpi_error *go_layout_write(const struct go_layout *l, FILE *f)
 	fprintf(f, "waitreasons %u\n", l->nwaitreason_strs);
 	for (uint32_t i = 0; i < l->nwaitreason_strs; i++)
 		fprintf(f, "waitreason %u %s\n", i, l->waitreason_strs[i] ? l->waitreason_strs[i] : "");
+	if (build_id) {
+		fprintf(f, "buildid %s\nmadeby fpinspect %s\n", build_id, PACKAGE_VERSION);
+		for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+			fprintf(f, "global %s 0x%" PRIx64 "\n", globals[i].name, *global_at((struct go_layout *)l, i));
+	}
 	return ferror(f) ? fpi_error_create(FPI_ERR_OTHER, "writing the layout: %m") : NULL;
+}
+
+struct fpi_error *go_layout_write(const struct go_layout *l, FILE *f)
+{
+	return write_layout(l, f, NULL);
 }
 
 static bool printable(const char *s)
@@ -93,9 +119,22 @@ static struct fpi_error *bad(const char *path, unsigned line, const char *what)
 	return fpi_error_create(FPI_ERR_FORMAT, "layout file %s, line %u: %s", path, line, what);
 }
 
-/* Read into l: l's version, GOARCH and GOEXPERIMENT (the binary's) must
- * match the file's, up to the patch release (then needs_validation). */
-struct fpi_error *go_layout_read_file(struct go_layout *l, const char *path)
+/* What a file says of itself, besides the layout. */
+struct file_meta {
+	char *ver, *arch, *exp, *build_id, *madeby;
+	bool globals;
+};
+
+static void meta_free(struct file_meta *m)
+{
+	free(m->ver);
+	free(m->arch);
+	free(m->exp);
+	free(m->build_id);
+	free(m->madeby);
+}
+
+static struct fpi_error *parse(struct go_layout *l, const char *path, struct file_meta *meta)
 {
 	FILE *f = fopen(path, "re");
 	char *line = NULL;
@@ -103,14 +142,15 @@ struct fpi_error *go_layout_read_file(struct go_layout *l, const char *path)
 	ssize_t n;
 	unsigned lineno = 0;
 	struct fpi_error *err = NULL;
-	char *ver = NULL, *arch = NULL, *exp = NULL;
 	uint32_t nwr = 0;
 
+	memset(meta, 0, sizeof(*meta));
 	if (!f)
 		return fpi_error_create(FPI_ERR_USAGE, "cannot open layout file %s: %m", path);
 	while (!err && (n = getline(&line, &cap, f)) >= 0) {
 		char a[64], b[64];
 		unsigned u, v;
+		uint64_t addr;
 		int k;
 
 		lineno++;
@@ -126,14 +166,25 @@ struct fpi_error *go_layout_read_file(struct go_layout *l, const char *path)
 		} else if (line[0] == '#' || line[0] == '\0') {
 			continue;
 		} else if (!strncmp(line, "go ", 3)) {
-			free(ver);
-			ver = strdup(line + 3);
+			free(meta->ver);
+			meta->ver = strdup(line + 3);
 		} else if (!strncmp(line, "goarch ", 7)) {
-			free(arch);
-			arch = strdup(line + 7);
+			free(meta->arch);
+			meta->arch = strdup(line + 7);
 		} else if (!strncmp(line, "goexperiment ", 13)) {
-			free(exp);
-			exp = strcmp(line + 13, "-") ? strdup(line + 13) : NULL;
+			free(meta->exp);
+			meta->exp = strcmp(line + 13, "-") ? strdup(line + 13) : NULL;
+		} else if (!strncmp(line, "buildid ", 8)) {
+			free(meta->build_id);
+			meta->build_id = strdup(line + 8);
+		} else if (!strncmp(line, "madeby ", 7)) {
+			free(meta->madeby);
+			meta->madeby = strdup(line + 7);
+		} else if (sscanf(line, "global %63s 0x%" SCNx64 "%n", a, &addr, &k) == 2 && !line[k]) {
+			for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+				if (!strcmp(globals[i].name, a))
+					*global_at(l, i) = addr;
+			meta->globals = true;
 		} else if (sscanf(line, "size %63s %u%n", a, &u, &k) == 2 && !line[k]) {
 			if (u == 0 || u > 65536)
 				err = bad(path, lineno, "size out of range");
@@ -192,8 +243,24 @@ struct fpi_error *go_layout_read_file(struct go_layout *l, const char *path)
 	free(line);
 	fclose(f);
 	go_layout_labels_kind(l);
-	if (!err && (!ver || !arch || !l->g_size || !l->m_size))
+	if (!err && (!meta->ver || !meta->arch || !l->g_size || !l->m_size))
 		err = bad(path, lineno, "incomplete: go, goarch and the sizes of g and m are required");
+	return err;
+}
+
+/* Read into l: l's version, GOARCH and GOEXPERIMENT (the binary's) must
+ * match the file's, up to the patch release (then needs_validation). */
+struct fpi_error *go_layout_read_file(struct go_layout *l, const char *path)
+{
+	struct file_meta meta;
+	struct fpi_error *err = parse(l, path, &meta);
+	char *ver = meta.ver, *arch = meta.arch, *exp = meta.exp;
+
+	/* a cache entry's globals are its build's: never another's */
+	if (!err && meta.globals) {
+		l->allgs = l->allglen = l->allm = l->sched = l->maxstacksize_addr = l->buildversion = 0;
+		l->waitreasons = 0;
+	}
 	if (!err) {
 		int bmin, bpat, fmin, fpat;
 
@@ -219,10 +286,75 @@ struct fpi_error *go_layout_read_file(struct go_layout *l, const char *path)
 			l->have_globals = false;
 		}
 	}
-	free(ver);
-	free(arch);
-	free(exp);
+	meta.ver = ver;
+	meta_free(&meta);
 	return err;
+}
+
+/* ---- the cache of exact layouts, by build ID ---- */
+
+static char *cache_path(const char *build_id)
+{
+	char *dir = go_layout_cache_dir(), *p = NULL;
+
+	if (dir && asprintf(&p, "%s/build-id/%s.layout", dir, build_id) < 0)
+		p = NULL;
+	free(dir);
+	return p;
+}
+
+bool go_layout_cache_read(struct go_layout *l, const char *build_id)
+{
+	char *path = cache_path(build_id);
+	struct file_meta meta;
+	struct fpi_error *err;
+	char madeby[64];
+	bool ok;
+
+	if (!path || access(path, R_OK) != 0) {
+		free(path);
+		return false;
+	}
+	err = parse(l, path, &meta);
+	snprintf(madeby, sizeof(madeby), "fpinspect %s", PACKAGE_VERSION);
+	/* what this fpinspect wrote for exactly this build: anything else is
+	 * not used (and is written anew) */
+	ok = !err && meta.globals && meta.build_id && !strcmp(meta.build_id, build_id) && meta.madeby &&
+	     !strcmp(meta.madeby, madeby) && !strcmp(meta.arch, l->goarch) && l->go_version &&
+	     !strcmp(meta.ver, l->go_version) && l->allgs && l->allm;
+	fpi_error_destroy(err);
+	meta_free(&meta);
+	free(path);
+	if (ok) {
+		l->source = GO_LAYOUT_DWARF;
+		l->have_globals = true;
+	}
+	return ok;
+}
+
+void go_layout_cache_write(const struct go_layout *l, const char *build_id)
+{
+	char *path = cache_path(build_id), *tmp = NULL, *dir;
+	FILE *f;
+
+	if (!path || asprintf(&tmp, "%s.tmp%d", path, (int)getpid()) < 0) {
+		free(path);
+		return;
+	}
+	dir = strdup(path);
+	if (dir && strrchr(dir, '/'))
+		*strrchr(dir, '/') = '\0';
+	/* best effort: a cache that cannot be written costs the next run time only */
+	if (dir && mkdir_p(dir) == 0 && (f = fopen(tmp, "we"))) {
+		struct fpi_error *err = write_layout(l, f, build_id);
+
+		if (fclose(f) != 0 || err || rename(tmp, path) != 0)
+			unlink(tmp);
+		fpi_error_destroy(err);
+	}
+	free(dir);
+	free(tmp);
+	free(path);
 }
 
 char *go_layout_file_name(const char *version, const char *goarch, const char *goexperiment)

@@ -203,17 +203,28 @@ static bool in_vdso(const struct walk_ctx *cx, uint64_t pc)
 
 static bool func_entry(const struct walk_ctx *cx, uint64_t pc)
 {
-	const struct fpi_symbol *sym = cx->mods ? fpi_symbolize(cx->mods, pc) : NULL;
+	const struct fpi_symbol *sym;
+	uint64_t entry;
 
+	if (!cx->mods)
+		return false;
+	if (fpi_modules_go_code(cx->mods, pc, &entry) == 1)
+		return entry == pc;
+	sym = fpi_symbolize(cx->mods, pc);
 	return sym && sym->function && sym->func_start == pc;
 }
 
 static bool is_c_frame(const struct walk_ctx *cx, uint64_t pc, bool retaddr)
 {
 	const struct fpi_symbol *sym;
+	int go;
 
 	if (in_vdso(cx, pc) || !cx->mods)
 		return false;
+	/* the executable's pcs, nearly all of them, by pclntab */
+	go = fpi_modules_go_code(cx->mods, retaddr ? pc - 1 : pc, NULL);
+	if (go >= 0)
+		return go == 0;
 	sym = fpi_symbolize(cx->mods, retaddr ? pc - 1 : pc);
 	/* Go code is in a Go compile unit, assembly too (indexbytebody and
 	 * memeqbody are file-local symbols without a package); without DWARF,

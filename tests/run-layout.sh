@@ -160,6 +160,26 @@ PY
 	done
 done
 
+# the cache of DWARF layouts by build ID: written by the first attach, read
+# by the next (nothing of DWARF loaded); an entry under another build's ID
+# is not used, and is written anew
+BIN=$(build_target states "$GO1")
+start_target "$BIN" -n 14 -depth 3 -running 0
+"$FPI" attach "$TPID" summary | grep -v "^stopped for" >"$TDIR/s1.txt"
+_e=$(ls "$XDG_CACHE_HOME/fpinspect/build-id/"*.layout 2>/dev/null | head -1)
+check "cache: an entry for the build ($_e)" test -s "$_e"
+check "cache: it keeps the globals" grep -q "^global allgs 0x" "$_e"
+FPI_TIMING=1 "$FPI" attach "$TPID" summary 2>"$TDIR/t2" | grep -v "^stopped for" >"$TDIR/s2.txt"
+check "cache: the second summary is the first's" cmp -s "$TDIR/s1.txt" "$TDIR/s2.txt"
+check "cache: the second attach loads in under 50 ms ($(grep load "$TDIR/t2"))" \
+	awk '/timing: load/ { exit !($3 < 50) }' "$TDIR/t2"
+sed 's/^buildid .*/buildid 0123456789abcdef0123456789abcdef01234567/' "$_e" >"$_e.x" && mv "$_e.x" "$_e"
+"$FPI" attach "$TPID" summary | grep -v "^stopped for" >"$TDIR/s3.txt"
+check "cache: an entry of another build is not used" cmp -s "$TDIR/s1.txt" "$TDIR/s3.txt"
+check "cache: and is written anew" sh -c "! grep -q '^buildid 0123456789abcdef' '$_e'"
+stop_target
+rm -rf "$XDG_CACHE_HOME/fpinspect/build-id"
+
 # 3. another patch release's layout (go in PATH)
 MINOR=$(echo "$VER1" | sed 's/^go1\.\([0-9]*\).*/\1/')
 OTHER="go1.$MINOR.0"

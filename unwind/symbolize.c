@@ -176,6 +176,29 @@ static struct fpi_symbol *pcln_symbolize(struct fpi_modules *mods, struct fpi_mo
 	return sym;
 }
 
+int fpi_modules_go_code(struct fpi_modules *mods, uint64_t pc, uint64_t *entry)
+{
+	struct fpi_module *m = fpi_module_at(mods, pc);
+	const struct fpi_pclntab *t;
+	struct fpi_pclntab_func f;
+	const struct fpi_sym *esym;
+	uint64_t bias;
+
+	if (!m || !m->is_exe)
+		return -1;
+	if (!(t = fpi_modules_pclntab(mods, &bias, NULL)))
+		return -1;
+	if (!fpi_pclntab_find(t, pc - bias, &f))
+		return 0;
+	/* as pcln_symbolize: a C function among Go's has its own symbol */
+	esym = fpi_module_sym_at(m, pc);
+	if (esym && esym->addr != f.entry + bias)
+		return 0;
+	if (entry)
+		*entry = f.entry + bias;
+	return 1;
+}
+
 static struct fpi_symbol *symbolize(struct fpi_modules *mods, uint64_t pc)
 {
 	Dwarf_Die chain[MAX_INLINE + 1], *func = NULL;

@@ -161,6 +161,12 @@ const struct fpi_symbol *fpi_symbolize(struct fpi_modules *mods, uint64_t pc);
  * plus *bias are the target's. NULL when there is none; *why says why. */
 struct fpi_pclntab;
 const struct fpi_pclntab *fpi_modules_pclntab(struct fpi_modules *mods, uint64_t *bias, const char **why);
+/* Is pc Go code? 1: in the executable's Go function table (*entry its
+ * function's entry), 0: in the executable but not Go's (C the external
+ * linker put there), -1: not in the executable. From pclntab and the ELF
+ * symbols only: the walkers ask this of every frame, and DWARF (tens of
+ * MB to decompress in a large binary) is for symbols and lines, later. */
+int fpi_modules_go_code(struct fpi_modules *mods, uint64_t pc, uint64_t *entry);
 /* Address of a function symbol by name (0 if absent). */
 uint64_t fpi_modules_lookup(struct fpi_modules *mods, const char *name, uint64_t *size);
 
