@@ -15,6 +15,7 @@
 # memory through SBProcess.ReadMemory. It never resumes, stops, writes or
 # re-selects anything.
 
+import bisect
 import os
 import shlex
 import sys
@@ -39,6 +40,7 @@ _FS_BASE_NAMES = ("fs_base", "fsbase")
 # stack or heap rather than per page (a page when the chunk is not mapped
 # whole)
 _CHUNK = 64 * 1024
+_MERGE_GAP = 2048
 
 
 class _Failure(Exception):
@@ -155,10 +157,63 @@ def _vdso(target, process):
     return 0
 
 
-def _raw_reader(target, process):
+class _ProcMem(object):
+    """Reads of a local live process's data from /proc/PID/mem while LLDB
+    holds it stopped. lldb-server copies every byte of a memory packet into
+    a std::string one at a time: about 40 MB/s and 60 us a request here,
+    where fp check on 20,000 goroutines reads 26 MB in 20,000 pieces (1.6 s
+    of LLDB's time against the CLI's 0.4 s for everything). /proc/PID/mem
+    is what lldb-server reads itself (and GDB for its inferiors). Only
+    mappings without execute permission: LLDB's reads show the code under
+    its breakpoints, the file shows its int3s. None where this process may
+    not read it (ptrace rules: a tracer or ancestor, or root), and then
+    every read goes through LLDB."""
+
+    def __init__(self, pid):
+        self.fd = None
+        self.starts, self.ends = [], []
+        try:
+            with open("/proc/%d/maps" % pid) as f:
+                for line in f:
+                    parts = line.split(None, 5)
+                    a, b = (int(x, 16) for x in parts[0].split("-"))
+                    if parts[1][0] != "r" or parts[1][2] == "x":
+                        continue
+                    if self.ends and self.ends[-1] == a:
+                        self.ends[-1] = b  # a run may cross into the next mapping
+                    else:
+                        self.starts.append(a)
+                        self.ends.append(b)
+            self.fd = os.open("/proc/%d/mem" % pid, os.O_RDONLY | os.O_CLOEXEC)
+            if self.starts and len(os.pread(self.fd, 8, self.starts[0])) != 8:
+                self.close()
+        except (OSError, ValueError, IndexError):
+            self.close()
+
+    def read(self, addr, n):
+        k = bisect.bisect_right(self.starts, addr) - 1
+        if k < 0 or addr + n > self.ends[k]:
+            return None
+        try:
+            data = os.pread(self.fd, n, addr)
+        except OSError:
+            return None
+        return data if len(data) == n else None
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _raw_reader(target, process, procmem):
     core = _is_core(process)
 
     def raw(addr, n):
+        if procmem:
+            data = procmem.read(addr, n)
+            if data is not None:
+                return data
         err = lldb.SBError()
         data = process.ReadMemory(addr, n, err)
         if err.Success() and data is not None:
@@ -182,15 +237,21 @@ class _Session(object):
     """One libfpinspect session over what LLDB has open now."""
 
     def __init__(self, target, process):
-        self.fpi = None
+        self.fpi = self.procmem = None
         exe = target.GetExecutable().fullpath
         if not exe:
             raise _Failure("fpinspect: no executable loaded; give LLDB the Go program (lldb -c CORE PROGRAM, "
                            "target create PROGRAM)")
         threads = _threads(process)
-        self.reader = fpi.PageReader(_raw_reader(target, process), _CHUNK)
+        if _is_local_live(target, process) and os.environ.get("FPI_LLDB_PROC_MEM", "1") != "0":
+            self.procmem = _ProcMem(process.GetProcessID())
+            if self.procmem.fd is None:
+                self.procmem = None
+        self.reader = fpi.PageReader(_raw_reader(target, process, self.procmem), _CHUNK,
+                                     merge_gap=int(os.environ.get("FPI_LLDB_GAP", _MERGE_GAP)))
         try:
             self.fpi = fpi.Session(_lib(), exe, process.GetProcessID(), self.reader.read)
+            self.fpi.set_readv(self.reader.readv)
             for tid, regs in threads:
                 self.fpi.add_thread(tid, regs)
             for start, end, off, path in _mappings(target, process):
@@ -210,6 +271,9 @@ class _Session(object):
         if self.fpi:
             self.fpi.close()
             self.fpi = None
+        if self.procmem:
+            self.procmem.close()
+            self.procmem = None
 
 
 # A session stands while nothing about the process can have changed: the
