@@ -139,6 +139,7 @@ def _setup(lib):
         "fpi_command_usage": ([ctypes.c_char_p], ctypes.c_char_p),
         "fpi_free": ([_c_vp], None),
         "fpi_command_names": ([], ctypes.POINTER(ctypes.c_char_p)),
+        "fpi_command_options": ([ctypes.c_char_p], ctypes.POINTER(ctypes.c_char_p)),
     }
     for name, (args, res) in sigs.items():
         f = getattr(lib, name)
@@ -397,6 +398,18 @@ def command_names(lib):
     return names
 
 
+def command_options(lib, name):
+    """[(option, takes_value)] of a command besides --help, and the
+    plugins' own --json and --output; [] for an unknown one."""
+    p = lib.fpi_command_options(name.encode())
+    out, i = [], 0
+    while p and p[i]:
+        o = p[i].decode()
+        out.append((o[:-1], True) if o.endswith("=") else (o, False))
+        i += 1
+    return out + [("--json", False), ("--output", True)] if p else []
+
+
 def command_usage(lib, name, prefix="fp"):
     """'fp bt TARGET [--unwinder ...] [--json] [--output FILE]', or None."""
     u = lib.fpi_command_usage(name.encode())
@@ -430,12 +443,16 @@ def parse_command(lib, words, prefix="fp"):
         raise Error(ERROR_USAGE, "%s: unknown command '%s' (commands: %s; see help %s)" %
                     (prefix, name, " ".join(command_names(lib)), prefix))
     argv, json, output = [name], False, None
+    # -o is short for --output unless the command has a -o of its own
+    # (profile -o FILE)
+    own = [o for o, _ in command_options(lib, name)[:-2]]
+    output_opts = ("--output",) if "-o" in own else ("--output", "-o")
     i = 1
     while i < len(words):
         w = words[i]
         if w == "--json":
             json = True
-        elif w in ("--output", "-o"):
+        elif w in output_opts:
             if i + 1 >= len(words):
                 raise Error(ERROR_USAGE, "%s %s: --output needs a file name" % (prefix, name))
             i += 1

@@ -98,8 +98,11 @@ def _is_core(process):
 
 def _is_local_live(target, process):
     """A live process on this machine: /proc/PID is ours to read, and
-    it is the executable LLDB has (a gdb-remote pid means nothing here)."""
-    if _is_core(process) or target.GetPlatform().GetName() != "host":
+    it is the executable LLDB has (a gdb-remote pid means nothing here).
+    FPI_LLDB_LOCAL=0 takes every process for a remote one: what tests and
+    bench/lldb.py use to run the remote path (mappings from the modules,
+    memory through LLDB) on this machine."""
+    if _is_core(process) or target.GetPlatform().GetName() != "host" or os.environ.get("FPI_LLDB_LOCAL") == "0":
         return False
     exe = target.GetExecutable().fullpath
     try:
@@ -243,7 +246,7 @@ class _Session(object):
             raise _Failure("fpinspect: no executable loaded; give LLDB the Go program (lldb -c CORE PROGRAM, "
                            "target create PROGRAM)")
         threads = _threads(process)
-        if _is_local_live(target, process) and os.environ.get("FPI_LLDB_PROC_MEM", "1") != "0":
+        if _is_local_live(target, process):
             self.procmem = _ProcMem(process.GetProcessID())
             if self.procmem.fd is None:
                 self.procmem = None
@@ -347,17 +350,27 @@ def _overview():
     return "\n".join(lines) + "\n" + _COMMON_HELP
 
 
-class FpCommand(object):
-    """fp COMMAND [ARGS] [--json] [--output FILE]: the fpinspect commands."""
+class _FpSubcommand(object):
+    """fp NAME [ARGS] [--json] [--output FILE]: one of the library's
+    commands. LLDB makes an instance per registration and tells it
+    nothing of its name: a subclass per command carries it (fp_name)."""
+
+    fp_name = None
 
     def __init__(self, debugger, internal_dict):
         pass
 
     def get_short_help(self):
-        return "Inspect the Go program: fp summary|threads|goroutines|bt|check ... (help fp)"
+        try:
+            return fpi.command_summary(_lib(), self.fp_name)
+        except _Failure as e:
+            return str(e)
 
     def get_long_help(self):
-        return _overview()
+        try:
+            return _command_doc(_lib(), self.fp_name)
+        except _Failure as e:
+            return str(e)
 
     def __call__(self, debugger, command, exe_ctx, result):
         try:
@@ -369,25 +382,18 @@ class FpCommand(object):
         except Exception as e:  # never a traceback: say what broke
             result.SetError("fpinspect: internal error: %s: %s" % (type(e).__name__, e))
 
-    def _run(self, command, exe_ctx, result):
+    def _words(self, command):
         try:
-            words = shlex.split(command)
+            return shlex.split(command)
         except ValueError as e:
-            raise _Failure("fp: %s" % e)
+            raise _Failure("fp %s: %s" % (self.fp_name, e))
+
+    def _run(self, command, exe_ctx, result):
         lib = _lib()
-        if not words:
-            result.AppendMessage(_overview())
+        argv, json, output = fpi.parse_command(lib, [self.fp_name] + self._words(command))
+        if "--help" in argv[1:]:
+            result.AppendMessage(_command_doc(lib, self.fp_name))
             return
-        if words[0] in ("help", "--help", "-h"):
-            if len(words) == 1:
-                result.AppendMessage(_overview())
-            elif words[1] in fpi.command_names(lib):
-                result.AppendMessage(_command_doc(lib, words[1]))
-            else:
-                raise _Failure("fp help: unknown command '%s' (commands: %s)" %
-                               (words[1], " ".join(fpi.command_names(lib))))
-            return
-        argv, json, output = fpi.parse_command(lib, words)
         s = _session(exe_ctx)
         try:
             st, text = s.fpi.run(argv, json)
@@ -405,9 +411,50 @@ class FpCommand(object):
         # the output is the answer
 
 
+class _FpHelp(_FpSubcommand):
+    """fp help [COMMAND]: the overview, or one command's help."""
+
+    fp_name = "help"
+
+    def get_short_help(self):
+        return "The fp commands, or one command's usage and help: fp help [COMMAND]"
+
+    def get_long_help(self):
+        return _overview()
+
+    def _run(self, command, exe_ctx, result):
+        lib = _lib()
+        words = self._words(command)
+        if not words:
+            result.AppendMessage(_overview())
+        elif words[0] in fpi.command_names(lib):
+            result.AppendMessage(_command_doc(lib, words[0]))
+        else:
+            raise _Failure("fp help: unknown command '%s' (commands: %s)" %
+                           (words[0], " ".join(fpi.command_names(lib))))
+
+
+def _subcommand_class(name):
+    """The class LLDB is told to instantiate for `fp NAME`, by dotted path:
+    it has to be a name in this module."""
+    cls_name = "_Fp_" + name.replace("-", "_")
+    globals()[cls_name] = type(cls_name, (_FpSubcommand,), {"fp_name": name})
+    return cls_name
+
+
 def __lldb_init_module(debugger, internal_dict):
-    debugger.HandleCommand("command script add -o -c %s.FpCommand fp" % __name__)
+    # fp is a container of one command per library command, so that LLDB
+    # completes them (fp b<TAB>: fp bt) and takes unique prefixes (fp su);
+    # LLDB 16 completes no arguments of scripted commands, so options are
+    # not completed. Imported again, -o replaces the lot.
     try:
-        _lib()
+        names = fpi.command_names(_lib())
     except _Failure as e:
         print("warning: %s" % e, file=sys.stderr)
+        names = []
+    debugger.HandleCommand("command container add -o -h 'Inspect the Go program with fpinspect: "
+                           "fp summary|threads|goroutines|bt|check ... (fp help)' "
+                           "-H 'fp COMMAND [ARGS] [--json] [--output FILE]; fp help for the overview' fp")
+    for n in names:
+        debugger.HandleCommand("command script add -o -c %s.%s fp %s" % (__name__, _subcommand_class(n), n))
+    debugger.HandleCommand("command script add -o -c %s._FpHelp fp help" % __name__)

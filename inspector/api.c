@@ -246,6 +246,11 @@ const char *fpi_command_help(const char *name)
 	return session_command_help(name);
 }
 
+const char *const *fpi_command_options(const char *name)
+{
+	return session_command_options(name);
+}
+
 void fpi_free(void *p)
 {
 	free(p);

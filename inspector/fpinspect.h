@@ -191,6 +191,10 @@ FPI_PUBLIC int fpi_command_check(int argc, char **argv, struct fpi_error **err);
 FPI_PUBLIC const char *const *fpi_command_names(void);
 FPI_PUBLIC const char *fpi_command_usage(const char *name);
 FPI_PUBLIC const char *fpi_command_help(const char *name);
+/* The options a command takes besides --help (for completion),
+ * NULL-terminated; one ending in '=' takes a value ("--unwinder=":
+ * --unwinder VALUE or --unwinder=VALUE). NULL: no such command. Static. */
+FPI_PUBLIC const char *const *fpi_command_options(const char *name);
 FPI_PUBLIC void fpi_free(void *p);
 
 /* ---------------------------------------------------------------- data */
