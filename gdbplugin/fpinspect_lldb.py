@@ -12,8 +12,9 @@
 #
 # Read-only by construction: registers are read from frame 0 of each thread
 # through SBThread, which neither selects the thread nor the frame, and
-# memory through SBProcess.ReadMemory. It never resumes, stops, writes or
-# re-selects anything.
+# memory through SBProcess.ReadMemory (a local live process's data mappings
+# from /proc/PID/mem while LLDB holds it stopped: see _ProcMem). It never
+# resumes, stops, writes or re-selects anything.
 
 import bisect
 import os
@@ -36,10 +37,14 @@ _MASK64 = (1 << 64) - 1
 _REG_NAMES = fpi.REG_NAMES_X86_64
 _FS_BASE_NAMES = ("fs_base", "fsbase")
 
-# reads of this many bytes, aligned: one SBProcess.ReadMemory per 64 KiB of
-# stack or heap rather than per page (a page when the chunk is not mapped
-# whole)
+# single reads (allm, the M structs, what a walk reads outside the copied
+# stacks) in chunks of this many bytes, aligned: one SBProcess.ReadMemory
+# per 64 KiB rather than per page (a page when the chunk is not mapped whole)
 _CHUNK = 64 * 1024
+# the library's batches (gs, stacks): neighbours closer than this in one
+# request. Through lldb-server a request costs about 60 us, a byte 20-25 ns:
+# a gap under ~2.5 KiB is cheaper to read than to skip. FPI_LLDB_GAP
+# overrides it (for measuring).
 _MERGE_GAP = 2048
 
 
