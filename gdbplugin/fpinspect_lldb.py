@@ -455,8 +455,9 @@ def __lldb_init_module(debugger, internal_dict):
     try:
         names = fpi.command_names(_lib())
     except _Failure as e:
+        # the usual ones, so that running one says why it cannot run
         print("warning: %s" % e, file=sys.stderr)
-        names = []
+        names = ["summary", "threads", "goroutines", "bt", "check", "dump", "profile"]
     debugger.HandleCommand("command container add -o -h 'Inspect the Go program with fpinspect: "
                            "fp summary|threads|goroutines|bt|check ... (fp help)' "
                            "-H 'fp COMMAND [ARGS] [--json] [--output FILE]; fp help for the overview' fp")
