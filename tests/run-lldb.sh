@@ -55,6 +55,36 @@ lldb_cmds() {
 	done
 }
 
+# fperr CMD...: run fp CMD as LLDB would and print "fperr CMD: ok|<error>";
+# inside a command of ours a failing fp does not end LLDB's batch (which
+# over gdb-remote would kill the process)
+cat >"$TDIR/fperr.py" <<'EOF'
+import lldb
+def fperr(debugger, line, result, internal_dict):
+    r = lldb.SBCommandReturnObject()
+    debugger.GetCommandInterpreter().HandleCommand("fp " + line, r)
+    result.AppendMessage("fperr %s: %s" % (line, "ok" if r.Succeeded() else r.GetError().strip()))
+def __lldb_init_module(debugger, internal_dict):
+    debugger.HandleCommand("command script add -o -f fperr.fperr fperr")
+EOF
+# same_errors DESC OUT CLI-ARGS...: for each "fperr CMD" line of OUT, the
+# CLI's message for CMD (fpinspect CLI-ARGS CMD) after LLDB's "error: "
+same_errors() {
+	_d=$1 _o=$2; shift 2
+	grep '^fperr ' "$_o" | while IFS= read -r _l; do
+		_c=${_l#fperr }; _c=${_c%%: *}
+		# shellcheck disable=SC2086
+		_e=$("$FPI" "$@" $_c 2>&1 >/dev/null | head -1)
+		echo "$_d: fp $_c: ${_l#*: } / CLI: $_e"
+		[ "${_l#*: }" = "error: $_e" ] || echo "FAIL-ERR"
+	done >"$TDIR/errs.log"
+	cat "$TDIR/errs.log"
+	check "$_d: errors are LLDB errors with the CLI's words" test "$(grep -c FAIL-ERR "$TDIR/errs.log")" = 0
+	check "$_d: errors compared" test "$(grep -c "^$_d: fp " "$TDIR/errs.log")" = 4
+}
+ERRCMDS="-o 'command script import $TDIR/fperr.py' -o 'fperr bt g999999' -o 'fperr bt g1 --unwinder frob' \
+-o 'fperr check --frob' -o 'fperr bt'"
+
 core_pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null)
 first=yes
 
@@ -78,6 +108,7 @@ for GO in $(go_toolchains); do
 		# (1) live: lldb -p, then the CLI on the same process
 		lldb_cmds $GS
 		eval "runlldb live -p $TPID $CMDS -o 'fp summary' -o 'fp check' \
+			-o \"script print('reads from /proc/PID/mem: %s' % (fpinspect_lldb._cache[1].procmem is not None))\" \
 			-o 'thread select 2' -o 'frame select 1' -o 'fp bt all --unwinder both --output /dev/null' \
 			-o 'thread info' -o 'frame info' -o 'detach'"
 		sleep 0.2
@@ -86,6 +117,7 @@ for GO in $(go_toolchains); do
 		check "$VER $T live: target still answers after lldb" ping_target
 		same_live "$VER $T" "$GS"
 		check "$VER $T live text summary" grep -q "^goroutines: " "$TDIR/live.out"
+		check "$VER $T live: data read from /proc/PID/mem" grep -q "^reads from /proc/PID/mem: True" "$TDIR/live.out"
 		FPST=0
 		[ "$T" = cgo ] && go_bug_72870 "$GO" && FPST=1
 		if [ $FPST = 1 ]; then
@@ -106,7 +138,7 @@ for GO in $(go_toolchains); do
 		# through LLDB), which it could not otherwise tell from a local
 		# one here. A failing command would end LLDB's batch, and LLDB
 		# kills a process it reached over gdb-remote when it quits: the
-		# error case runs inside `script`, so that `detach` still comes.
+		# error cases run inside fperr, so that `detach` still comes.
 		rm -f "$TDIR"/p.* "$TDIR/port"
 		mkfifo "$TDIR/port"
 		"$LLDB_SERVER" gdbserver localhost:0 --named-pipe "$TDIR/port" --attach "$TPID" \
@@ -117,16 +149,14 @@ for GO in $(go_toolchains); do
 		FPI_LLDB_LOCAL=0; export FPI_LLDB_LOCAL
 		eval "runlldb remote '$BIN' -o 'gdb-remote localhost:$PORT' $CMDS -o 'fp goroutines' \
 			-o \"script print('remote path: %s' % (not fpinspect_lldb._is_local_live(lldb.target, lldb.process)))\" \
-			-o \"script r = lldb.SBCommandReturnObject(); lldb.debugger.GetCommandInterpreter().HandleCommand('fp bt g999999', r); print('remote error: %s %s' % (r.Succeeded(), r.GetError().strip()))\" \
-			-o 'detach'"
+			$ERRCMDS -o 'detach'"
 		unset FPI_LLDB_LOCAL
 		wait "$SRV"
 		sleep 0.2
 		check "$VER $T gdb-remote: connected to our lldb-server" grep -q "Connection established" "$TDIR/server.log"
 		check "$VER $T gdb-remote: the plugin took the remote path" grep -q "^remote path: True" "$TDIR/remote.out"
 		check "$VER $T gdb-remote: detached" grep -q "Process $TPID detached" "$TDIR/remote.out"
-		check "$VER $T gdb-remote: fp bt g999999 is an LLDB error with the CLI's words" \
-			grep -q "^remote error: False error: fpinspect: bt: no goroutine 999999 (see goroutines)" "$TDIR/remote.out"
+		same_errors "$VER $T gdb-remote" "$TDIR/remote.out" attach "$TPID"
 		check_eq "$VER $T gdb-remote: no thread left stopped" "$(stopped_threads "$TPID")" 0
 		check "$VER $T gdb-remote: target still answers" ping_target
 		same_live "$VER $T gdb-remote" "$GS"
@@ -212,6 +242,8 @@ for GO in $(go_toolchains); do
 			check "Tab lists the library's commands" \
 				grep -q "^complete 'fp ': bt check dump goroutines help profile summary threads\$" "$TDIR/unknown.out"
 			check "fp su: a unique prefix runs summary" grep -q "^goroutines: " "$TDIR/unknown.out"
+			eval "runlldb errs -c '$TDIR/gcore' '$BIN' -o 'command script import $PLUGIN' $ERRCMDS"
+			same_errors "core" "$TDIR/errs.out" core "$TDIR/gcore" "$BIN"
 			# profile's own -o is its file, not --output
 			"$FPI" core "$TDIR/gcore" "$BIN" profile -o "$TDIR/c.folded"
 			check "fp profile -o FILE = the CLI's" cmp -s "$TDIR/p.folded" "$TDIR/c.folded"
