@@ -23,7 +23,8 @@ pkgs="$pkgs groff-base"
 # (older runtime layout: no isextra/isExtraInC).
 pkgs="$pkgs golang-1.19-go"
 # LLDB for the LLDB plugin and tests/run-lldb.sh: bookworm's default lldb
-# (14) ships a Python module that fails to import; 16 works.
+# (14) ships a Python module that fails to import; 16 works. lldb-16 has
+# lldb-server-16, the gdb-remote stub run-lldb.sh connects LLDB through.
 pkgs="$pkgs lldb-16 python3-lldb-16"
 # A Go toolchain for the demo and the tests, only when none is in PATH.
 command -v go >/dev/null 2>&1 || pkgs="$pkgs golang-go"

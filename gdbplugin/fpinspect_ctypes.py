@@ -27,6 +27,13 @@ _c_vp, _c_int, _c_u64, _c_i64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint64, 
 READ_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_size_t)
 
 
+class _ReadRange(ctypes.Structure):
+    _fields_ = [("addr", ctypes.c_uint64), ("buf", ctypes.c_void_p), ("len", ctypes.c_size_t), ("ok", ctypes.c_int)]
+
+
+READV_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(_ReadRange), ctypes.c_size_t)
+
+
 class Error(Exception):
     def __init__(self, kind, message):
         Exception.__init__(self, message)
@@ -132,6 +139,7 @@ def _setup(lib):
         "fpi_session_add_thread": ([_c_vp, _c_int, ctypes.POINTER(_Registers), _ERRP], _c_int),
         "fpi_session_add_mapping": ([_c_vp, _c_u64, _c_u64, _c_u64, ctypes.c_char_p, _ERRP], _c_int),
         "fpi_session_set_vdso": ([_c_vp, _c_u64], None),
+        "fpi_session_set_readv": ([_c_vp, READV_CB], None),
         "fpi_session_load": ([_c_vp, _ERRP], _c_int),
         "fpi_session_run_str": ([_c_vp, _c_int, ctypes.POINTER(ctypes.c_char_p), _c_int, pp, _ERRP], _c_int),
         "fpi_session_destroy": ([_c_vp], None),
@@ -139,6 +147,7 @@ def _setup(lib):
         "fpi_command_usage": ([ctypes.c_char_p], ctypes.c_char_p),
         "fpi_free": ([_c_vp], None),
         "fpi_command_names": ([], ctypes.POINTER(ctypes.c_char_p)),
+        "fpi_command_options": ([ctypes.c_char_p], ctypes.POINTER(ctypes.c_char_p)),
     }
     for name, (args, res) in sigs.items():
         f = getattr(lib, name)
@@ -276,6 +285,12 @@ class Session(object):
     def add_mapping(self, start, end, offset, path):
         self._call(self.lib.fpi_session_add_mapping, "cannot add a mapping", start, end, offset, path.encode())
 
+    def set_readv(self, readv):
+        """readv(arg, ranges, n) -> 0: the batch reader (PageReader.readv);
+        it must never raise either."""
+        self._readv_cb = READV_CB(readv)
+        self.lib.fpi_session_set_readv(self.ptr, self._readv_cb)
+
     def set_vdso(self, addr):
         self.lib.fpi_session_set_vdso(self.ptr, addr)
 
@@ -406,6 +421,18 @@ def command_names(lib):
     return names
 
 
+def command_options(lib, name):
+    """[(option, takes_value)] of a command besides --help, and the
+    plugins' own --json and --output; [] for an unknown one."""
+    p = lib.fpi_command_options(name.encode())
+    out, i = [], 0
+    while p and p[i]:
+        o = p[i].decode()
+        out.append((o[:-1], True) if o.endswith("=") else (o, False))
+        i += 1
+    return out + [("--json", False), ("--output", True)] if p else []
+
+
 def command_usage(lib, name, prefix="fp"):
     """'fp bt TARGET [--unwinder ...] [--json] [--output FILE]', or None."""
     u = lib.fpi_command_usage(name.encode())
@@ -439,12 +466,16 @@ def parse_command(lib, words, prefix="fp"):
         raise Error(ERROR_USAGE, "%s: unknown command '%s' (commands: %s; see help %s)" %
                     (prefix, name, " ".join(command_names(lib)), prefix))
     argv, json, output = [name], False, None
+    # -o is short for --output unless the command has a -o of its own
+    # (profile -o FILE)
+    own = [o for o, _ in command_options(lib, name)[:-2]]
+    output_opts = ("--output",) if "-o" in own else ("--output", "-o")
     i = 1
     while i < len(words):
         w = words[i]
         if w == "--json":
             json = True
-        elif w in ("--output", "-o"):
+        elif w in output_opts:
             if i + 1 >= len(words):
                 raise Error(ERROR_USAGE, "%s %s: --output needs a file name" % (prefix, name))
             i += 1
@@ -501,10 +532,12 @@ class PageReader(object):
 
     PAGE = 4096
 
-    def __init__(self, raw, chunk=4096, errors=(Exception,)):
+    def __init__(self, raw, chunk=4096, errors=(Exception,), merge_gap=0, max_request=1 << 20):
         self.raw = raw
         self.errors = errors
         self.CHUNK = chunk
+        self.merge_gap = merge_gap
+        self.max_request = max_request
         self.pages = {}   # page address -> address of our copy, or None
         self.bufs = []    # the copies
         self.interrupted = False
@@ -557,6 +590,53 @@ class PageReader(object):
             return self._read_slow(addr, buf, n)
         except BaseException:  # noqa: never let an exception cross ctypes
             return 0
+
+    def readv(self, arg, ranges, n):
+        """The batch reader (Session.set_readv): the library's bulk reads,
+        sorted and disjoint, read exactly, neighbours less than merge_gap
+        apart in one request (the gap is worth reading when a request
+        costs more than that many bytes), not through the chunk cache:
+        a stack's used part or a g is a few hundred bytes, and chunks
+        around each would read many times the bytes asked for."""
+        try:
+            gap, cap, memmove = self.merge_gap, self.max_request, ctypes.memmove
+            i = 0
+            while i < n:
+                if self.interrupted:
+                    return 1
+                r = ranges[i]
+                lo = r.addr
+                hi = lo + r.len
+                j = i + 1
+                while j < n:
+                    q = ranges[j]
+                    if q.addr < hi or q.addr - hi > gap or q.addr + q.len - lo > cap:
+                        break
+                    hi = q.addr + q.len
+                    j += 1
+                data = self._raw(lo, hi - lo) if hi - lo <= cap or j == i + 1 else None
+                if data is not None and len(data) == hi - lo:
+                    base = ctypes.cast(data, ctypes.c_void_p).value
+                    for k in range(i, j):
+                        q = ranges[k]
+                        memmove(q.buf, base + (q.addr - lo), q.len)
+                        q.ok = 1
+                elif j == i + 1:
+                    r.ok = self.read(None, r.addr, r.buf, r.len)
+                else:
+                    # an unreadable page among them: each on its own
+                    for k in range(i, j):
+                        q = ranges[k]
+                        data = self._raw(q.addr, q.len)
+                        if data is not None and len(data) == q.len:
+                            memmove(q.buf, data, q.len)
+                            q.ok = 1
+                        else:
+                            q.ok = self.read(None, q.addr, q.buf, q.len)
+                i = j
+            return 0
+        except BaseException:  # noqa: never let an exception cross ctypes
+            return 1
 
     def _read_slow(self, addr, buf, n):
         if self.interrupted:

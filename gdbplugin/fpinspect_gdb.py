@@ -324,7 +324,7 @@ Reads registers and memory only: never resumes, stops or writes the program."""
 
 
 def _doc(name):
-    text = None
+    text = lib = None
     try:
         lib = _load_library()
         h = lib.fpi_command_help(name.encode())
@@ -332,7 +332,8 @@ def _doc(name):
     except gdb.GdbError:
         pass
     text = text or _HELP_FALLBACK[name]
-    doc = "%s\nUsage: %s\n\n%s\n" % (_SUMMARY[name], _USAGE[name], text.strip())
+    doc = "%s\nUsage: %s\n\n%s\n" % (_SUMMARY.get(name) or fpi.command_summary(lib, name),
+                                     _USAGE.get(name) or fpi.command_usage(lib, name), text.strip())
     return doc + _COMMON_HELP
 
 
@@ -366,7 +367,7 @@ The library is libfpinspect.so ($FPINSPECT_LIB overrides where it is found)."""
             gdb.execute("help fp", from_tty)
             return
         raise gdb.GdbError("fp: unknown command '%s' (commands: %s; see help fp)" %
-                           (words[0], " ".join(_USAGE)))
+                           (words[0], " ".join(_names())))
 
 
 class _FpCommand(gdb.Command):
@@ -405,18 +406,26 @@ class _FpCommand(gdb.Command):
                 token = word
             done = text[:len(text) - len(token)].split()
             cut = len(token) - len(word)
-            if done and done[-1] in ("--output", "-o"):
+            opts = self.options()
+            if done and done[-1] in ("--output", "-o"):  # profile's -o is a file too
                 return [c[cut:] for c in _files(token)]
             if done and done[-1] == "--unwinder":
                 cands = ["fp", "dwarf", "go", "both", "all"]
+            elif done and done[-1] in [o for o, takes_value in opts if takes_value]:
+                cands = []  # a value nobody can guess (--filter REGEX)
             else:
-                cands = self.values(done, token) + ["--json", "--output"] + self.extra_options(done)
+                cands = self.values(done, token) + [o for o, _ in opts if o not in done]
             return [c[cut:] for c in cands if c.startswith(token)]
         except Exception:  # completion must never fail loudly
             return []
 
-    def extra_options(self, done):
-        return []
+    def options(self):
+        """The library's options of the command (so that one added to the
+        CLI completes here too), --json and --output."""
+        try:
+            return fpi.command_options(_load_library(), self.fp_name)
+        except gdb.GdbError:
+            return [("--json", False), ("--output", True)]
 
     def values(self, done, word):
         return []
@@ -449,9 +458,6 @@ def _tids():
 class _FpBt(_FpCommand):
     fp_name = "bt"
 
-    def extra_options(self, done):
-        return [] if "--unwinder" in done else ["--unwinder"]
-
     def values(self, done, word):
         plain = [w for i, w in enumerate(done)
                  if not w.startswith("-") and not (i > 0 and done[i - 1] in ("--unwinder", "--output", "-o"))]
@@ -474,6 +480,16 @@ _registered = []
 _events_connected = False
 
 
+def _names():
+    """The commands: the library's (dump, profile, whatever the CLI has),
+    the five the plugin knows by heart when the library cannot be loaded
+    (their help is here: help fp works and says the library is missing)."""
+    try:
+        return fpi.command_names(_load_library())
+    except gdb.GdbError:
+        return list(_USAGE)
+
+
 def register(plugin_dir=None):
     """Define the fp commands (again, if sourced twice)."""
     global _plugin_dir, _events_connected
@@ -481,9 +497,8 @@ def register(plugin_dir=None):
         _plugin_dir = os.path.abspath(plugin_dir)
     del _registered[:]
     _registered.append(_FpPrefix())
-    for name in ("summary", "threads", "goroutines", "check"):
-        _registered.append(_make(name))
-    _registered.append(_make("bt", _FpBt))
+    for name in _names():
+        _registered.append(_make(name, _FpBt if name == "bt" else _FpCommand))
     if not _events_connected:
         _connect_events()
         _events_connected = True

@@ -128,6 +128,7 @@ int fpi_session_open_core_opts(const char *core, const char *exe, const struct f
 
 struct custom_reader {
 	fpi_read_cb read;
+	fpi_readv_cb readv;
 	void *arg;
 };
 
@@ -138,6 +139,39 @@ static bool custom_read(void *arg, uint64_t addr, void *buf, size_t len)
 	return c->read(c->arg, addr, buf, len) == 1;
 }
 
+/* The public range has an int where the internal one has a bool: batches
+ * are converted through a window on the stack. */
+#define CUSTOM_READV_WINDOW 256
+
+static bool custom_readv(void *arg, struct fpi_read *reads, size_t n)
+{
+	struct custom_reader *c = arg;
+	struct fpi_read_range v[CUSTOM_READV_WINDOW];
+
+	for (size_t i = 0; i < n; i += CUSTOM_READV_WINDOW) {
+		size_t k = n - i < CUSTOM_READV_WINDOW ? n - i : CUSTOM_READV_WINDOW;
+
+		for (size_t j = 0; j < k; j++)
+			v[j] = (struct fpi_read_range){ reads[i + j].addr, reads[i + j].buf, reads[i + j].len, 0 };
+		if (c->readv(c->arg, v, k))
+			return false;
+		for (size_t j = 0; j < k; j++)
+			reads[i + j].ok = v[j].ok == 1;
+	}
+	return true;
+}
+
+void fpi_session_set_readv(struct fpi_session *s, fpi_readv_cb readv)
+{
+	/* only sessions made by fpi_session_create_custom have a reader */
+	struct custom_reader *c = s ? s->custom : NULL;
+
+	if (!c)
+		return;
+	c->readv = readv;
+	fpi_target_image_set_readv(s->target, readv ? custom_readv : NULL);
+}
+
 int fpi_session_create_custom(const char *exe, int pid, fpi_read_cb read, void *arg, struct fpi_session **ret,
 			      struct fpi_error **err)
 {
@@ -146,6 +180,7 @@ int fpi_session_create_custom(const char *exe, int pid, fpi_read_cb read, void *
 	if (!c)
 		return fail(&fpi_enomem, err);
 	c->read = read;
+	c->readv = NULL;
 	c->arg = arg;
 	return status_of(session_create_custom(exe, pid, read ? custom_read : NULL, c, true, ret), err);
 }
@@ -244,6 +279,11 @@ const char *fpi_command_usage(const char *name)
 const char *fpi_command_help(const char *name)
 {
 	return session_command_help(name);
+}
+
+const char *const *fpi_command_options(const char *name)
+{
+	return session_command_options(name);
 }
 
 void fpi_free(void *p)

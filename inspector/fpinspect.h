@@ -124,6 +124,24 @@ FPI_PUBLIC int fpi_layout_make(const char *binary, const char *out, char **path,
  * session, on the caller's thread; arg is fpi_session_create_custom's. */
 typedef int (*fpi_read_cb)(void *arg, uint64_t addr, void *buf, size_t len);
 
+/* Many reads at once, optional beside fpi_read_cb: the library's bulk
+ * reads (the gs of the snapshot, the stacks check and bt all walk) hand
+ * over a batch of ranges, sorted by address, disjoint, each the len bytes
+ * at addr into buf. The callback sets ok to 1 for each range it read
+ * whole (0 otherwise: nothing partial). A host debugger that pays more
+ * per request than per byte (LLDB's gdb-remote link to lldb-server) can
+ * then merge neighbours into one request, which a callback seeing one
+ * range at a time cannot. Return 0, or nonzero when the target itself
+ * failed (every range then counts as unread). Same calling rules as
+ * fpi_read_cb; single reads still come through fpi_read_cb. */
+struct fpi_read_range {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+	int ok;
+};
+typedef int (*fpi_readv_cb)(void *arg, struct fpi_read_range *ranges, size_t n);
+
 /* Architectures of register sets. Only x86_64 today; arm64 (issue 15)
  * will be a second member of the union, the size unchanged. */
 enum fpi_arch {
@@ -166,6 +184,10 @@ FPI_PUBLIC int fpi_session_add_mapping(struct fpi_session *s, uint64_t start, ui
  * auxiliary vector): read through the callback, it becomes a module, so
  * threads inside it (time.Now) unwind and are not taken for C. */
 FPI_PUBLIC void fpi_session_set_vdso(struct fpi_session *s, uint64_t addr);
+/* Give a session over a caller's target the batch reader (called with
+ * fpi_session_create_custom's arg); NULL goes back to one range at a
+ * time. Ignored for other sessions. */
+FPI_PUBLIC void fpi_session_set_readv(struct fpi_session *s, fpi_readv_cb readv);
 FPI_PUBLIC int fpi_session_load(struct fpi_session *s, struct fpi_error **err);
 
 /* ---------------------------------------------------------------- commands */
@@ -191,6 +213,10 @@ FPI_PUBLIC int fpi_command_check(int argc, char **argv, struct fpi_error **err);
 FPI_PUBLIC const char *const *fpi_command_names(void);
 FPI_PUBLIC const char *fpi_command_usage(const char *name);
 FPI_PUBLIC const char *fpi_command_help(const char *name);
+/* The options a command takes besides --help (for completion),
+ * NULL-terminated; one ending in '=' takes a value ("--unwinder=":
+ * --unwinder VALUE or --unwinder=VALUE). NULL: no such command. Static. */
+FPI_PUBLIC const char *const *fpi_command_options(const char *name);
 FPI_PUBLIC void fpi_free(void *p);
 
 /* ---------------------------------------------------------------- data */

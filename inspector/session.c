@@ -117,6 +117,13 @@ const char *session_command_help(const char *name)
 	return c ? c->help : NULL;
 }
 
+const char *const *session_command_options(const char *name)
+{
+	const struct fpi_command *c = find_command(name);
+
+	return c ? c->options : NULL;
+}
+
 /* The copy index is sorted and disjoint (copy_stacks clips overlaps), so a
  * read is one binary search, and a read that straddles two pieces (a frame
  * record across a run boundary) continues in the next one. */

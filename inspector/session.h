@@ -108,6 +108,7 @@ void session_destroy(struct fpi_session *s);
 const char *const *session_command_names(void);
 const char *session_command_usage(const char *name);
 const char *session_command_help(const char *name);
+const char *const *session_command_options(const char *name);
 
 struct fpi_error *session_modules(struct fpi_session *s, struct fpi_modules **ret);
 /* The pprof labels at g.labels (0: none), read once per label set (a

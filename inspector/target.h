@@ -155,6 +155,11 @@ struct fpi_error *fpi_target_open_core(const char *core, const char *exe, struct
  * plugin's; threads and mappings are added by the caller. */
 typedef bool (*fpi_image_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
 struct fpi_target *fpi_target_image_create(const char *exe_path, fpi_image_read_fn fn, void *arg);
+/* Batches of more than one range go to fn (NULL: one range at a time
+ * through the read callback); only ranges that pass fpi_range_ok reach it.
+ * True when the target answered (each ok set), false when it failed. */
+typedef bool (*fpi_image_readv_fn)(void *arg, struct fpi_read *reads, size_t n);
+void fpi_target_image_set_readv(struct fpi_target *t, fpi_image_readv_fn fn);
 
 
 /* Bulk reads: many ranges, sorted and merged into runs (ranges closer than

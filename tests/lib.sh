@@ -38,6 +38,12 @@ need_lldb() {
 	LLDB=$(command -v lldb-16 || command -v lldb) || skip_or_fail "lldb not installed (setup.sh installs lldb-16)"
 	"$LLDB" -b -o 'script import lldb' >/dev/null 2>&1 || skip_or_fail "$LLDB has no working Python"
 }
+# need_lldb_server: $LLDB_SERVER, the gdb-remote stub of $LLDB's version
+# (lldb-16 ships lldb-server-16)
+need_lldb_server() {
+	LLDB_SERVER=$(command -v "lldb-server${LLDB##*lldb}") || LLDB_SERVER=$(command -v lldb-server) ||
+		skip_or_fail "lldb-server not installed (setup.sh installs lldb-16, which has it)"
+}
 need_python() { command -v python3 >/dev/null 2>&1 || skip_or_fail "python3 not installed"; }
 need_ptrace() {
 	# a throwaway child of our own: can we seize it?

@@ -11,7 +11,8 @@
 #  - a kernel core (GOTRACEBACK=crash, SIGABRT) when core_pattern allows one
 #    here, otherwise a gcore stands in: fp goroutines works and equals the CLI;
 #  - errors are GDB errors (fp bt g999999), never a Python traceback;
-#  - help fp bt, tab completion, $_fp_status.
+#  - help fp bt, tab completion (the library's commands and options),
+#    $_fp_status.
 . "$(dirname "$0")/lib.sh"
 need_go; need_gdb; need_ptrace; need_python
 
@@ -76,7 +77,8 @@ for GO in $(go_toolchains); do
 			-ex 'fp bt g999999' -ex 'help fp bt' -ex 'thread 2' -ex 'frame 1' \
 			-ex 'fp bt all --unwinder both --output /dev/null' -ex 'echo fp-done\\n' -ex 'thread' -ex 'frame' \
 			-ex 'fp check --output /dev/null' -ex 'print \$_fp_status' \
-			-ex 'complete fp bt g$MAING' -ex 'complete fp bt all --unwinder d' -ex 'complete fp go'"
+			-ex 'complete fp bt g$MAING' -ex 'complete fp bt all --unwinder d' -ex 'complete fp go' \
+			-ex 'complete fp d' -ex 'complete fp dump --s' -ex 'complete fp check --st' -ex 'complete fp bt all --u'"
 		sleep 0.2
 		check_eq "$VER $T live: no thread left stopped after gdb" "$(stopped_threads "$TPID")" 0
 		check "$VER $T live: target still answers after gdb" ping_target
@@ -96,6 +98,11 @@ for GO in $(go_toolchains); do
 		check "$VER $T completes goroutine ids" grep -q "^fp bt g$MAING\$" "$TDIR/live.out"
 		check "$VER $T completes unwinders" grep -q "^fp bt all --unwinder dwarf\$" "$TDIR/live.out"
 		check "$VER $T completes subcommands" grep -q "^fp goroutines\$" "$TDIR/live.out"
+		# the library's commands and options, not a list of the plugin's
+		check "$VER $T completes the library's commands (dump)" grep -q "^fp dump\$" "$TDIR/live.out"
+		check "$VER $T completes dump's options" test "$(grep -c '^fp dump --s\(ystem\|tatus\)$' "$TDIR/live.out")" = 2
+		check "$VER $T completes check's options" grep -q "^fp check --stacks\$" "$TDIR/live.out"
+		check "$VER $T completes bt's options" grep -q "^fp bt all --unwinder\$" "$TDIR/live.out"
 
 		# (2) a gcore core of the same process: GDB's runtime-gdb.py fails
 		# on goroutine backtraces here; the plugin gives the live frames

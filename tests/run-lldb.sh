@@ -7,6 +7,9 @@
 #    CLI answers on the same (blocked, hence stable) process; after `detach`
 #    the process goes on with no thread left stopped; LLDB's selected thread
 #    and frame are kept;
+#  - over gdb-remote (an lldb-server attached to the same process, the
+#    plugin on its remote path): the same answers as the CLI after LLDB
+#    detached;
 #  - a gcore core (lldb -c CORE EXE): every command equals `fpinspect core`
 #    on the same core, and fp bt gN the live CLI's frames;
 #  - a kernel core when core_pattern allows one here (the gcore stands in
@@ -16,7 +19,7 @@
 #    process, not a Go program, unknown command), never a Python traceback;
 #  - help fp, fp help bt.
 . "$(dirname "$0")/lib.sh"
-need_go; need_lldb; need_gdb; need_ptrace; need_python
+need_go; need_lldb; need_lldb_server; need_gdb; need_ptrace; need_python
 
 PLUGIN="$top_srcdir/gdbplugin/fpinspect_lldb.py"
 FPINSPECT_LIB=${FPINSPECT_LIB:-$top_builddir/.libs/libfpinspect.so}
@@ -52,6 +55,36 @@ lldb_cmds() {
 	done
 }
 
+# fperr CMD...: run fp CMD as LLDB would and print "fperr CMD: ok|<error>";
+# inside a command of ours a failing fp does not end LLDB's batch (which
+# over gdb-remote would kill the process)
+cat >"$TDIR/fperr.py" <<'EOF'
+import lldb
+def fperr(debugger, line, result, internal_dict):
+    r = lldb.SBCommandReturnObject()
+    debugger.GetCommandInterpreter().HandleCommand("fp " + line, r)
+    result.AppendMessage("fperr %s: %s" % (line, "ok" if r.Succeeded() else r.GetError().strip()))
+def __lldb_init_module(debugger, internal_dict):
+    debugger.HandleCommand("command script add -o -f fperr.fperr fperr")
+EOF
+# same_errors DESC OUT CLI-ARGS...: for each "fperr CMD" line of OUT, the
+# CLI's message for CMD (fpinspect CLI-ARGS CMD) after LLDB's "error: "
+same_errors() {
+	_d=$1 _o=$2; shift 2
+	grep '^fperr ' "$_o" | while IFS= read -r _l; do
+		_c=${_l#fperr }; _c=${_c%%: *}
+		# shellcheck disable=SC2086
+		_e=$("$FPI" "$@" $_c 2>&1 >/dev/null | head -1)
+		echo "$_d: fp $_c: ${_l#*: } / CLI: $_e"
+		[ "${_l#*: }" = "error: $_e" ] || echo "FAIL-ERR"
+	done >"$TDIR/errs.log"
+	cat "$TDIR/errs.log"
+	check "$_d: errors are LLDB errors with the CLI's words" test "$(grep -c FAIL-ERR "$TDIR/errs.log")" = 0
+	check "$_d: errors compared" test "$(grep -c "^$_d: fp " "$TDIR/errs.log")" = 4
+}
+ERRCMDS="-o 'command script import $TDIR/fperr.py' -o 'fperr bt g999999' -o 'fperr bt g1 --unwinder frob' \
+-o 'fperr check --frob' -o 'fperr bt'"
+
 core_pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null)
 first=yes
 
@@ -75,6 +108,7 @@ for GO in $(go_toolchains); do
 		# (1) live: lldb -p, then the CLI on the same process
 		lldb_cmds $GS
 		eval "runlldb live -p $TPID $CMDS -o 'fp summary' -o 'fp check' \
+			-o \"script print('reads from /proc/PID/mem: %s' % (fpinspect_lldb._cache[1].procmem is not None))\" \
 			-o 'thread select 2' -o 'frame select 1' -o 'fp bt all --unwinder both --output /dev/null' \
 			-o 'thread info' -o 'frame info' -o 'detach'"
 		sleep 0.2
@@ -83,6 +117,7 @@ for GO in $(go_toolchains); do
 		check "$VER $T live: target still answers after lldb" ping_target
 		same_live "$VER $T" "$GS"
 		check "$VER $T live text summary" grep -q "^goroutines: " "$TDIR/live.out"
+		check "$VER $T live: data read from /proc/PID/mem" grep -q "^reads from /proc/PID/mem: True" "$TDIR/live.out"
 		FPST=0
 		[ "$T" = cgo ] && go_bug_72870 "$GO" && FPST=1
 		if [ $FPST = 1 ]; then
@@ -94,6 +129,37 @@ for GO in $(go_toolchains); do
 		sed -n '/^(lldb) thread info$/,$p' "$TDIR/live.out" >"$TDIR/after"
 		check "$VER $T selected thread kept" grep -q "^thread #2:" "$TDIR/after"
 		check "$VER $T selected frame kept" grep -q "^frame #1:" "$TDIR/after"
+
+		# (1b) over gdb-remote: an lldb-server of our own attached to the
+		# same process, LLDB connected to it with `gdb-remote`, then the
+		# CLI on the process after LLDB detached. FPI_LLDB_LOCAL=0: the
+		# plugin takes it for a remote process, as it must another
+		# machine's (mappings from the modules' segments, every read
+		# through LLDB), which it could not otherwise tell from a local
+		# one here. A failing command would end LLDB's batch, and LLDB
+		# kills a process it reached over gdb-remote when it quits: the
+		# error cases run inside fperr, so that `detach` still comes.
+		rm -f "$TDIR"/p.* "$TDIR/port"
+		mkfifo "$TDIR/port"
+		"$LLDB_SERVER" gdbserver localhost:0 --named-pipe "$TDIR/port" --attach "$TPID" \
+			>"$TDIR/server.log" 2>&1 &
+		SRV=$!
+		PORT=$(timeout 60 cat "$TDIR/port" | tr -d '\0')
+		lldb_cmds $GS
+		FPI_LLDB_LOCAL=0; export FPI_LLDB_LOCAL
+		eval "runlldb remote '$BIN' -o 'gdb-remote localhost:$PORT' $CMDS -o 'fp goroutines' \
+			-o \"script print('remote path: %s' % (not fpinspect_lldb._is_local_live(lldb.target, lldb.process)))\" \
+			$ERRCMDS -o 'detach'"
+		unset FPI_LLDB_LOCAL
+		wait "$SRV"
+		sleep 0.2
+		check "$VER $T gdb-remote: connected to our lldb-server" grep -q "Connection established" "$TDIR/server.log"
+		check "$VER $T gdb-remote: the plugin took the remote path" grep -q "^remote path: True" "$TDIR/remote.out"
+		check "$VER $T gdb-remote: detached" grep -q "Process $TPID detached" "$TDIR/remote.out"
+		same_errors "$VER $T gdb-remote" "$TDIR/remote.out" attach "$TPID"
+		check_eq "$VER $T gdb-remote: no thread left stopped" "$(stopped_threads "$TPID")" 0
+		check "$VER $T gdb-remote: target still answers" ping_target
+		same_live "$VER $T gdb-remote" "$GS"
 
 		# (2) a gcore core of the same process
 		timeout 600 gdb -nx -batch -p "$TPID" -ex "gcore $TDIR/gcore" >"$TDIR/gcore.log" 2>&1
@@ -150,12 +216,38 @@ for GO in $(go_toolchains); do
 			check "no process: an LLDB error" grep -q "^error: fpinspect: no target" "$TDIR/noproc.out"
 			runlldb noproc2 "$BIN" -o "command script import $PLUGIN" -o "fp summary"
 			check "no process (target only): an LLDB error" grep -q "^error: fpinspect: no process or core file" "$TDIR/noproc2.out"
+			# completion as LLDB's Tab does it: SBCommandInterpreter.HandleCompletion
+			cat >"$TDIR/fpcomplete.py" <<-'EOF'
+			import lldb
+			def fpcomplete(debugger, line, result, internal_dict):
+			    m = lldb.SBStringList()
+			    debugger.GetCommandInterpreter().HandleCompletion(line, len(line), 0, -1, m)
+			    got = sorted(set(m.GetStringAtIndex(i) for i in range(1, m.GetSize())))
+			    result.AppendMessage("complete '%s': %s" % (line, " ".join(got)))
+			def __lldb_init_module(debugger, internal_dict):
+			    debugger.HandleCommand("command script add -o -f fpcomplete.fpcomplete fpcomplete")
+			EOF
 			runlldb unknown -c "$TDIR/gcore" "$BIN" -o "command script import $PLUGIN" \
-				-o "help fp" -o "fp help bt" -o "fp frob"
-			check "help fp lists the library's commands" grep -q "^  fp bt TARGET \[--unwinder fp|dwarf|go|both|all\]" "$TDIR/unknown.out"
+				-o "command script import $TDIR/fpcomplete.py" -o "fpcomplete fp b" -o "fpcomplete fp " \
+				-o "fpcomplete fp g" -o "help fp" -o "fp help" -o "fp help bt" -o "help fp check" -o "fp su" \
+				-o "fp bt --help" -o "fp profile -o $TDIR/p.folded" -o "fp frob"
+			check "help fp lists the subcommands" grep -q "^      bt  *-- Backtrace of TARGET" "$TDIR/unknown.out"
+			check "fp help lists the library's commands" grep -q "^  fp bt TARGET \[--unwinder fp|dwarf|go|both|all\]" "$TDIR/unknown.out"
 			check "fp help bt: usage" grep -q "^Usage: fp bt TARGET \[--unwinder fp|dwarf|go|both|all\] \[--json\] \[--output FILE\]" "$TDIR/unknown.out"
 			check "fp help bt: library help" grep -q "marks the first frame where they part" "$TDIR/unknown.out"
-			check "unknown command: an LLDB error" grep -q "^error: fp: unknown command 'frob'" "$TDIR/unknown.out"
+			check "help fp check: usage" grep -q "^Usage: fp check \[--stacks\] \[--json\] \[--output FILE\]" "$TDIR/unknown.out"
+			check "fp bt --help: usage" test "$(grep -c "^Usage: fp bt TARGET" "$TDIR/unknown.out")" = 2
+			check "Tab completes fp b to bt" grep -q "^complete 'fp b': bt\$" "$TDIR/unknown.out"
+			check "Tab completes fp g to goroutines" grep -q "^complete 'fp g': goroutines\$" "$TDIR/unknown.out"
+			check "Tab lists the library's commands" \
+				grep -q "^complete 'fp ': bt check dump goroutines help profile summary threads\$" "$TDIR/unknown.out"
+			check "fp su: a unique prefix runs summary" grep -q "^goroutines: " "$TDIR/unknown.out"
+			eval "runlldb errs -c '$TDIR/gcore' '$BIN' -o 'command script import $PLUGIN' $ERRCMDS"
+			same_errors "core" "$TDIR/errs.out" core "$TDIR/gcore" "$BIN"
+			# profile's own -o is its file, not --output
+			"$FPI" core "$TDIR/gcore" "$BIN" profile -o "$TDIR/c.folded"
+			check "fp profile -o FILE = the CLI's" cmp -s "$TDIR/p.folded" "$TDIR/c.folded"
+			check "unknown command: LLDB's error for a container (stderr, no error: prefix in LLDB 16)" grep -q "^invalid command 'fp frob'" "$TDIR/unknown.out"
 			sleep 600 </dev/null >/dev/null 2>&1 &
 			SPID=$!
 			runlldb notgo -p "$SPID" -o "command script import $PLUGIN" -o "fp summary"
