@@ -373,6 +373,9 @@ struct fpi_error *go_layout_load(const char *exe, struct go_layout **ret)
 	struct_field(&s.g, "sched.sp", &l->g_sched_sp);
 	struct_field(&s.g, "sched.pc", &l->g_sched_pc);
 	struct_field(&s.g, "sched.bp", &l->g_sched_bp);
+	/* LR machines: where a goroutine that has not run yet returns to
+	 * (gostartcall puts goexit there) */
+	struct_field(&s.g, "sched.lr", &l->g_sched_lr);
 	struct_field(&s.g, "syscallsp", &l->g_syscallsp);
 	struct_field(&s.g, "syscallpc", &l->g_syscallpc);
 	struct_field(&s.g, "syscallbp", &l->g_syscallbp);

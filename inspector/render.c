@@ -86,7 +86,7 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 		jw_obj(&w);
 		jw_key(&w, "executable"); jw_str(&w, exe);
 		jw_key(&w, "go_version"); jw_str(&w, l->go_version);
-		jw_key(&w, "arch"); jw_str(&w, "amd64");
+		jw_key(&w, "arch"); jw_str(&w, s->target->arch->name);
 		jw_key(&w, "target"); jw_str(&w, s->target->ops->kind);
 		jw_key(&w, "pid"); jw_tri_int(&w, s->target->pid, s->target->pid <= 0);
 		jw_key(&w, "threads"); jw_uint(&w, sn->nthreads);
@@ -137,7 +137,7 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 		if (s->target->exe_check)
 			fprintf(c->out, "             (%s)\n", s->target->exe_check);
 		fprintf(c->out, "go version:  %s\n", l->go_version ? l->go_version : "unknown");
-		fprintf(c->out, "arch:        amd64\n");
+		fprintf(c->out, "arch:        %s\n", s->target->arch->name);
 		fprintf(c->out, "target:      %s", s->target->ops->kind);
 		if (s->target->pid > 0)
 			fprintf(c->out, " (pid %d)", s->target->pid);

@@ -118,6 +118,15 @@ int64_t tb_wait_minutes(struct fpi_session *s, const struct go_g *g)
 	return ns < 0 ? -1 : ns / 60000000000LL;
 }
 
+/* The CFA of a frame whose caller is on another stack: above its frame
+ * record where the machine fixes that, else by its SP delta. */
+static uint64_t frame_cfa(struct walk_ctx *cx, const struct frame *f, uint64_t sp)
+{
+	uint64_t cfa = f->fp ? cx->arch->cfa_of_record(f->fp) : 0;
+
+	return cfa || !sp ? cfa : walk_frame_cfa(cx, f->pc, sp, f->exact);
+}
+
 /* Every logical frame of the walk, innermost first, as the runtime's
  * unwinder sees them: C frames (the runtime shows them only through a cgo
  * symbolizer) left out. */
@@ -127,6 +136,7 @@ static size_t logical_frames(struct walk_ctx *cx, const struct go_g *g, const st
 	struct fpi_modules *mods = cx->mods;
 	size_t n = 0;
 	uint32_t phys = 0;
+	uint64_t callee_cfa = 0;
 
 	for (size_t i = 0; i < w->n && n < max; i++) {
 		const struct frame *f = &w->frames[i];
@@ -139,23 +149,31 @@ static size_t logical_frames(struct walk_ctx *cx, const struct go_g *g, const st
 		sym = mods ? fpi_symbolize(mods, f->exact ? f->pc : f->pc - 1) : NULL;
 		if (sym && !sym->go)
 			continue;
-		/* a frame found by its caller's frame record: its sp is just
-		 * above that record */
-		sp = f->sp ? f->sp : i > 0 && w->frames[i - 1].fp ? w->frames[i - 1].fp + 16 : 0;
+		/* a frame found by its caller's frame record: its sp is where
+		 * the machine keeps records (amd64: just above the callee's,
+		 * arm64: just above its own) */
+		sp = f->sp ? f->sp : cx->arch->sp_of_record(f->fp, i > 0 ? w->frames[i - 1].fp : 0);
+		/* the chain's last frame (fp 0): its callee's CFA is its SP */
+		if (!sp && i > 0)
+			sp = callee_cfa;
 		fp = 0;
-		next_sp = i + 1 < w->n ? w->frames[i + 1].sp ? w->frames[i + 1].sp : f->fp ? f->fp + 16 : 0 : 0;
+		next_sp = i + 1 >= w->n ? 0 : w->frames[i + 1].sp ? w->frames[i + 1].sp :
+			  cx->arch->sp_of_record(w->frames[i + 1].fp, f->fp);
 		next_other = i + 1 < w->n && !(next_sp >= g->stack_lo && next_sp < g->stack_hi) &&
 			     sp >= g->stack_lo && sp < g->stack_hi;
 		if (i + 1 < w->n && !next_other)
 			fp = next_sp;
 		else if (f->rt == RT_CGOCALLBACK && next_other)
-			/* its frame is $24 (asm_amd64.s, 1.19 to 1.27) with the saved BP
+			/* amd64: its frame is $24 (asm_amd64.s, 1.19 to 1.27) with the saved BP
 			 * and the return address above: its BP is the C caller's */
 			fp = sp + 24 + 8 + 8;
 		else if (i + 1 < w->n)
-			fp = f->fp ? f->fp + 16 : 0; /* the caller on another stack: above our frame record */
+			fp = frame_cfa(cx, f, sp); /* the caller on another stack */
 		else if (sp)
-			fp = sp + 8; /* goexit: no frame of its own, only the return address */
+			/* goexit: no frame of its own, only the return address
+			 * (where CALL pushes one) */
+			fp = sp + (cx->arch->lr < 0 ? cx->arch->ptr_size : 0);
+		callee_cfa = fp;
 		if (sym && sym->ninlined > 1) {
 			for (size_t k = 0; k < sym->ninlined && n < max; k++) {
 				struct tb_frame *t = &out[n++];
@@ -215,6 +233,12 @@ void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct
 		return;
 	}
 	walk_goroutine(cx, g, UNWIND_FP, w);
+	/* the runtime's own traceback goes by pclntab, not by frame
+	 * pointers: where the chain is broken (Go before 1.21 on arm64 left
+	 * saved FPs pointing into the old stack after copying a stack) it
+	 * still prints the whole stack, and so does dump */
+	if (w->fp_broken && cx->pcln)
+		walk_goroutine(cx, g, UNWIND_GO, w);
 	n = logical_frames(cx, g, w, all, WALK_MAX_FRAMES * 2);
 	if (!system) {
 		/* in place: a kept frame never moves past one not yet judged */

@@ -425,8 +425,9 @@ static void test_synthetic(void)
 		CHECK(t->nthreads >= 1 && t->threads[0].tid == 101, "first thread %d", t->threads[0].tid);
 		CHECK(t->nthreads == 2 && t->threads[1].tid == 102, "second thread");
 		/* user_regs_struct word k holds 0x1000 + k. */
-		static const int word[FPI_NREGS] = { 10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16 };
-		for (int r = 0; r < FPI_NREGS && t->nthreads; r++)
+		/* amd64's slots are its DWARF numbers, rax to rip */
+		static const int word[FPI_REG_RIP + 1] = { 10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16 };
+		for (int r = 0; r <= FPI_REG_RIP && t->nthreads; r++)
 			CHECK(t->threads[0].regs.r[r] == 0x1000u + word[r], "DWARF reg %d = 0x%" PRIx64, r,
 			      t->threads[0].regs.r[r]);
 		CHECK(t->nthreads && t->threads[0].regs.fs_base == 0x1000 + 21, "fs_base");
@@ -583,9 +584,15 @@ static void test_synthetic(void)
 	write_file(bad_path, core.p, core.len);
 	expect_refusal("32-bit", bad_path, NULL, FPI_ERR_FORMAT, "32-bit");
 	memcpy(core.p, got, 64);
+	((Elf64_Ehdr *)core.p)->e_machine = EM_PPC64;
+	write_file(bad_path, core.p, core.len);
+	expect_refusal("ppc64 core", bad_path, NULL, FPI_ERR_FORMAT, "another machine");
+	/* an amd64 core relabelled arm64: its NT_PRSTATUS is too short for
+	 * arm64's user_regs (34 words, not 27) */
 	((Elf64_Ehdr *)core.p)->e_machine = EM_AARCH64;
 	write_file(bad_path, core.p, core.len);
-	expect_refusal("arm64 core", bad_path, NULL, FPI_ERR_FORMAT, "another machine");
+	expect_refusal("amd64 notes in an arm64 core", bad_path, NULL, FPI_ERR_FORMAT, "want at least 384 for arm64");
+	memcpy(core.p, got, 64);
 
 	/* The signal the core was written for: the first thread's pr_cursig,
 	 * NT_SIGINFO's address for a fault, none for other signals. */
