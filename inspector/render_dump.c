@@ -162,7 +162,9 @@ static size_t logical_frames(struct walk_ctx *cx, const struct go_g *g, const st
 		next_other = i + 1 < w->n && !(next_sp >= g->stack_lo && next_sp < g->stack_hi) &&
 			     sp >= g->stack_lo && sp < g->stack_hi;
 		if (i + 1 < w->n && !next_other)
-			fp = next_sp;
+			/* an injected call's CFA is below its caller's SP by what
+			 * the signal handler moved SP (LR machines, arch.h) */
+			fp = next_sp - (f->rt == RT_SIGPANIC || f->rt == RT_ASYNCPREEMPT ? cx->arch->injected_pad : 0);
 		else if (f->rt == RT_CGOCALLBACK && next_other)
 			/* amd64: its frame is $24 (asm_amd64.s, 1.19 to 1.27) with the saved BP
 			 * and the return address above: its BP is the C caller's */
