@@ -54,9 +54,9 @@ struct fpi_arch_info {
 	/* Go's duffzero/duffcopy calls build the callee a frame record just
 	 * below SP (amd64 only; arm64's are frameless leaves). */
 	bool duff_records;
-	/* crosscall2 saves the C caller's callee-saved registers where its
-	 * CFI does not say: restore them into regs from its CFA; NULL: not
-	 * known for this machine. */
+	/* crosscall2 saves the C caller's callee-saved registers (arm64: its
+	 * return address too) where its CFI does not say: restore them into
+	 * regs from its CFA; NULL: not known for this machine. */
 	void (*crosscall2_regs)(const struct fpi_mem *mem, uint64_t cfa, struct fpi_regs *regs);
 	/* The registers a signal interrupted, from the rt_sigframe at the
 	 * handler's CFA (sigtramp's; the kernel put SP there at delivery). */

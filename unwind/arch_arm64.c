@@ -59,6 +59,26 @@ static uint64_t arm64_cfa_of_record(uint64_t fp)
 	return 0;
 }
 
+/* crosscall2 (runtime/cgo/asm_arm64.s, the same in Go 1.19 to 1.27) is
+ * NOFRAME and opens 8*24 bytes by hand: R19-R28 at SP+32, then R29 and
+ * R30 at SP+176, a C-style frame record at CFA-16. Go's CFI for it has
+ * the return address where a Go prologue would have put LR ([SP]), which
+ * crosscall2 never writes: the caller's pc, FP and callee-saved registers
+ * come from what it saved. */
+static void arm64_crosscall2_regs(const struct fpi_mem *mem, uint64_t cfa, struct fpi_regs *regs)
+{
+	uint64_t save[10], rec[2];
+
+	if (cfa < 192 || !mem->read(mem->arg, cfa - 16, rec, sizeof(rec)))
+		return;
+	regs->r[FPI_REG_FP] = rec[0];
+	regs->r[FPI_REG_A64_LR] = rec[1];
+	regs->r[FPI_REG_PC] = rec[1];
+	if (mem->read(mem->arg, cfa - 192 + 32, save, sizeof(save)))
+		for (int k = 0; k < 10; k++)
+			regs->r[X(19 + k)] = save[k];
+}
+
 /* The kernel (and qemu-user, which builds the same frame) enters the
  * handler with SP at struct rt_sigframe { siginfo (128 bytes); ucontext },
  * and Go's sigtramp's CFA is that SP. ucontext: uc_flags, uc_link,
@@ -99,6 +119,6 @@ const struct fpi_arch_info fpi_arch_arm64 = {
 	.cfa_of_record = arm64_cfa_of_record,
 	.injected_pad = 16,
 	.duff_records = false,
-	.crosscall2_regs = NULL,
+	.crosscall2_regs = arm64_crosscall2_regs,
 	.signal_regs = arm64_signal_regs,
 };
