@@ -12,6 +12,23 @@
 
 #include "walk_internal.h"
 
+/* fpwalk.c knows no machine and says "BP": a finding names the machine's
+ * register ("saved FP (x29) at ..." on arm64). */
+static void name_register(const struct fpi_arch_info *a, char *why, size_t len)
+{
+	static const char *const prefixes[] = { "saved BP", "start BP" };
+	char tmp[sizeof(((struct fpi_fp_result *)0)->why)];
+
+	if (!strcmp(a->fp_name, "BP"))
+		return;
+	for (size_t k = 0; k < 2; k++)
+		if (!strncmp(why, prefixes[k], 8)) {
+			snprintf(tmp, sizeof(tmp), "%.5s %s%s", why, a->fp_name, why + 8);
+			snprintf(why, len, "%s", tmp);
+			return;
+		}
+}
+
 /* The first broken link of a walk: what check judges (checks.c). */
 static void broken(struct walker *it, const struct fpi_fp_result *res)
 {
@@ -21,6 +38,8 @@ static void broken(struct walker *it, const struct fpi_fp_result *res)
 		return;
 	w->fp_broken = true;
 	w->fp_bad = *res;
+	name_register(it->cx->arch, w->fp_bad.why, sizeof(w->fp_bad.why));
+	res = &w->fp_bad;
 	w->fp_bad_base = it->seg;
 	w->seg_lo = it->lo, w->seg_hi = it->hi, w->seg_stack = it->st;
 	snprintf(w->end, sizeof(w->end), "%s", res->why);

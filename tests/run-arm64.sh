@@ -154,7 +154,7 @@ PY
 		# saved FPs into its old stack. check reports exactly those, as
 		# out of bounds, and nothing else; FP and DWARF part only there.
 		check "$_l: only fp-out-of-bounds errors (frame pointers into a copied stack)" \
-			sh -c "! grep '^error' '$TDIR/check.txt' | grep -v '^error   fp-out-of-bounds  .* goroutine stack: saved BP at .*: outside the owning stack'"
+			sh -c "! grep '^error' '$TDIR/check.txt' | grep -v '^error   fp-out-of-bounds  .* goroutine stack: saved FP (x29) at .*: outside the owning stack'"
 		check_eq "$_l: the goroutines whose walks part are those check flags" \
 			"$(echo "$_parted" | grep '^g')" "$_flagged"
 		# a thread's walk parts only where it enters such a goroutine
@@ -199,10 +199,10 @@ open(out, "wb").write(data)
 PY
 	"$FPI" core "$TDIR/cycle.core" "$BIN" bt "g$G" --unwinder fp >"$TDIR/cycle.txt" 2>&1
 	check "$VER: the cycle in the core is found at its frame record" \
-		grep -q "saved BP at $BP is $BP: it points to its own frame" "$TDIR/cycle.txt"
+		grep -q "saved FP (x29) at $BP is $BP: it points to its own frame" "$TDIR/cycle.txt"
 	"$FPI" core "$TDIR/cycle.core" "$BIN" check >"$TDIR/cycle.check" 2>&1
 	check_eq "$VER: check on the cycle exits 1" "$?" 1
-	check "$VER: check names goroutine $G" grep -q "^error   fp-cycle  *g$G frame 0: .*saved BP at $BP is $BP" "$TDIR/cycle.check"
+	check "$VER: check names goroutine $G" grep -q "^error   fp-cycle  *g$G frame 0: .*saved FP (x29) at $BP is $BP" "$TDIR/cycle.check"
 	rm -rf "$TDIR/q.$VER" "$TDIR/cycle.core"
 
 	# A nil dereference in a frameless leaf (main.faultLeaf): Go prints

@@ -13,6 +13,8 @@ struct fpi_arch_info {
 	const char *name;          /* as Go spells it (GOARCH): "amd64", "arm64" */
 	unsigned e_machine;        /* EM_X86_64, EM_AARCH64 */
 	unsigned ptr_size;
+	/* the frame-pointer register as findings name it: "BP", "FP (x29)" */
+	const char *fp_name;
 	/* The call's return address is in a register (arm64's LR: this is
 	 * its slot), not pushed on the stack (-1). Go's traceback.go calls
 	 * this usesLR: the CFA is the SP at entry, not SP + 8. */

@@ -85,6 +85,7 @@ const struct fpi_arch_info fpi_arch_amd64 = {
 	.name = "amd64",
 	.e_machine = EM_X86_64,
 	.ptr_size = 8,
+	.fp_name = "BP",
 	.lr = -1,
 	.g_reg = -1,
 	.dwarf_slot = amd64_dwarf_slot,

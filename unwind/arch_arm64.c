@@ -105,6 +105,7 @@ const struct fpi_arch_info fpi_arch_arm64 = {
 	.name = "arm64",
 	.e_machine = EM_AARCH64,
 	.ptr_size = 8,
+	.fp_name = "FP (x29)",
 	.lr = FPI_REG_A64_LR,
 	.g_reg = X(28),
 	.dwarf_slot = arm64_dwarf_slot,
