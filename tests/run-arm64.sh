@@ -16,6 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 need_go; need_python
 command -v qemu-aarch64 >/dev/null 2>&1 || skip_or_fail "qemu-aarch64 not installed (setup.sh installs qemu-user)"
+command -v gdb-multiarch >/dev/null 2>&1 || skip_or_fail "gdb-multiarch not installed (setup.sh installs it)"
 
 # build_arm64 NAME GO [cgo]: tests/targets/NAME for arm64 (cgo through
 # the cross compiler), cached under tests/build/<goversion>-arm64/NAME.
@@ -177,6 +178,24 @@ for GO in /usr/lib/go-1.19/bin/go $(command -v go) $(FPI_GO_EXTRA="go1.27.3" go_
 	echo "== $VER arm64 states (SIGABRT)"
 	qemu_core "$TDIR/q.$VER" abort "$BIN" -n 21 -depth 2 -running 0
 	inspect_core "$BIN" "$CORE" "$ERR" "$VER abort"
+
+	# the GDB plugin in gdb-multiarch on the same core: GDB's aarch64
+	# registers, the same answers as the CLI, command by command
+	timeout 600 gdb-multiarch -nx -batch -ex "file $BIN" -ex "core-file $CORE" -x "$top_srcdir/gdbplugin/fpplugin" \
+		-ex "fp summary --json --output $TDIR/p.summary.json" \
+		-ex "fp threads --json --output $TDIR/p.threads.json" \
+		-ex "fp goroutines --json --output $TDIR/p.goroutines.json" \
+		-ex "fp check --json --output $TDIR/p.check.json" \
+		-ex "fp bt all --unwinder both --json --output $TDIR/p.btall.json" >"$TDIR/gdb.log" 2>&1
+	check_eq "$VER gdb-multiarch: plugin arch" "$(jq_py "$TDIR/p.summary.json" 'print(d["arch"])' 2>&1)" arm64
+	"$FPI" core "$CORE" "$BIN" --json check >"$TDIR/c.check.json"
+	"$FPI" core "$CORE" "$BIN" --json bt all --unwinder both >"$TDIR/c.btall.json"
+	same "$VER gdb-multiarch goroutines = CLI" goroutines "$TDIR/p.goroutines.json" "$TDIR/gs.json"
+	same "$VER gdb-multiarch threads = CLI" threads "$TDIR/p.threads.json" "$TDIR/threads.json" \
+		"$TDIR/p.goroutines.json" "$TDIR/gs.json"
+	same "$VER gdb-multiarch check = CLI" check "$TDIR/p.check.json" "$TDIR/c.check.json"
+	same "$VER gdb-multiarch bt all (both unwinders) = CLI" bt "$TDIR/p.btall.json" "$TDIR/c.btall.json"
+	[ -s "$TDIR/p.btall.json" ] || tail -20 "$TDIR/gdb.log"
 
 	# An FP cycle written into the core: goroutine 20's first frame record
 	# made to point at itself, found exactly there, and the walk ends.
