@@ -26,6 +26,11 @@ pkgs="$pkgs golang-1.19-go"
 # (14) ships a Python module that fails to import; 16 works. lldb-16 has
 # lldb-server-16, the gdb-remote stub run-lldb.sh connects LLDB through.
 pkgs="$pkgs lldb-16 python3-lldb-16"
+# arm64 cores (tests/run-arm64.sh): Go's GOARCH=arm64 programs run under
+# qemu-aarch64, which writes a guest core on a fatal signal; cgo through the
+# cross compiler (its libc under /usr/aarch64-linux-gnu for qemu's -L); the
+# GDB plugin on such a core needs a GDB that knows aarch64.
+pkgs="$pkgs qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gdb-multiarch"
 # A Go toolchain for the demo and the tests, only when none is in PATH.
 command -v go >/dev/null 2>&1 || pkgs="$pkgs golang-go"
 

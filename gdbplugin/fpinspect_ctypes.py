@@ -18,9 +18,10 @@ __all__ = ["Error", "load_library", "library_path", "Session", "REG_NAMES_X86_64
 ERROR_OTHER, ERROR_NOMEM, ERROR_USAGE, ERROR_NO_PROCESS, ERROR_PERMISSION, ERROR_NOT_GO, \
     ERROR_NO_DWARF, ERROR_CORRUPT_FILE, ERROR_TARGET_MEMORY, ERROR_TARGET_GONE, ERROR_NOT_FOUND = range(1, 12)
 
-ARCH_X86_64 = 1
+ARCH_X86_64, ARCH_ARM64 = 1, 2
 REG_NAMES_X86_64 = ("rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp",
                     "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip", "fs_base")
+REG_NAMES_ARM64 = tuple("x%d" % n for n in range(31)) + ("sp", "pc")
 
 _c_vp, _c_int, _c_u64, _c_i64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint64, ctypes.c_int64
 
@@ -45,8 +46,12 @@ class _RegsX86_64(ctypes.Structure):
     _fields_ = [(n, _c_u64) for n in REG_NAMES_X86_64]
 
 
+class _RegsArm64(ctypes.Structure):
+    _fields_ = [("x", _c_u64 * 31), ("sp", _c_u64), ("pc", _c_u64)]
+
+
 class _RegsUnion(ctypes.Union):
-    _fields_ = [("x86_64", _RegsX86_64), ("reserved", _c_u64 * 64)]
+    _fields_ = [("x86_64", _RegsX86_64), ("arm64", _RegsArm64), ("reserved", _c_u64 * 64)]
 
 
 class _Registers(ctypes.Structure):
@@ -273,13 +278,19 @@ class Session(object):
         if fn(self.ptr, *(args + (ctypes.byref(err),))):
             raise _take_error(self.lib, err, what)
 
-    def add_thread(self, tid, regs):
+    def add_thread(self, tid, regs, arch=ARCH_X86_64):
         """regs: a mapping of REG_NAMES_X86_64 to values (fs_base may be
-        missing: 0, then threads are matched to Ms by procid)."""
+        missing: 0, then threads are matched to Ms by procid), or for
+        ARCH_ARM64 of REG_NAMES_ARM64."""
         r = _Registers()
-        r.arch = ARCH_X86_64
-        for n in REG_NAMES_X86_64:
-            setattr(r.u.x86_64, n, regs.get(n, 0))
+        r.arch = arch
+        if arch == ARCH_ARM64:
+            for k in range(31):
+                r.u.arm64.x[k] = regs.get("x%d" % k, 0)
+            r.u.arm64.sp, r.u.arm64.pc = regs.get("sp", 0), regs.get("pc", 0)
+        else:
+            for n in REG_NAMES_X86_64:
+                setattr(r.u.x86_64, n, regs.get(n, 0))
         self._call(self.lib.fpi_session_add_thread, "cannot add thread %d" % tid, tid, ctypes.byref(r))
 
     def add_mapping(self, start, end, offset, path):

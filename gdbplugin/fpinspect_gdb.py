@@ -74,6 +74,16 @@ def _int_reg(frame, name):
         return int(v.cast(gdb.lookup_type("long"))) & _MASK64
 
 
+def _arch(inf):
+    """The register set GDB has for the inferior: arm64 for aarch64 (a
+    core of an arm64 program in gdb-multiarch), amd64 otherwise."""
+    try:
+        name = inf.architecture().name()
+    except (AttributeError, gdb.error):
+        name = gdb.selected_frame().architecture().name()
+    return fpi.ARCH_ARM64 if name.startswith("aarch64") else fpi.ARCH_X86_64
+
+
 def _read_threads(inf):
     """[(tid, {register: value})] for every thread, frame 0, without
     running anything; the selected thread and frame are restored."""
@@ -94,21 +104,24 @@ def _read_threads(inf):
     except gdb.error:
         orig_frame = None
     out = []
+    arch = _arch(inf)
+    names = fpi.REG_NAMES_ARM64 if arch == fpi.ARCH_ARM64 else _REG_NAMES
     try:
         for t in threads:
             t.switch()
             f = gdb.newest_frame()
             try:
-                regs = dict((n, _int_reg(f, n)) for n in _REG_NAMES)
+                regs = dict((n, _int_reg(f, n)) for n in names)
             except (gdb.error, ValueError) as e:
                 raise gdb.GdbError("fpinspect: cannot read the registers of thread %d: %s "
-                                   "(fp commands need an amd64 program)" % (t.num, e))
-            try:
-                regs["fs_base"] = _int_reg(f, "fs_base")
-            except (gdb.error, ValueError):
-                pass  # the runtime model then matches threads to Ms by procid
+                                   "(fp commands need an amd64 or arm64 program)" % (t.num, e))
+            if arch == fpi.ARCH_X86_64:
+                try:
+                    regs["fs_base"] = _int_reg(f, "fs_base")
+                except (gdb.error, ValueError):
+                    pass  # the runtime model then matches threads to Ms by procid
             tid = t.ptid[1] or t.ptid[2] or t.ptid[0]
-            out.append((tid, regs))
+            out.append((tid, regs, arch))
     finally:
         if orig_thread is not None and orig_thread.is_valid():
             orig_thread.switch()
@@ -186,8 +199,8 @@ class _Session(object):
             raise
 
     def _fill(self, threads):
-        for tid, regs in threads:
-            self.fpi.add_thread(tid, regs)
+        for tid, regs, arch in threads:
+            self.fpi.add_thread(tid, regs, arch)
         for start, end, off, path in _read_mappings(self.inf):
             self.fpi.add_mapping(start, end, off, path)
         vdso = _sysinfo_ehdr()

@@ -188,11 +188,27 @@ int fpi_session_create_custom(const char *exe, int pid, fpi_read_cb read, void *
 int fpi_session_add_thread(struct fpi_session *s, int tid, const struct fpi_registers *regs, struct fpi_error **err)
 {
 	const struct fpi_regs_x86_64 *x = &regs->u.x86_64;
+	const struct fpi_arch_info *a = regs->arch == FPI_ARCH_X86_64 ? &fpi_arch_amd64 :
+					regs->arch == FPI_ARCH_ARM64 ? &fpi_arch_arm64 : NULL;
 	struct fpi_regs r;
 
-	if (regs->arch != FPI_ARCH_X86_64)
-		return fail(fpi_error_create(FPI_ERR_USAGE, "thread %d: registers of architecture %d: only x86_64 (%d) is known",
-					     tid, (int)regs->arch, (int)FPI_ARCH_X86_64), err);
+	if (!a)
+		return fail(fpi_error_create(FPI_ERR_USAGE, "thread %d: registers of architecture %d: only x86_64 (%d) "
+					     "and arm64 (%d) are known", tid, (int)regs->arch, (int)FPI_ARCH_X86_64,
+					     (int)FPI_ARCH_ARM64), err);
+	if (s->target->nthreads && s->target->arch != a)
+		return fail(fpi_error_create(FPI_ERR_USAGE, "thread %d: %s registers in a session of %s threads", tid,
+					     a->name, s->target->arch->name), err);
+	s->target->arch = a;
+	memset(&r, 0, sizeof(r));
+	if (a == &fpi_arch_arm64) {
+		/* DWARF numbers x0-x30 as 0-30: the table places them */
+		for (int n = 0; n < 31; n++)
+			r.r[a->dwarf_slot[n]] = regs->u.arm64.x[n];
+		r.r[FPI_REG_SP] = regs->u.arm64.sp;
+		r.r[FPI_REG_PC] = regs->u.arm64.pc;
+		return status_of(session_add_thread(s, tid, &r), err);
+	}
 	/* the public order is by name; the unwinders' is DWARF's */
 	r.r[FPI_REG_RAX] = x->rax;
 	r.r[FPI_REG_RDX] = x->rdx;

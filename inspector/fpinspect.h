@@ -142,10 +142,11 @@ struct fpi_read_range {
 };
 typedef int (*fpi_readv_cb)(void *arg, struct fpi_read_range *ranges, size_t n);
 
-/* Architectures of register sets. Only x86_64 today; arm64 (issue 15)
- * will be a second member of the union, the size unchanged. */
+/* Architectures of register sets: members of the union, its size
+ * unchanged. All threads of a session are of one architecture. */
 enum fpi_arch {
 	FPI_ARCH_X86_64 = 1,
+	FPI_ARCH_ARM64 = 2,
 };
 
 /* The registers of frame 0 of a thread, as the kernel or a debugger has
@@ -158,10 +159,18 @@ struct fpi_regs_x86_64 {
 	uint64_t fs_base;
 };
 
+/* arm64: x0-x30 (x29 the frame pointer, x30 the link register), sp, pc.
+ * Go keeps g in x28. */
+struct fpi_regs_arm64 {
+	uint64_t x[31];
+	uint64_t sp, pc;
+};
+
 struct fpi_registers {
 	enum fpi_arch arch;
 	union {
 		struct fpi_regs_x86_64 x86_64;
+		struct fpi_regs_arm64 arm64;
 		uint64_t reserved[64]; /* room for other architectures */
 	} u;
 };

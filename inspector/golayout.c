@@ -139,6 +139,9 @@ static char *buildinfo_experiment(Elf *elf)
 const struct go_field_desc go_layout_fields[] = {
 	F("g", "stack.lo", g_stack_lo), F("g", "stack.hi", g_stack_hi), F("g", "m", g_m),
 	F("g", "sched.sp", g_sched_sp), F("g", "sched.pc", g_sched_pc), F("g", "sched.bp", g_sched_bp),
+	/* LR machines: where a goroutine that has not run yet returns to
+	 * (gostartcall puts goexit there) */
+	F("g", "sched.lr", g_sched_lr),
 	F("g", "syscallsp", g_syscallsp), F("g", "syscallpc", g_syscallpc), F("g", "syscallbp", g_syscallbp),
 	F("g", "atomicstatus", g_atomicstatus), F("g", "goid", g_goid), F("g", "waitreason", g_waitreason),
 	F("g", "lockedm", g_lockedm), F("g", "gopc", g_gopc), F("g", "startpc", g_startpc),

@@ -51,7 +51,7 @@ struct go_layout {
 	const char *globals_source; /* static: "DWARF", "symbol table", "machine code" */
 
 	uint32_t g_size, m_size;
-	struct go_field g_stack_lo, g_stack_hi, g_m, g_sched_sp, g_sched_pc, g_sched_bp,
+	struct go_field g_stack_lo, g_stack_hi, g_m, g_sched_sp, g_sched_pc, g_sched_bp, g_sched_lr,
 		g_syscallsp, g_syscallpc, g_syscallbp, g_atomicstatus, g_goid,
 		g_waitreason, g_lockedm, g_gopc, g_startpc, g_parentgoid, g_waitsince;
 	struct go_field m_g0, m_procid, m_gsignal, m_curg, m_id, m_incgo, m_isextra,

@@ -134,6 +134,7 @@ static void decode_g(const struct go_layout *l, const unsigned char *b, uint64_t
 	g->sched_sp = go_get(b, l->g_sched_sp);
 	g->sched_pc = go_get(b, l->g_sched_pc);
 	g->sched_bp = go_get(b, l->g_sched_bp);
+	g->sched_lr = go_has(l->g_sched_lr) ? go_get(b, l->g_sched_lr) : 0;
 	g->syscallsp = go_get(b, l->g_syscallsp);
 	g->syscallpc = go_get(b, l->g_syscallpc);
 	g->syscallbp = go_get(b, l->g_syscallbp);
@@ -547,7 +548,10 @@ static void map_threads(const struct go_layout *l, struct fpi_target *t, struct 
 		th->tid = t->threads[i].tid;
 		th->regs = t->threads[i].regs;
 		th->m = -1;
-		if (reqs && th->regs.fs_base >= 8)
+		/* arm64 keeps g in R28 in Go code, signal handlers too */
+		if (t->arch->g_reg >= 0)
+			th->tls_g = th->regs.r[t->arch->g_reg];
+		else if (reqs && th->regs.fs_base >= 8)
 			reqs[i] = (struct fpi_bulk){ th->regs.fs_base - 8, 8, NULL };
 	}
 	if (reqs) {
@@ -568,7 +572,7 @@ static void map_threads(const struct go_layout *l, struct fpi_target *t, struct 
 	by_procid = ms_keyed(s, true);
 	for (size_t i = 0; i < s->nthreads; i++) {
 		struct go_thread *th = &s->threads[i];
-		uint64_t sp = th->regs.r[FPI_REG_RSP];
+		uint64_t sp = th->regs.r[FPI_REG_SP];
 		size_t k = by_procid ? fpi_count_le(by_procid, s->nms, sizeof(*by_procid),
 						    offsetof(struct go_m_key, key), (uint64_t)th->tid - 1) : s->nms;
 

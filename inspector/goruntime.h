@@ -17,7 +17,7 @@ struct go_g {
 	int waitreason;         /* GO_NA when the field is absent */
 	uint64_t m;             /* address of its M, 0 if none */
 	int64_t mid;            /* that M's id, -1 if none */
-	uint64_t sched_sp, sched_pc, sched_bp;
+	uint64_t sched_sp, sched_pc, sched_bp, sched_lr;
 	uint64_t syscallsp, syscallpc, syscallbp;
 	uint64_t stack_lo, stack_hi;
 	uint64_t gopc, startpc, lockedm;

@@ -97,7 +97,7 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 		jw_obj(&w);
 		jw_key(&w, "executable"); jw_str(&w, exe);
 		jw_key(&w, "go_version"); jw_str(&w, l->go_version);
-		jw_key(&w, "arch"); jw_str(&w, l->goarch);
+		jw_key(&w, "arch"); jw_str(&w, s->target->arch->name);
 		jw_key(&w, "layout");
 		jw_obj(&w);
 		jw_key(&w, "source"); jw_str(&w, layout_source_name(l));
@@ -156,7 +156,7 @@ struct fpi_error *cmd_summary(struct fpi_cmd_ctx *c, int *status)
 		if (s->target->exe_check)
 			fprintf(c->out, "             (%s)\n", s->target->exe_check);
 		fprintf(c->out, "go version:  %s\n", l->go_version ? l->go_version : "unknown");
-		fprintf(c->out, "arch:        %s\n", l->goarch);
+		fprintf(c->out, "arch:        %s\n", s->target->arch->name);
 		fprintf(c->out, "layout:      %s", layout_source_name(l));
 		if (l->source_path)
 			fprintf(c->out, " %s", l->source_path);

@@ -29,6 +29,20 @@ const char *tb_func_name(const char *fn, char *buf, size_t len)
 	return buf;
 }
 
+static bool on_stack(const struct go_g *g, uint64_t sp)
+{
+	return sp >= g->stack_lo && sp < g->stack_hi;
+}
+
+/* The CFA of a frame whose caller is on another stack: above its frame
+ * record where the machine fixes that, else by its SP delta. */
+static uint64_t frame_cfa(struct walk_ctx *cx, const struct frame *f, uint64_t sp)
+{
+	uint64_t cfa = f->fp ? cx->arch->cfa_of_record(f->fp) : 0;
+
+	return cfa || !sp ? cfa : walk_frame_cfa(cx, f->pc, sp, f->exact);
+}
+
 /* Every logical frame of the walk, innermost first, as the runtime's
  * unwinder sees them: C frames (the runtime shows them only through a cgo
  * symbolizer) left out. */
@@ -38,6 +52,7 @@ static size_t logical_frames(struct walk_ctx *cx, const struct go_g *g, const st
 	struct fpi_modules *mods = cx->mods;
 	size_t n = 0;
 	uint32_t phys = 0;
+	uint64_t callee_cfa = 0;
 
 	for (size_t i = 0; i < w->n && n < max; i++) {
 		const struct frame *f = &w->frames[i];
@@ -50,23 +65,42 @@ static size_t logical_frames(struct walk_ctx *cx, const struct go_g *g, const st
 		sym = mods ? fpi_symbolize(mods, f->exact ? f->pc : f->pc - 1) : NULL;
 		if (sym && !sym->go)
 			continue;
-		/* a frame found by its caller's frame record: its sp is just
-		 * above that record */
-		sp = f->sp ? f->sp : i > 0 && w->frames[i - 1].fp ? w->frames[i - 1].fp + 16 : 0;
+		/* a frame found by its caller's frame record: its sp is where
+		 * the machine keeps records (amd64: just above the callee's,
+		 * arm64: just above its own) */
+		sp = f->sp ? f->sp : cx->arch->sp_of_record(f->fp, i > 0 ? w->frames[i - 1].fp : 0);
+		/* the chain's last frame (fp 0), or one whose record holds
+		 * another stack's FP (cgocallback's before Go 1.21 on arm64):
+		 * its callee's CFA is its SP */
+		if (i > 0 && callee_cfa && (!sp || (!on_stack(g, sp) && on_stack(g, callee_cfa))))
+			sp = callee_cfa;
 		fp = 0;
-		next_sp = i + 1 < w->n ? w->frames[i + 1].sp ? w->frames[i + 1].sp : f->fp ? f->fp + 16 : 0 : 0;
+		next_sp = i + 1 >= w->n ? 0 : w->frames[i + 1].sp ? w->frames[i + 1].sp :
+			  cx->arch->sp_of_record(w->frames[i + 1].fp, f->fp);
+		if (f->rt != RT_CGOCALLBACK && on_stack(g, sp) && next_sp && !on_stack(g, next_sp)) {
+			uint64_t c = walk_frame_cfa(cx, f->pc, sp, f->exact);
+
+			if (c && on_stack(g, c))
+				next_sp = c;
+		}
 		next_other = i + 1 < w->n && !(next_sp >= g->stack_lo && next_sp < g->stack_hi) &&
 			     sp >= g->stack_lo && sp < g->stack_hi;
 		if (i + 1 < w->n && !next_other)
-			fp = next_sp;
+			/* an injected call's CFA is below its caller's SP by what
+			 * the signal handler moved SP (LR machines, arch.h) */
+			fp = next_sp - (f->rt == RT_SIGPANIC || f->rt == RT_ASYNCPREEMPT ? cx->arch->injected_pad : 0);
 		else if (f->rt == RT_CGOCALLBACK && next_other)
-			/* its frame is $24 (asm_amd64.s, 1.19 to 1.27) with the saved BP
-			 * and the return address above: its BP is the C caller's */
-			fp = sp + 24 + 8 + 8;
+			/* its frame on the goroutine's stack is the size of its
+			 * g0 frame ($24, asm_amd64.s and asm_arm64.s): its SP
+			 * delta says; its FP is the C caller's, so not that */
+			fp = walk_frame_cfa(cx, f->pc, sp, f->exact);
 		else if (i + 1 < w->n)
-			fp = f->fp ? f->fp + 16 : 0; /* the caller on another stack: above our frame record */
+			fp = frame_cfa(cx, f, sp); /* the caller on another stack */
 		else if (sp)
-			fp = sp + 8; /* goexit: no frame of its own, only the return address */
+			/* goexit: no frame of its own, only the return address
+			 * (where CALL pushes one) */
+			fp = sp + (cx->arch->lr < 0 ? cx->arch->ptr_size : 0);
+		callee_cfa = fp;
 		if (sym && sym->ninlined > 1) {
 			for (size_t k = 0; k < sym->ninlined && n < max; k++) {
 				struct tb_frame *t = &out[n++];
@@ -89,19 +123,21 @@ static size_t logical_frames(struct walk_ctx *cx, const struct go_g *g, const st
 		out[n].phys = phys++;
 		n++;
 		/* cgocallback left the return pc of the goroutine's sched on the
-		 * goroutine stack under its caller's sp (asm_amd64.s): on an extra
-		 * M that is goexit (needm set sched.pc so), and the runtime's
-		 * unwinder ends there rather than go on into the C caller */
+		 * goroutine stack where its frame's return address goes (amd64:
+		 * under its CFA; arm64: at its SP, LR's slot): on an extra M that
+		 * is goexit (needm set sched.pc so), and the runtime's unwinder
+		 * ends there rather than go on into the C caller */
 		if (f->rt == RT_CGOCALLBACK && fp && next_other && n < max) {
-			uint64_t ret = 0;
+			uint64_t ret = 0, ra_at = cx->arch->lr >= 0 ? sp : fp - cx->arch->ptr_size;
 
-			if (cx->mem->read(cx->mem->arg, fp - 8, &ret, 8) && rt_fn_of(cx, ret, true) == RT_GOEXIT) {
+			if (cx->mem->read(cx->mem->arg, ra_at, &ret, 8) && rt_fn_of(cx, ret, true) == RT_GOEXIT) {
 				sym = mods ? fpi_symbolize(mods, ret - 1) : NULL;
 				out[n].function = sym ? sym->function : "runtime.goexit";
 				out[n].file = sym ? sym->file : NULL;
 				out[n].line = sym ? sym->line : 0;
 				out[n].inlined = false;
-				out[n].pc = ret, out[n].entry = sym ? sym->func_start : 0, out[n].sp = fp, out[n].fp = fp + 8;
+				out[n].pc = ret, out[n].entry = sym ? sym->func_start : 0, out[n].sp = fp;
+				out[n].fp = fp + (cx->arch->lr < 0 ? cx->arch->ptr_size : 0);
 				out[n].phys = phys++;
 				n++;
 				break;
@@ -126,6 +162,12 @@ void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct
 		return;
 	}
 	walk_goroutine(cx, g, UNWIND_FP, w);
+	/* the runtime's own traceback goes by pclntab, not by frame
+	 * pointers: where the chain is broken (Go before 1.21 on arm64 left
+	 * saved FPs pointing into the old stack after copying a stack) it
+	 * still prints the whole stack, and so does dump */
+	if (w->fp_broken && cx->pcln)
+		walk_goroutine(cx, g, UNWIND_GO, w);
 	n = logical_frames(cx, g, w, all, WALK_MAX_FRAMES * 2);
 	if (!system) {
 		/* in place: a kept frame never moves past one not yet judged */

@@ -487,7 +487,7 @@ struct fpi_error *session_walk_ctx(struct fpi_session *s, struct walk_ctx **ret)
 		struct fpi_error *merr = session_modules(s, &mods), *err;
 		bool vdso = s->target->vdso_image != NULL;
 
-		err = walk_ctx_create(s->layout, s->snap, &s->mem, merr ? NULL : mods, merr ? merr->message : NULL,
+		err = walk_ctx_create(s->target->arch, s->layout, s->snap, &s->mem, merr ? NULL : mods, merr ? merr->message : NULL,
 				      vdso ? s->target->vdso : 0, vdso ? s->target->vdso_len : 0, &s->walk);
 		fpi_error_destroy(merr);
 		if (err)
@@ -739,7 +739,7 @@ static void thread_copy_range(struct fpi_session *s, const struct go_thread *th,
 	uint64_t lo, hi;
 	enum fr_stack kind;
 
-	*sp = th->regs.r[FPI_REG_RSP] & ~(uint64_t)4095;
+	*sp = th->regs.r[FPI_REG_SP] & ~(uint64_t)4095;
 	*top = *sp + (256u << 10);
 	/* a system stack's bounds are a guess on C-made threads (the runtime
 	 * sets an extra M's g0 bounds around the callback's SP): C frames may

@@ -12,7 +12,7 @@
 
 #include "golayout.h"
 #include "goruntime.h"
-#include "unwind.h"
+#include "arch.h"
 
 enum fr_stack { FR_GOROUTINE, FR_G0, FR_GSIGNAL, FR_C, FR_OTHER };
 
@@ -61,6 +61,7 @@ struct walk {
 struct cfi_cache;
 struct pcln_cache;
 struct walk_ctx {
+	const struct fpi_arch_info *arch;   /* the target's machine */
 	const struct go_layout *layout;
 	const struct go_snapshot *snap;
 	const struct fpi_mem *mem;
@@ -78,9 +79,9 @@ struct walk_ctx {
 	struct pcln_cache *pcln_cache; /* SP deltas by pc (walk_go.c) */
 };
 
-struct fpi_error *walk_ctx_create(const struct go_layout *layout, const struct go_snapshot *snap,
-				  const struct fpi_mem *mem, struct fpi_modules *mods, const char *mods_err,
-				  uint64_t vdso, uint64_t vdso_len, struct walk_ctx **ret);
+struct fpi_error *walk_ctx_create(const struct fpi_arch_info *arch, const struct go_layout *layout,
+				  const struct go_snapshot *snap, const struct fpi_mem *mem, struct fpi_modules *mods,
+				  const char *mods_err, uint64_t vdso, uint64_t vdso_len, struct walk_ctx **ret);
 void walk_ctx_destroy(struct walk_ctx *cx);
 
 /* g's stack from where the runtime's own unwinder would start: its
@@ -100,6 +101,9 @@ bool thread_stack_bounds(const struct go_snapshot *snap, const struct go_thread 
 const char *fr_stack_name(enum fr_stack k);
 /* True for goroutines whose stack nobody can walk consistently now. */
 bool goroutine_not_owned(const struct go_layout *l, const struct go_g *g, const char **why);
+/* The CFA of the Go frame at pc with SP sp, by pclntab's SP delta (exact:
+ * pc is not a return address); 0 when pclntab does not know pc. */
+uint64_t walk_frame_cfa(struct walk_ctx *cx, uint64_t pc, uint64_t sp, bool exact);
 /* Which runtime function pc is in (retaddr: pc is a return address, the
  * call is at pc-1); -1 for any other. */
 int rt_fn_of(const struct walk_ctx *cx, uint64_t pc, bool retaddr);

@@ -38,8 +38,10 @@ struct fpi_target *fpi_target_alloc(const struct fpi_target_ops *ops)
 {
 	struct fpi_target *t = calloc(1, sizeof(*t));
 
-	if (t)
+	if (t) {
 		t->ops = ops;
+		t->arch = &fpi_arch_amd64;
+	}
 	return t;
 }
 

@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 #include "error.h"
-#include "unwind.h"   /* registers and mappings are the unwinder's types */
+#include "arch.h"     /* registers and mappings are the unwinder's types */
 
 struct fpi_target_thread {
 	int tid;
@@ -71,6 +71,7 @@ struct fpi_target {
 	const struct fpi_target_ops *ops;
 	void *priv;
 	char *exe_path;            /* the executable to load DWARF from */
+	const struct fpi_arch_info *arch; /* the machine its registers are of (amd64 unless the target says) */
 	int pid;                   /* 0 when unknown */
 	struct fpi_target_thread *threads;
 	size_t nthreads;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The core-file target: amd64 Linux cores written by the kernel or by GDB's
- * gcore. Threads and registers come from the NT_PRSTATUS notes, memory from
+/* The core-file target: amd64 and arm64 Linux cores written by the kernel,
+ * by GDB's gcore, or by qemu-user for its guest. Threads and registers come from the NT_PRSTATUS notes, memory from
  * the PT_LOAD segments, and what the dump left out (read-only file mappings:
- * the executable's text and rodata, libc) from the files NT_FILE names.
+ * the executable's text and rodata, libc) from the files NT_FILE names, or,
+ * in cores without NT_FILE (qemu's), from the executable placed where the
+ * auxiliary vector says it was loaded.
  *
  * The core is untrusted input. Every count, offset and size in it is checked
  * against the file before use, nothing is allocated in proportion to a count
@@ -33,31 +35,19 @@
  * the CLI to show ("Go build ID ... matches", "not checked: ..."). NULL
  * for targets that are not cores. */
 
-/* struct elf_prstatus and struct elf_prpsinfo as the x86-64 kernel writes
- * them (include/linux/elfcore.h), spelled out so that the layout is the
- * core's rather than the host's <sys/procfs.h>. */
+/* struct elf_prstatus and struct elf_prpsinfo as the kernel writes them
+ * (include/linux/elfcore.h), spelled out so that the layout is the core's
+ * rather than the host's <sys/procfs.h>. Up to pr_reg they are the same on
+ * every 64-bit Linux; pr_reg is the architecture's user_regs_struct
+ * (arch.h's user_regs_*). */
 #define PRSTATUS_CURSIG 12
 #define PRSTATUS_PID 32
 #define SIGINFO_ADDR 16
 #define SIGINFO_MIN 24
 #define PRSTATUS_REG 112
-#define USER_REGS_WORDS 27
-#define PRSTATUS_MIN (PRSTATUS_REG + USER_REGS_WORDS * 8)
 #define PRPSINFO_PID 24
 #define PRPSINFO_FNAME 40
 #define PRPSINFO_MIN (PRPSINFO_FNAME + 16)
-
-/* struct user_regs_struct word index of each register in DWARF order:
- * r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs
- * eflags rsp ss fs_base gs_base ds es fs gs. */
-static const unsigned char user_regs_index[FPI_NREGS] = {
-	[FPI_REG_RAX] = 10, [FPI_REG_RDX] = 12, [FPI_REG_RCX] = 11, [FPI_REG_RBX] = 5,
-	[FPI_REG_RSI] = 13, [FPI_REG_RDI] = 14, [FPI_REG_RBP] = 4, [FPI_REG_RSP] = 19,
-	[FPI_REG_R8] = 9, [FPI_REG_R9] = 8, [FPI_REG_R10] = 7, [FPI_REG_R11] = 6,
-	[FPI_REG_R12] = 3, [FPI_REG_R13] = 2, [FPI_REG_R14] = 1, [FPI_REG_R15] = 0,
-	[FPI_REG_RIP] = 16,
-};
-#define USER_REGS_FS_BASE 21
 
 /* Go's linker puts its build ID in a note named "Go" of this type. */
 #define NT_GO_BUILD_ID 4
@@ -118,6 +108,7 @@ struct core {
 
 /* What the notes hold; pointers into libelf's data, valid until elf_end. */
 struct core_notes {
+	const struct fpi_arch_info *arch;
 	const unsigned char **prstatus; /* each NT_PRSTATUS's desc, in order */
 	size_t nprstatus, prstatus_cap;
 	const unsigned char *auxv, *file, *siginfo;
@@ -630,9 +621,11 @@ static enum file_state open_file(struct core *c, size_t i)
 static struct fpi_error *note_prstatus(struct core_notes *notes, const char *core, const unsigned char *desc,
 				       size_t len)
 {
-	if (len < PRSTATUS_MIN)
-		return format_error(core, "damaged NT_PRSTATUS note: %zu bytes, want at least %d", len,
-				    PRSTATUS_MIN);
+	size_t min = PRSTATUS_REG + 8 * (size_t)notes->arch->user_regs_words;
+
+	if (len < min)
+		return format_error(core, "damaged NT_PRSTATUS note: %zu bytes, want at least %zu for %s", len,
+				    min, notes->arch->name);
 	if (notes->nprstatus == notes->prstatus_cap) {
 		size_t cap = notes->prstatus_cap ? 2 * notes->prstatus_cap : 64;
 		const unsigned char **p = realloc(notes->prstatus, cap * sizeof(*p));
@@ -660,10 +653,14 @@ static struct fpi_error *make_threads(struct fpi_target *t, const struct core_no
 		const unsigned char *ur = notes->prstatus[i] + PRSTATUS_REG;
 		struct fpi_target_thread *th = &t->threads[i];
 
+		const struct fpi_arch_info *a = notes->arch;
+
 		th->tid = (int)le32(notes->prstatus[i] + PRSTATUS_PID);
-		for (int r = 0; r < FPI_NREGS; r++)
-			th->regs.r[r] = le64(ur + 8 * user_regs_index[r]);
-		th->regs.fs_base = le64(ur + 8 * USER_REGS_FS_BASE);
+		for (int w = 0; w < a->user_regs_words; w++)
+			if (a->user_regs_slot[w] >= 0)
+				th->regs.r[a->user_regs_slot[w]] = le64(ur + 8 * w);
+		if (a->user_regs_fs_base >= 0)
+			th->regs.fs_base = le64(ur + 8 * a->user_regs_fs_base);
 	}
 	t->nthreads = notes->nprstatus;
 	if (notes->nprstatus) {
@@ -937,6 +934,71 @@ static bool is_regular_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* A core without NT_FILE (qemu-user writes none) still has the auxiliary
+ * vector: AT_ENTRY (or AT_PHDR) says where the executable was loaded, so
+ * its PT_LOAD segments give the file mappings the dump left out (qemu
+ * writes no bytes for read-only file pages: the text). The executable
+ * becomes the one file of the core. */
+static struct fpi_error *exe_maps_from_auxv(struct fpi_target *t, struct core *c, Elf *elf, const GElf_Ehdr *eh,
+					    const char *path, const struct core_notes *notes)
+{
+	uint64_t bias = 0, pg = c->page_size - 1;
+	size_t phnum, n = 0;
+	bool have_bias = false;
+
+	if (elf_getphdrnum(elf, &phnum) != 0 || phnum == 0 || phnum > 1024)
+		return NULL;
+	for (size_t k = 0; k < phnum && !have_bias; k++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)k, &ph) && ph.p_type == PT_PHDR && notes->at_phdr) {
+			bias = notes->at_phdr - ph.p_vaddr;
+			have_bias = true;
+		}
+	}
+	if (!have_bias && notes->at_entry)
+		bias = notes->at_entry - eh->e_entry;
+	if (eh->e_type == ET_EXEC && bias != 0)
+		return fpi_error_create(FPI_ERR_USAGE, "%s: the core's auxiliary vector puts the executable's entry at "
+					"0x%llx, %s says 0x%llx: not the executable of this core", path,
+					(unsigned long long)(eh->e_entry + bias), path, (unsigned long long)eh->e_entry);
+	c->fmaps = calloc(phnum, sizeof(*c->fmaps));
+	t->maps = calloc(phnum, sizeof(*t->maps));
+	c->files = calloc(1, sizeof(*c->files));
+	if (!c->fmaps || !t->maps || !c->files)
+		return &fpi_enomem;
+	c->files[0] = (struct core_file){ .path = strdup(path), .fd = -1 };
+	if (!c->files[0].path)
+		return &fpi_enomem;
+	c->files[0].open_path = c->files[0].path;
+	c->nfiles = 1;
+	for (size_t k = 0; k < phnum; k++) {
+		GElf_Phdr ph;
+		uint64_t start, end;
+
+		if (!gelf_getphdr(elf, (int)k, &ph) || ph.p_type != PT_LOAD || !ph.p_filesz)
+			continue;
+		if (__builtin_add_overflow(ph.p_vaddr, bias, &start) ||
+		    __builtin_add_overflow(start, ph.p_filesz, &end) || end + pg < end)
+			continue;
+		start &= ~pg;
+		end = (end + pg) & ~pg;
+		/* segments of one file are sorted and disjoint (the ELF spec);
+		 * a file that says otherwise gives no mapping there */
+		if ((n && start < c->fmaps[n - 1].end) || (ph.p_offset & pg) != (ph.p_vaddr & pg))
+			continue;
+		c->fmaps[n] = (struct core_filemap){ start, end, ph.p_offset & ~pg, 0 };
+		t->maps[n] = (struct fpi_mapping){ start, end, ph.p_offset & ~pg, strdup(path) };
+		if (!t->maps[n].path)
+			return &fpi_enomem;
+		n++;
+		t->nmaps = n;
+	}
+	c->nfmaps = n;
+	c->exe_file = n ? 0 : SIZE_MAX;
+	return NULL;
+}
+
 /* Decide which executable goes with the core and whether it is the one the
  * process ran; sets t->exe_path and t->exe_check. */
 static struct fpi_error *find_exe(struct fpi_target *t, struct core *c, const char *core, const char *exe,
@@ -1003,10 +1065,15 @@ static struct fpi_error *find_exe(struct fpi_target *t, struct core *c, const ch
 		GElf_Ehdr eh;
 
 		if (!gelf_getehdr(elf, &eh) || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
-		    eh.e_machine != EM_X86_64) {
-			err = fpi_error_create(FPI_ERR_FORMAT, "%s: not an amd64 executable, so not the executable of %s",
-					       path, core);
+		    eh.e_machine != t->arch->e_machine) {
+			err = fpi_error_create(FPI_ERR_FORMAT, "%s: not an %s executable, so not the executable of %s",
+					       path, t->arch->name, core);
 			goto out;
+		}
+		if (c->exe_file == SIZE_MAX && c->nfmaps == 0 && (notes->at_entry || notes->at_phdr)) {
+			err = exe_maps_from_auxv(t, c, elf, &eh, path, notes);
+			if (err)
+				goto out;
 		}
 	}
 	if (c->exe_file == SIZE_MAX) {
@@ -1156,7 +1223,7 @@ static struct fpi_error *load_core(struct fpi_target *t, struct core *c, const c
 		goto out;
 	}
 	if (gelf_getclass(elf) != ELFCLASS64) {
-		err = format_error(core, "an ELF file but 32-bit; only amd64 (64-bit x86-64) cores are supported");
+		err = format_error(core, "an ELF file but 32-bit; only amd64 and arm64 cores are supported");
 		goto out;
 	}
 	if (!gelf_getehdr(elf, &eh)) {
@@ -1168,11 +1235,14 @@ static struct fpi_error *load_core(struct fpi_target *t, struct core *c, const c
 				   e_type_name(eh.e_type));
 		goto out;
 	}
-	if (eh.e_machine != EM_X86_64 || eh.e_ident[EI_DATA] != ELFDATA2LSB) {
-		err = format_error(core, "a core for another machine (e_machine %u), not amd64 (x86-64)",
+	t->arch = fpi_arch_of_machine(eh.e_machine);
+	if (!t->arch || eh.e_ident[EI_DATA] != ELFDATA2LSB) {
+		err = format_error(core, "a core for another machine (e_machine %u), not amd64 (x86-64) or arm64 (aarch64)",
 				   eh.e_machine);
+		t->arch = &fpi_arch_amd64;
 		goto out;
 	}
+	notes.arch = t->arch;
 	if (elf_getphdrnum(elf, &phnum) != 0) {
 		err = format_error(core, "damaged program header count: %s", elf_errmsg(-1));
 		goto out;

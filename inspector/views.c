@@ -28,6 +28,14 @@ void view_thread(struct fpi_session *s, size_t i, struct fpi_thread *ret)
 	ret->m_index = th->m >= 0 ? (size_t)th->m : 0;
 	ret->stack = view_thread_stack(th->stack);
 	ret->tls_g = th->tls_g;
+	if (s->target->arch == &fpi_arch_arm64) {
+		ret->regs.arch = FPI_ARCH_ARM64;
+		for (int n = 0; n < 31; n++)
+			ret->regs.u.arm64.x[n] = r->r[fpi_arch_arm64.dwarf_slot[n]];
+		ret->regs.u.arm64.sp = r->r[FPI_REG_SP];
+		ret->regs.u.arm64.pc = r->r[FPI_REG_PC];
+		return;
+	}
 	ret->regs.arch = FPI_ARCH_X86_64;
 	x->rax = r->r[FPI_REG_RAX], x->rdx = r->r[FPI_REG_RDX], x->rcx = r->r[FPI_REG_RCX];
 	x->rbx = r->r[FPI_REG_RBX], x->rsi = r->r[FPI_REG_RSI], x->rdi = r->r[FPI_REG_RDI];

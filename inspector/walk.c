@@ -16,14 +16,15 @@
 
 #include "walk_internal.h"
 
-struct fpi_error *walk_ctx_create(const struct go_layout *layout, const struct go_snapshot *snap,
-				  const struct fpi_mem *mem, struct fpi_modules *mods, const char *mods_err,
-				  uint64_t vdso, uint64_t vdso_len, struct walk_ctx **ret)
+struct fpi_error *walk_ctx_create(const struct fpi_arch_info *arch, const struct go_layout *layout,
+				  const struct go_snapshot *snap, const struct fpi_mem *mem, struct fpi_modules *mods,
+				  const char *mods_err, uint64_t vdso, uint64_t vdso_len, struct walk_ctx **ret)
 {
 	struct walk_ctx *cx = calloc(1, sizeof(*cx));
 
 	if (!cx)
 		return &fpi_enomem;
+	cx->arch = arch;
 	cx->layout = layout;
 	cx->snap = snap;
 	cx->mem = mem;
@@ -93,19 +94,20 @@ static const struct go_thread *running_thread(const struct walk_ctx *cx, const s
 
 /* Before Go 1.23 entersyscall saved no BP (save() set only pc and sp), so a
  * goroutine in a syscall has no recorded frame pointer. Every Go frame keeps
- * its caller's BP at CFA-16 once its prologue ran, so the CFA gives it back
- * (CFI's, or pclntab's SP delta without DWARF). */
+ * its frame record at a fixed place once its prologue ran (amd64: CFA-16,
+ * arm64: SP-8), so the CFA gives it back (CFI's, or pclntab's SP delta
+ * without DWARF). */
 static uint64_t derive_bp(struct walk_ctx *cx, uint64_t pc, uint64_t sp)
 {
 	struct fpi_regs r, next;
 	char why[160];
 
 	memset(&r, 0, sizeof(r));
-	r.r[FPI_REG_RIP] = pc;
-	r.r[FPI_REG_RSP] = sp;
-	if (walk_cfa(cx, CFA_CFI_FIRST, &r, false, &next, NULL, why, sizeof(why)) != 0 || next.r[FPI_REG_RSP] < sp + 16)
+	r.r[FPI_REG_PC] = pc;
+	r.r[FPI_REG_SP] = sp;
+	if (walk_cfa(cx, CFA_CFI_FIRST, &r, false, &next, NULL, why, sizeof(why)) != 0)
 		return 0;
-	return next.r[FPI_REG_RSP] - 16;
+	return cx->arch->record_at(sp, next.r[FPI_REG_SP]);
 }
 
 /* Where a goroutine that is not running on its own stack resumes: the
@@ -119,18 +121,23 @@ static void saved_start(struct walk_ctx *cx, const struct go_g *g, struct fpi_re
 		/* in a vDSO call (nanotime1, walltime, time.now moved to g0
 		 * without saving g.sched): the call's caller, as the runtime's
 		 * SIGPROF traceback starts from m.vdsoPC/vdsoSP */
-		r->r[FPI_REG_RIP] = m->vdsopc;
-		r->r[FPI_REG_RSP] = m->vdsosp;
-		r->r[FPI_REG_RBP] = derive_bp(cx, m->vdsopc, m->vdsosp);
+		r->r[FPI_REG_PC] = m->vdsopc;
+		r->r[FPI_REG_SP] = m->vdsosp;
+		r->r[FPI_REG_FP] = derive_bp(cx, m->vdsopc, m->vdsosp);
 	} else if (go_g_status_is(cx->layout, g, "syscall") && g->syscallsp) {
-		r->r[FPI_REG_RIP] = g->syscallpc;
-		r->r[FPI_REG_RSP] = g->syscallsp;
-		r->r[FPI_REG_RBP] = go_has(cx->layout->g_syscallbp) ? g->syscallbp :
+		r->r[FPI_REG_PC] = g->syscallpc;
+		r->r[FPI_REG_SP] = g->syscallsp;
+		r->r[FPI_REG_FP] = go_has(cx->layout->g_syscallbp) ? g->syscallbp :
 				    derive_bp(cx, g->syscallpc, g->syscallsp);
 	} else {
-		r->r[FPI_REG_RIP] = g->sched_pc;
-		r->r[FPI_REG_RSP] = g->sched_sp;
-		r->r[FPI_REG_RBP] = g->sched_bp;
+		r->r[FPI_REG_PC] = g->sched_pc;
+		r->r[FPI_REG_SP] = g->sched_sp;
+		r->r[FPI_REG_FP] = g->sched_bp;
+		/* a goroutine that has not run yet returns to goexit through
+		 * LR (gostartcall); 0 for one that parked (its LR is on its
+		 * stack) */
+		if (cx->arch->lr >= 0)
+			r->r[cx->arch->lr] = g->sched_lr;
 	}
 }
 
@@ -238,24 +245,11 @@ enum fr_stack frame_stack(const struct walk_ctx *cx, enum fr_stack st, uint64_t 
 	return st != FR_GOROUTINE && is_c_frame(cx, pc, retaddr) ? FR_C : st;
 }
 
-/* Linux amd64 signal delivery: the kernel enters the handler (Go's
- * runtime.sigtramp, also through cgoSigtramp's jump) with RSP at
- * rt_sigframe.pretcode, so the handler's CFA is the ucontext that follows.
- * Its uc_mcontext starts 40 bytes in (after uc_flags, uc_link, uc_stack),
- * the general registers in sigcontext order. */
+/* The registers a signal interrupted, from the signal frame at the
+ * handler's CFA (the layout is the kernel's, per machine: arch.h). */
 static bool signal_context(const struct walk_ctx *cx, uint64_t cfa, struct fpi_regs *out)
 {
-	static const int order[] = { FPI_REG_R8, FPI_REG_R9, FPI_REG_R10, FPI_REG_R11, FPI_REG_R12, FPI_REG_R13,
-				     FPI_REG_R14, FPI_REG_R15, FPI_REG_RDI, FPI_REG_RSI, FPI_REG_RBP, FPI_REG_RBX,
-				     FPI_REG_RDX, FPI_REG_RAX, FPI_REG_RCX, FPI_REG_RSP, FPI_REG_RIP };
-	uint64_t g[17];
-
-	if (!cfa || !cx->mem->read(cx->mem->arg, cfa + 40, g, sizeof(g)))
-		return false;
-	memset(out, 0, sizeof(*out));
-	for (size_t k = 0; k < 17; k++)
-		out->r[order[k]] = g[k];
-	return out->r[FPI_REG_RIP] && out->r[FPI_REG_RSP] && !(out->r[FPI_REG_RSP] & 7);
+	return cx->arch->signal_regs(cx->mem, cfa, out);
 }
 
 /* m.vdsoPC/vdsoSP describe the innermost vDSO call only: a signal that
@@ -306,7 +300,7 @@ static uint64_t frame_sp(const struct walker *it)
 	const struct walk *w = it->w;
 	const struct frame *f = &w->frames[w->n - 1];
 
-	return f->sp ? f->sp : w->n >= 2 ? w->frames[w->n - 2].fp + 16 : 0;
+	return f->sp ? f->sp : it->cx->arch->sp_of_record(f->fp, w->n >= 2 ? w->frames[w->n - 2].fp : 0);
 }
 
 
@@ -318,17 +312,29 @@ static void signal_switch(struct walker *it, const struct frame *f, bool in_rest
 	uint64_t at = 0;
 
 	if (in_restorer && it->sp_known) {
-		at = it->regs.r[FPI_REG_RSP];
+		at = it->regs.r[FPI_REG_SP];
 	} else if (it->sp_known) {
 		struct fpi_regs next;
 		char why[160];
 
-		if (walk_cfa(it->cx, CFA_CFI_FIRST, &it->regs, f->exact, &next, NULL, why, sizeof(why)) == 0)
-			at = next.r[FPI_REG_RSP];
+		/* sigtramp is a top frame to CFI (its return address is
+		 * undefined): its CFA is what counts */
+		if (walk_cfa(it->cx, CFA_CFI_FIRST, &it->regs, f->exact, &next, NULL, why, sizeof(why)) >= 0)
+			at = next.r[FPI_REG_SP];
 	}
-	/* sigtramp's frame record is 16 below its CFA */
+	/* from sigtramp's frame record: its CFA where the record says it,
+	 * else by its SP delta from the SP the record gives */
 	if (!at && f->fp)
-		at = f->fp + 16;
+		at = it->cx->arch->cfa_of_record(f->fp);
+	if (!at && frame_sp(it)) {
+		struct fpi_regs r = it->regs, next;
+		char why[160];
+
+		r.r[FPI_REG_PC] = f->pc;
+		r.r[FPI_REG_SP] = frame_sp(it);
+		if (walk_cfa(it->cx, CFA_CFI_FIRST, &r, f->exact, &next, NULL, why, sizeof(why)) >= 0)
+			at = next.r[FPI_REG_SP];
+	}
 	if (!signal_context(it->cx, at, &sw->regs)) {
 		snprintf(it->w->end, sizeof(it->w->end),
 			 "signal frame: cannot read the interrupted registers at 0x%" PRIx64, at);
@@ -337,8 +343,8 @@ static void signal_switch(struct walker *it, const struct frame *f, bool in_rest
 	}
 	sw->kind = SW_SIGNAL;
 	sw->exact = true;
-	stack_of_sp(it->cx, it->m, sw->regs.r[FPI_REG_RSP], &sw->lo, &sw->hi, &sw->st);
-	sw->chain_fp = sw->regs.r[FPI_REG_RBP];
+	stack_of_sp(it->cx, it->m, sw->regs.r[FPI_REG_SP], &sw->lo, &sw->hi, &sw->st);
+	sw->chain_fp = sw->regs.r[FPI_REG_FP];
 }
 
 static void goroutine_switch(struct walker *it, const struct frame *f, struct go_switch *sw)
@@ -358,14 +364,14 @@ static void goroutine_switch(struct walker *it, const struct frame *f, struct go
 	} else if ((g = switch_target(it->cx, it->w, it->m))) {
 		sw->kind = SW_GOROUTINE;
 		saved_start(it->cx, g, &sw->regs);
-		sw->chain_fp = sw->regs.r[FPI_REG_RBP];
+		sw->chain_fp = sw->regs.r[FPI_REG_FP];
 		sw->lo = g->stack_lo, sw->hi = g->stack_hi;
 	} else {
 		sw->kind = SW_END; /* an idle M: the system stack is all there is */
 		return;
 	}
 	/* a saved pc at a function's entry is exact (see walk_goroutine) */
-	sw->exact = func_entry(it->cx, sw->regs.r[FPI_REG_RIP]);
+	sw->exact = func_entry(it->cx, sw->regs.r[FPI_REG_PC]);
 	sw->st = FR_GOROUTINE;
 }
 
@@ -390,10 +396,10 @@ static void cgocallback_switch(struct walker *it, const struct frame *f, struct 
 	char why[160];
 
 	/* where the goroutine was before it called C, for SW_CONT */
-	at.r[FPI_REG_RSP] = frame_sp(it);
-	it->cont_ok = at.r[FPI_REG_RSP] &&
+	at.r[FPI_REG_SP] = frame_sp(it);
+	it->cont_ok = at.r[FPI_REG_SP] &&
 		      walk_cfa(it->cx, CFA_CFI_FIRST, &at, f->exact, &cont, NULL, why, sizeof(why)) == 0 &&
-		      cont.r[FPI_REG_RIP] && cont.r[FPI_REG_RSP] > at.r[FPI_REG_RSP] && cont.r[FPI_REG_RSP] < it->hi;
+		      cont.r[FPI_REG_PC] && cont.r[FPI_REG_SP] > at.r[FPI_REG_SP] && cont.r[FPI_REG_SP] < it->hi;
 	if (it->cont_ok) {
 		it->cont = cont;
 		it->cont_lo = it->lo, it->cont_hi = it->hi;
@@ -402,7 +408,7 @@ static void cgocallback_switch(struct walker *it, const struct frame *f, struct 
 		return;
 	sw->kind = SW_CGOCALLBACK;
 	sw->regs = at;
-	sw->regs.r[FPI_REG_RSP] = g0_sched_sp(it->cx, m);
+	sw->regs.r[FPI_REG_SP] = g0_sched_sp(it->cx, m);
 	sw->st = FR_G0;
 	sw->lo = m->g0_lo, sw->hi = m->g0_hi + G0_HI_SLACK;
 	sw->chain_fp = f->fp;
@@ -432,8 +438,8 @@ static void vdso_switch(struct walker *it, const struct frame *f, struct go_swit
 		return;
 	sw->kind = SW_VDSO;
 	sw->regs = it->regs;
-	sw->regs.r[FPI_REG_RIP] = m->vdsopc;
-	sw->regs.r[FPI_REG_RSP] = m->vdsosp;
+	sw->regs.r[FPI_REG_PC] = m->vdsopc;
+	sw->regs.r[FPI_REG_SP] = m->vdsosp;
 	sw->exact = false;
 	sw->chain_fp = f->fp;
 }
@@ -493,11 +499,11 @@ void walk_new_segment(struct walker *it, size_t at)
 static void push(struct walker *it)
 {
 	struct walk *w = it->w;
-	uint64_t pc = it->regs.r[FPI_REG_RIP];
+	uint64_t pc = it->regs.r[FPI_REG_PC];
 	int fn = rt_fn_of(it->cx, pc, !it->exact);
 	struct frame *f = &w->frames[w->n++];
 
-	*f = (struct frame){ pc, it->sp_known ? it->regs.r[FPI_REG_RSP] : 0, it->regs.r[FPI_REG_RBP],
+	*f = (struct frame){ pc, it->sp_known ? it->regs.r[FPI_REG_SP] : 0, it->regs.r[FPI_REG_FP],
 			     frame_stack(it->cx, it->st, pc, !it->exact), it->exact, (signed char)fn };
 	if (f->stack == FR_C)
 		w->saw_c = true;
@@ -524,7 +530,7 @@ static void run(struct walker *it)
 		if (sw.kind == SW_END)
 			return;
 		if (sw.kind == SW_SIGNAL && it->want_signal &&
-		    (sw.regs.r[FPI_REG_RSP] < it->lo || sw.regs.r[FPI_REG_RSP] >= it->hi)) {
+		    (sw.regs.r[FPI_REG_SP] < it->lo || sw.regs.r[FPI_REG_SP] >= it->hi)) {
 			it->sig_found = true;
 			it->sig_regs = sw.regs;
 			return;
@@ -538,7 +544,7 @@ static void run(struct walker *it)
 	}
 	snprintf(w->end, sizeof(w->end),
 		 "depth cap of %d frames reached: frame %d has a caller at pc 0x%" PRIx64 " not walked",
-		 WALK_MAX_FRAMES, WALK_MAX_FRAMES - 1, it->regs.r[FPI_REG_RIP]);
+		 WALK_MAX_FRAMES, WALK_MAX_FRAMES - 1, it->regs.r[FPI_REG_PC]);
 }
 
 static void start(struct walker *it, struct walk_ctx *cx, struct walk *w, enum walk_unwinder uw,
@@ -613,7 +619,7 @@ static bool goroutine_regs(struct walk_ctx *cx, const struct go_g *g, struct fpi
 		return true;
 	}
 	return th && th->stack == GO_STACK_GSIGNAL && interrupted_regs(cx, th, out) &&
-	       out->r[FPI_REG_RSP] >= g->stack_lo && out->r[FPI_REG_RSP] < g->stack_hi;
+	       out->r[FPI_REG_SP] >= g->stack_lo && out->r[FPI_REG_SP] < g->stack_hi;
 }
 
 void walk_goroutine(struct walk_ctx *cx, const struct go_g *g, enum walk_unwinder uw, struct walk *w)
@@ -638,7 +644,7 @@ void walk_goroutine_until(struct walk_ctx *cx, const struct go_g *g, enum walk_u
 		return;
 	if (!regs)
 		saved_start(cx, g, &r);
-	if (!r.r[FPI_REG_RIP] || !r.r[FPI_REG_RSP]) {
+	if (!r.r[FPI_REG_PC] || !r.r[FPI_REG_SP]) {
 		snprintf(w->end, sizeof(w->end), "no place to start: %s is 0", regs ? "the thread's pc or sp" :
 			 go_g_status_is(cx->layout, g, "syscall") && g->syscallsp ? "syscallpc or syscallsp" :
 			 "g.sched.pc or g.sched.sp");
@@ -648,7 +654,7 @@ void walk_goroutine_until(struct walk_ctx *cx, const struct go_g *g, enum walk_u
 	 * function's entry: a goroutine that has not run yet (g.sched.pc =
 	 * its function's entry), Go 1.19's systemstack_switch. Go's unwinder
 	 * does the same (symPC: pc-1 only when pc > the function's entry). */
-	exact = regs || func_entry(cx, r.r[FPI_REG_RIP]);
+	exact = regs || func_entry(cx, r.r[FPI_REG_PC]);
 	start(&it, cx, w, uw, m, &r, exact, FR_GOROUTINE, g->stack_lo, g->stack_hi);
 	it.stop = stop, it.stop_arg = arg;
 	if (stop)
@@ -661,7 +667,7 @@ void walk_thread(struct walk_ctx *cx, const struct go_thread *th, enum walk_unwi
 	uint64_t lo = 0, hi = 0;
 	enum fr_stack kind;
 	const struct go_m *m = th->m >= 0 ? &cx->snap->ms[th->m] : NULL;
-	uint64_t sp = th->regs.r[FPI_REG_RSP];
+	uint64_t sp = th->regs.r[FPI_REG_SP];
 	struct walker it;
 
 	walk_init(w, uw, m);

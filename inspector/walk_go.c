@@ -10,12 +10,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pclntab.h"
 #include "walk_internal.h"
 
-/* amd64: the CALL pushed one word, the return address, at CFA-8 */
-#define PTR_SIZE 8
 
 /* The SP delta of a pc that pclntab knows, cached: the goroutines command
  * walks the tops of 100k stacks, nearly all from the same few pcs, and a
@@ -33,7 +32,8 @@ struct pcln_cache {
 int walk_pcln_step(struct walk_ctx *cx, const struct fpi_regs *regs, bool first, struct fpi_regs *next,
 		   char *why, size_t whylen)
 {
-	uint64_t pc = regs->r[FPI_REG_RIP], sp = regs->r[FPI_REG_RSP], cfa, look, key;
+	const struct fpi_arch_info *a = cx->arch;
+	uint64_t pc = regs->r[FPI_REG_PC], sp = regs->r[FPI_REG_SP], cfa, look, ra_at, key;
 	struct fpi_pclntab_func f;
 	int32_t delta;
 	size_t slot;
@@ -67,17 +67,44 @@ int walk_pcln_step(struct walk_ctx *cx, const struct fpi_regs *regs, bool first,
 		cx->pcln_cache->e[slot].delta = delta;
 	}
 have_delta:
-	cfa = sp + (uint64_t)delta + PTR_SIZE;
-	/* Go frames restore no register but SP and PC: the caller's BP is in
-	 * the frame record at CFA-16, which the frame-pointer step reads; the
+	/* Go frames restore no register but SP and PC: the caller's FP is in
+	 * the frame record, which the frame-pointer step reads; the
 	 * registers carry over, as Go's CFI (no register rules) says too */
 	*next = *regs;
-	next->r[FPI_REG_RSP] = cfa;
-	if (!cx->mem->read(cx->mem->arg, cfa - PTR_SIZE, &next->r[FPI_REG_RIP], PTR_SIZE)) {
-		snprintf(why, whylen, "cannot read the return address at 0x%" PRIx64, cfa - PTR_SIZE);
+	if (a->lr < 0) {
+		/* the CALL pushed one word, the return address, at CFA-8 */
+		cfa = sp + (uint64_t)delta + a->ptr_size;
+		ra_at = cfa - a->ptr_size;
+	} else {
+		/* LR machines (traceback.go, usesLR): the CFA is the SP at
+		 * entry; the prologue stored LR at the new SP, and until it
+		 * has (delta 0: a frameless leaf, a function's entry) the
+		 * innermost frame's return address is still in LR */
+		cfa = sp + (uint64_t)delta;
+		ra_at = sp;
+		if (delta == 0 && first) {
+			next->r[FPI_REG_SP] = cfa;
+			next->r[FPI_REG_PC] = regs->r[a->lr];
+			return next->r[FPI_REG_PC] ? 0 : 1;
+		}
+	}
+	next->r[FPI_REG_SP] = cfa;
+	if (!cx->mem->read(cx->mem->arg, ra_at, &next->r[FPI_REG_PC], a->ptr_size)) {
+		snprintf(why, whylen, "cannot read the return address at 0x%" PRIx64, ra_at);
 		return -2;
 	}
-	return next->r[FPI_REG_RIP] ? 0 : 1;
+	return next->r[FPI_REG_PC] ? 0 : 1;
+}
+
+uint64_t walk_frame_cfa(struct walk_ctx *cx, uint64_t pc, uint64_t sp, bool exact)
+{
+	struct fpi_regs r, next;
+	char why[160];
+
+	memset(&r, 0, sizeof(r));
+	r.r[FPI_REG_PC] = pc;
+	r.r[FPI_REG_SP] = sp;
+	return walk_pcln_step(cx, &r, exact, &next, why, sizeof(why)) >= 0 ? next.r[FPI_REG_SP] : 0;
 }
 
 static int go_step(struct walker *it)

@@ -93,6 +93,9 @@ struct walker {
 	uint64_t seg_bp;
 	bool seg_next;          /* the next frame pushed starts a segment */
 	int switches, nsigpanic, nframeless;
+	/* FP: the SP the last signal frame interrupted (0: none), below
+	 * which the signal's frame may have overwritten a frame record */
+	uint64_t sig_sp;
 	/* Below runtime.cgocallback on a goroutine's stack: where the
 	 * goroutine was before it called C (cgocallback pushed the old
 	 * g.sched.pc there and made a frame like its g0 one): the walk goes on
@@ -142,6 +145,9 @@ int walk_cfa(struct walk_ctx *cx, enum cfa_source src, const struct fpi_regs *re
  * know the pc (not Go code) */
 int walk_pcln_step(struct walk_ctx *cx, const struct fpi_regs *regs, bool first, struct fpi_regs *next,
 		   char *why, size_t whylen);
+/* walk_cfi.c: the registers of the function an injected call (sigpanic,
+ * asyncPreempt) was made to look called from, from that call's CFA */
+void injected_below(const struct walk_ctx *cx, uint64_t cfa, struct fpi_regs *regs);
 /* walk_cfi.c: a register step with the checks a walk from outside needs,
  * the rule from src; and the resume of register steps */
 int walk_regs_step(struct walker *it, enum cfa_source src);

@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Compare `fpinspect dump` with the Go runtime's own SIGQUIT traceback.
 
-usage: dumpcmp.py [--system] [--skip-first] RUNTIME_TRACEBACK FPINSPECT_DUMP
+usage: dumpcmp.py [--system] [--skip-first] [--running-suffix] RUNTIME_TRACEBACK FPINSPECT_DUMP
 
 --skip-first: RUNTIME_TRACEBACK is runtime.Stack(all)'s, whose first
 goroutine is its caller (running, not parked): left out.
+--running-suffix: a goroutine the runtime shows [running] (the one that
+crashed, in a GOTRACEBACK=crash dump) is printed from below the runtime's
+own crash frames: its frames must end fpinspect's, which start at the
+thread's registers.
 
 Both are parsed into goroutine blocks: the header (goid, the status in the
 brackets, the rest of the header: minutes, locked to thread), the frames
@@ -72,10 +76,11 @@ def parse(text, runtime):
 
 def main():
     args = sys.argv[1:]
-    system = skip_first = False
+    system = skip_first = running_suffix = False
     while args and args[0].startswith("--"):
         system |= args[0] == "--system"
         skip_first |= args[0] == "--skip-first"
+        running_suffix |= args[0] == "--running-suffix"
         args = args[1:]
     text = open(args[0]).read()
     if skip_first:
@@ -113,6 +118,8 @@ def main():
             continue
         fa = a["frames"] if system else [f[:3] for f in a["frames"]]
         fb = b["frames"] if system else [f[:3] for f in b["frames"]]
+        if running_suffix and a["status"] == "running" and len(fb) > len(fa):
+            fb = fb[len(fb) - len(fa):]
         if fa != fb or a["elided"] != b["elided"]:
             diff("goroutine %d frames:\n  runtime:   %s\n  fpinspect: %s" % (
                 goid, "\n             ".join(map(str, fa)), "\n             ".join(map(str, fb))))

@@ -615,7 +615,7 @@ static void check_plt(struct fpi_modules *mods)
 
 static void regs_from_context(const ucontext_t *uc, struct fpi_regs *regs)
 {
-	static const int map[FPI_NREGS] = {
+	static const int map[FPI_REG_RIP + 1] = {
 		[FPI_REG_RAX] = REG_RAX, [FPI_REG_RDX] = REG_RDX, [FPI_REG_RCX] = REG_RCX,
 		[FPI_REG_RBX] = REG_RBX, [FPI_REG_RSI] = REG_RSI, [FPI_REG_RDI] = REG_RDI,
 		[FPI_REG_RBP] = REG_RBP, [FPI_REG_RSP] = REG_RSP, [FPI_REG_R8] = REG_R8,
@@ -625,7 +625,7 @@ static void regs_from_context(const ucontext_t *uc, struct fpi_regs *regs)
 	};
 
 	memset(regs, 0, sizeof(*regs));
-	for (int i = 0; i < FPI_NREGS; i++)
+	for (int i = 0; i <= FPI_REG_RIP; i++)
 		regs->r[i] = uc->uc_mcontext.gregs[map[i]];
 }
 

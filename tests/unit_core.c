@@ -85,7 +85,7 @@ static unsigned char exe_pattern(size_t i) { return (unsigned char)(i * 7 + 3); 
 /* A small static "executable": one PT_LOAD of two pages at 0x400000, a GNU
  * build ID note in the first page (all bytes id_byte), a pattern in the
  * second. */
-static void build_exe(struct buf *b, unsigned char id_byte)
+static void build_exe_for(struct buf *b, unsigned char id_byte, uint16_t machine)
 {
 	Elf64_Ehdr eh = { 0 };
 	Elf64_Phdr ph[2] = { { 0 } };
@@ -96,7 +96,7 @@ static void build_exe(struct buf *b, unsigned char id_byte)
 	eh.e_ident[EI_DATA] = ELFDATA2LSB;
 	eh.e_ident[EI_VERSION] = EV_CURRENT;
 	eh.e_type = ET_EXEC;
-	eh.e_machine = EM_X86_64;
+	eh.e_machine = machine;
 	eh.e_version = EV_CURRENT;
 	eh.e_entry = EXE_VADDR + 0x1000;
 	eh.e_phoff = sizeof(eh);
@@ -129,6 +129,7 @@ struct synth {
 	uint64_t file_count;      /* 0: right count; else claimed count */
 	uint32_t prstatus_size;   /* 0: 336 */
 	int16_t signal;           /* the first thread's pr_cursig */
+	bool arm64;               /* EM_AARCH64: user_pt_regs, 34 words */
 	bool siginfo;             /* an NT_SIGINFO for it, si_addr 0xdead0 */
 };
 
@@ -144,6 +145,11 @@ static unsigned char seg_a_byte(size_t i) { return (unsigned char)i; }
 static unsigned char seg_b_byte(size_t i) { return (unsigned char)(0xb0 ^ i); }
 
 /* An amd64 ET_CORE header with phnum program headers right after it. */
+static void build_exe(struct buf *b, unsigned char id_byte)
+{
+	build_exe_for(b, id_byte, EM_X86_64);
+}
+
 static void core_ehdr(Elf64_Ehdr *eh, uint16_t phnum)
 {
 	memset(eh, 0, sizeof(*eh));
@@ -160,18 +166,21 @@ static void core_ehdr(Elf64_Ehdr *eh, uint16_t phnum)
 	eh->e_phnum = phnum;
 }
 
-static void prstatus(struct buf *b, int tid, uint32_t size, int16_t cursig)
+/* pr_reg word k holds 0x1000 + k; amd64's is 336 bytes (27 words),
+ * arm64's 392 (34 words and pr_fpvalid). */
+static void prstatus(struct buf *b, int tid, uint32_t size, int16_t cursig, bool arm64)
 {
-	unsigned char d[336] = { 0 };
+	unsigned char d[392] = { 0 };
+	int words = arm64 ? 34 : 27;
 
 	memcpy(d + 12, &cursig, 2);
 	memcpy(d + 32, &tid, 4);
-	for (int k = 0; k < 27; k++) {
+	for (int k = 0; k < words; k++) {
 		uint64_t v = 0x1000 + k;
 
 		memcpy(d + 112 + 8 * k, &v, 8);
 	}
-	buf_note(b, "CORE", NT_PRSTATUS, d, size ? size : sizeof(d));
+	buf_note(b, "CORE", NT_PRSTATUS, d, size ? size : arm64 ? 392 : 336);
 }
 
 /* An ET_CORE with one PT_NOTE (two threads, prpsinfo, auxv, NT_FILE) and
@@ -186,7 +195,7 @@ static void build_core(struct buf *b, const struct synth *o)
 	int pid = 100;
 	size_t data_off;
 
-	prstatus(&notes, 101, o->prstatus_size, o->signal);
+	prstatus(&notes, 101, o->prstatus_size, o->signal, o->arm64);
 	if (o->siginfo) {
 		unsigned char si[128] = { 0 };
 		int signo = o->signal;
@@ -199,7 +208,7 @@ static void build_core(struct buf *b, const struct synth *o)
 	memcpy(psinfo + 24, &pid, 4);
 	memcpy(psinfo + 40, "synth", 5);
 	buf_note(&notes, "CORE", NT_PRPSINFO, psinfo, sizeof(psinfo));
-	prstatus(&notes, 102, o->prstatus_size, 0);
+	prstatus(&notes, 102, o->prstatus_size, 0, o->arm64);
 	if (!o->no_auxv) {
 		uint64_t auxv[] = { AT_PHDR, EXE_VADDR + 64, AT_ENTRY, EXE_VADDR + 0x1000, AT_EXECFN, EXECFN_ADDR,
 				    AT_NULL, 0 };
@@ -220,6 +229,8 @@ static void build_core(struct buf *b, const struct synth *o)
 	}
 
 	core_ehdr(&eh, 5);
+	if (o->arm64)
+		eh.e_machine = EM_AARCH64;
 
 	size_t note_off = sizeof(eh) + sizeof(ph);
 	data_off = (note_off + notes.len + 0xfff) & ~(size_t)0xfff;
@@ -268,7 +279,7 @@ static void build_stress_core(struct buf *b, size_t nph, size_t nthreads, size_t
 	Elf64_Ehdr eh = { 0 };
 
 	for (size_t i = 0; i < nthreads; i++)
-		prstatus(&notes, (int)i + 1, 0, 0);
+		prstatus(&notes, (int)i + 1, 0, 0, false);
 	if (nfiles) {
 		struct buf f = { 0 };
 		char name[32];
@@ -340,7 +351,7 @@ static char *tmp_path(const char *name)
 
 static void remove_tmpdir(void)
 {
-	const char *names[] = { "exe", "exe2", "core", "bad", "trunc", NULL };
+	const char *names[] = { "exe", "exe2", "core", "bad", "trunc", "exe64", "core64", "exe86", NULL };
 
 	for (int i = 0; names[i]; i++) {
 		char *p = tmp_path(names[i]);
@@ -394,6 +405,60 @@ static bool read_go_string(struct fpi_target *t, uint64_t addr, char *out, size_
 	return true;
 }
 
+/* An aarch64 core as qemu-user writes them: NT_PRSTATUS with user_pt_regs,
+ * NT_AUXV, no NT_FILE, the executable's text not dumped: the text comes
+ * from EXE, placed by AT_ENTRY. */
+static void test_arm64(void)
+{
+	struct buf exe = { 0 }, core = { 0 };
+	char *exe_path = tmp_path("exe64"), *core_path = tmp_path("core64"), *x86_path = tmp_path("exe86");
+	struct synth o = { .exe_path = exe_path, .no_file_note = true, .arm64 = true };
+	struct fpi_target *t = NULL;
+	struct fpi_error *err;
+	unsigned char got[64], want[64];
+
+	printf("synthetic arm64 core\n");
+	build_exe_for(&exe, 0x33, EM_AARCH64);
+	write_file(exe_path, exe.p, exe.len);
+	build_core(&core, &o);
+	write_file(core_path, core.p, core.len);
+	err = fpi_target_open_core(core_path, exe_path, &t);
+	CHECK(!err, "arm64 open: %s", err ? err->message : "");
+	if (!err) {
+		const struct fpi_regs *r = &t->threads[0].regs;
+
+		CHECK(!strcmp(t->arch->name, "arm64"), "arch %s", t->arch->name);
+		CHECK(t->nthreads == 2 && t->threads[0].tid == 101, "arm64 threads");
+		/* user_pt_regs: x0-x30, sp, pc, pstate; word k = 0x1000 + k */
+		for (int n = 0; n < 29; n++)
+			CHECK(r->r[FPI_REG_A64_X0 + n] == 0x1000u + n, "x%d = 0x%" PRIx64, n, r->r[FPI_REG_A64_X0 + n]);
+		CHECK(r->r[FPI_REG_FP] == 0x1000 + 29, "x29 (FP) = 0x%" PRIx64, r->r[FPI_REG_FP]);
+		CHECK(r->r[FPI_REG_A64_LR] == 0x1000 + 30, "x30 (LR) = 0x%" PRIx64, r->r[FPI_REG_A64_LR]);
+		CHECK(r->r[FPI_REG_SP] == 0x1000 + 31, "sp = 0x%" PRIx64, r->r[FPI_REG_SP]);
+		CHECK(r->r[FPI_REG_PC] == 0x1000 + 32, "pc = 0x%" PRIx64, r->r[FPI_REG_PC]);
+		CHECK(r->fs_base == 0, "no fs_base on arm64");
+		CHECK(t->arch->g_reg >= 0 && r->r[t->arch->g_reg] == 0x1000 + 28, "g in x28");
+		/* no NT_FILE: the executable's PT_LOAD placed by AT_ENTRY */
+		CHECK(t->nmaps == 1 && t->maps[0].start == EXE_VADDR && t->maps[0].end == EXE_VADDR + EXE_SIZE &&
+		      !strcmp(t->maps[0].path, exe_path), "arm64 maps from the auxv (%zu)", t->nmaps);
+		for (size_t i = 0; i < sizeof(want); i++)
+			want[i] = exe_pattern(0x1800 + i);
+		CHECK(fpi_target_read(t, EXE_VADDR + 0x1800, got, sizeof(got)) == NULL && !memcmp(got, want, sizeof(got)),
+		      "the text the dump left out comes from EXE");
+		printf("  exe check: %s\n", t->exe_check ? t->exe_check : "(null)");
+		fpi_target_destroy(t);
+	}
+	/* an amd64 executable is not the executable of an arm64 core */
+	build_exe_for(&exe, 0x33, EM_X86_64);
+	write_file(x86_path, exe.p, exe.len);
+	expect_refusal("amd64 exe for an arm64 core", core_path, x86_path, FPI_ERR_FORMAT, "not an arm64 executable");
+	free(exe.p);
+	free(core.p);
+	free(exe_path);
+	free(core_path);
+	free(x86_path);
+}
+
 static void test_synthetic(void)
 {
 	struct buf exe = { 0 }, exe2 = { 0 }, core = { 0 };
@@ -425,8 +490,9 @@ static void test_synthetic(void)
 		CHECK(t->nthreads >= 1 && t->threads[0].tid == 101, "first thread %d", t->threads[0].tid);
 		CHECK(t->nthreads == 2 && t->threads[1].tid == 102, "second thread");
 		/* user_regs_struct word k holds 0x1000 + k. */
-		static const int word[FPI_NREGS] = { 10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16 };
-		for (int r = 0; r < FPI_NREGS && t->nthreads; r++)
+		/* amd64's slots are its DWARF numbers, rax to rip */
+		static const int word[FPI_REG_RIP + 1] = { 10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16 };
+		for (int r = 0; r <= FPI_REG_RIP && t->nthreads; r++)
 			CHECK(t->threads[0].regs.r[r] == 0x1000u + word[r], "DWARF reg %d = 0x%" PRIx64, r,
 			      t->threads[0].regs.r[r]);
 		CHECK(t->nthreads && t->threads[0].regs.fs_base == 0x1000 + 21, "fs_base");
@@ -583,9 +649,15 @@ static void test_synthetic(void)
 	write_file(bad_path, core.p, core.len);
 	expect_refusal("32-bit", bad_path, NULL, FPI_ERR_FORMAT, "32-bit");
 	memcpy(core.p, got, 64);
+	((Elf64_Ehdr *)core.p)->e_machine = EM_PPC64;
+	write_file(bad_path, core.p, core.len);
+	expect_refusal("ppc64 core", bad_path, NULL, FPI_ERR_FORMAT, "another machine");
+	/* an amd64 core relabelled arm64: its NT_PRSTATUS is too short for
+	 * arm64's user_regs (34 words, not 27) */
 	((Elf64_Ehdr *)core.p)->e_machine = EM_AARCH64;
 	write_file(bad_path, core.p, core.len);
-	expect_refusal("arm64 core", bad_path, NULL, FPI_ERR_FORMAT, "another machine");
+	expect_refusal("amd64 notes in an arm64 core", bad_path, NULL, FPI_ERR_FORMAT, "want at least 384 for arm64");
+	memcpy(core.p, got, 64);
 
 	/* The signal the core was written for: the first thread's pr_cursig,
 	 * NT_SIGINFO's address for a fault, none for other signals. */
@@ -870,6 +942,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	test_synthetic();
+	test_arm64();
 	if (core)
 		test_real(core, exe, addr, want_threads, other);
 	remove_tmpdir();

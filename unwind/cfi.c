@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* One DWARF CFI step on amd64 with libdw's CFI primitives; every read of
- * target memory goes through the caller's fpi_mem. */
+/* One DWARF CFI step with libdw's CFI primitives, registers numbered as the
+ * executable's machine numbers them (arch.h); every read of target memory
+ * goes through the caller's fpi_mem. */
 #include <dwarf.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@ static void set_why(char *why, size_t whylen, const char *fmt, ...)
 }
 
 struct expr_ctx {
+	const struct fpi_arch_info *arch;
 	const struct fpi_regs *regs;  /* the frame being unwound */
 	const struct fpi_mem *mem;
 	bool have_cfa;
@@ -39,11 +41,13 @@ struct expr_ctx {
 
 static bool reg_value(struct expr_ctx *c, uint64_t regno, uint64_t *ret)
 {
-	if (regno >= FPI_NREGS) {
+	int slot = fpi_arch_slot(c->arch, regno);
+
+	if (slot < 0) {
 		set_why(c->why, c->whylen, "CFI uses DWARF register %" PRIu64 ", not tracked", regno);
 		return false;
 	}
-	*ret = c->regs->r[regno];
+	*ret = c->regs->r[slot];
 	return true;
 }
 
@@ -260,12 +264,6 @@ overflow:
 #undef PUSH
 }
 
-static bool callee_saved(int regno)
-{
-	return regno == FPI_REG_RBX || regno == FPI_REG_RBP ||
-	       (regno >= FPI_REG_R12 && regno <= FPI_REG_R15);
-}
-
 /* The FDE for lookup_pc: .eh_frame first (C code), then .debug_frame (Go
  * has only that, C has it when built with -g). */
 static Dwarf_Frame *find_frame(struct fpi_module *m, uint64_t lookup_pc, bool *debug_frame,
@@ -313,7 +311,8 @@ int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
 		      struct fpi_regs *ret, struct fpi_cfi_info *info,
 		      char *why, size_t whylen)
 {
-	struct expr_ctx c = { .regs = regs, .mem = mem, .why = why, .whylen = whylen };
+	const struct fpi_arch_info *arch = fpi_modules_arch(mods);
+	struct expr_ctx c = { .arch = arch, .regs = regs, .mem = mem, .why = why, .whylen = whylen };
 	struct fpi_cfi_info info_mem;
 	struct fpi_regs out;
 	struct fpi_module *m;
@@ -321,8 +320,8 @@ int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
 	Dwarf_Op *ops, ops_mem[3];
 	size_t nops;
 	enum expr_result kind;
-	uint64_t pc = regs->r[FPI_REG_RIP], lookup_pc, v;
-	int result = -1, ra_regno;
+	uint64_t pc = regs->r[FPI_REG_PC], lookup_pc, v;
+	int result = -1, ra_regno, ra_slot;
 
 	if (!info)
 		info = &info_mem;
@@ -346,7 +345,8 @@ int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
 	if (!frame)
 		return -1;
 	ra_regno = dwarf_frame_info(frame, NULL, NULL, &info->signal_frame);
-	if (ra_regno < 0 || ra_regno >= FPI_NREGS) {
+	ra_slot = ra_regno < 0 ? -1 : fpi_arch_slot(arch, (uint64_t)ra_regno);
+	if (ra_slot < 0) {
 		set_why(why, whylen, "pc 0x%" PRIx64 ": return address column %d", pc, ra_regno);
 		goto out;
 	}
@@ -365,13 +365,13 @@ int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
 
 	memset(&out, 0, sizeof(out));
 	out.fs_base = regs->fs_base;
-	out.r[FPI_REG_RSP] = c.cfa;
+	out.r[FPI_REG_SP] = c.cfa;
 	/* The return address first: when it is undefined this is the
 	 * outermost frame, whatever else can or cannot be recovered. */
-	for (int k = -1; k < FPI_NREGS; k++) {
-		int regno = k < 0 ? ra_regno : k;
+	for (int k = -1; k < arch->ndwarf; k++) {
+		int regno = k < 0 ? ra_regno : k, slot = fpi_arch_slot(arch, (uint64_t)regno);
 
-		if (k == ra_regno)
+		if (k == ra_regno || slot < 0)
 			continue;
 		if (dwarf_frame_register(frame, regno, ops_mem, &ops, &nops) != 0) {
 			set_why(why, whylen, "dwarf_frame_register %d pc 0x%" PRIx64 ": %s",
@@ -382,11 +382,19 @@ int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
 			/* ops == NULL: same_value; else undefined or, alike
 			 * for libdw, unspecified. */
 			if (regno == ra_regno) {
+				if (!ops && ra_slot == arch->lr) {
+					/* a frameless leaf, or before the
+					 * prologue stored LR (Go's arm64 CFI
+					 * says so at every such pc): the
+					 * return address is still in LR */
+					out.r[ra_slot] = regs->r[ra_slot];
+					continue;
+				}
 				if (!ops) {
 					set_why(why, whylen, "pc 0x%" PRIx64 ": return address rule is same_value", pc);
 					goto out;
 				}
-				out.r[FPI_REG_RIP] = 0;
+				out.r[FPI_REG_PC] = 0;
 				*ret = out;
 				result = 1;
 				goto out;
@@ -397,8 +405,8 @@ int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
 			 * rbx (3) is meant. This is also all Go's .debug_frame
 			 * says about rbp, though Go code does change it: see
 			 * fpi_cfi_info.rbp_from_rule. */
-			if (callee_saved(regno))
-				out.r[regno] = regs->r[regno];
+			if (slot != FPI_REG_SP && arch->callee_saved(regno))
+				out.r[slot] = regs->r[slot];
 			continue;
 		}
 		if (!eval(&c, ops, nops, &v, &kind))
@@ -412,23 +420,22 @@ int fpi_cfi_step_info(struct fpi_modules *mods, const struct fpi_mem *mem,
 				goto out;
 			}
 		}
-		if (regno == FPI_REG_RBP)
+		if (slot == FPI_REG_FP)
 			info->rbp_from_rule = true;
-		out.r[regno] = v;
+		out.r[slot] = v;
 	}
-	/* The return address column is rip on amd64 (16); should a CIE name
-	 * another column, its value is still the caller's pc. */
-	if (ra_regno != FPI_REG_RIP)
-		out.r[FPI_REG_RIP] = out.r[ra_regno];
+	/* The return address column (rip on amd64, x30 on arm64) holds the
+	 * caller's pc */
+	out.r[FPI_REG_PC] = out.r[ra_slot];
 	/* A return address of 0 ends the chain as well, as in libdwfl's
 	 * unwinder (the slot above a goroutine's runtime.goexit frame is
 	 * usually 0). */
-	if (out.r[FPI_REG_RIP] == 0) {
+	if (out.r[FPI_REG_PC] == 0) {
 		*ret = out;
 		result = 1;
 		goto out;
 	}
-	if (out.r[FPI_REG_RIP] == regs->r[FPI_REG_RIP] && out.r[FPI_REG_RSP] == regs->r[FPI_REG_RSP]) {
+	if (out.r[FPI_REG_PC] == regs->r[FPI_REG_PC] && out.r[FPI_REG_SP] == regs->r[FPI_REG_SP]) {
 		set_why(why, whylen, "pc 0x%" PRIx64 ": no progress (same pc and sp)", pc);
 		goto out;
 	}

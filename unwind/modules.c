@@ -281,6 +281,18 @@ struct fpi_error *fpi_modules_create(const struct fpi_mapping *maps, size_t nmap
 		err = fpi_error_create(FPI_ERR_OTHER, "dwfl_report_end: %s", dwfl_errmsg(-1));
 		goto out;
 	}
+	/* the machine is the executable's: its CFI's register numbers and
+	 * how a frame's caller is found */
+	mods->arch = &fpi_arch_amd64;
+	if (mods->nmods && mods->mods[0]->is_exe) {
+		Dwarf_Addr b;
+		Elf *elf = dwfl_module_getelf(mods->mods[0]->dwfl_mod, &b);
+		GElf_Ehdr eh;
+		const struct fpi_arch_info *a;
+
+		if (elf && gelf_getehdr(elf, &eh) && (a = fpi_arch_of_machine(eh.e_machine)))
+			mods->arch = a;
+	}
 out:
 	free(done);
 	if (err) {
@@ -289,6 +301,11 @@ out:
 	}
 	*ret = mods;
 	return NULL;
+}
+
+const struct fpi_arch_info *fpi_modules_arch(const struct fpi_modules *mods)
+{
+	return mods->arch;
 }
 
 const struct fpi_pclntab *fpi_modules_pclntab(struct fpi_modules *mods, uint64_t *bias, const char **why)

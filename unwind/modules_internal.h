@@ -7,7 +7,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
-#include "unwind.h"
+#include "arch.h"
 
 /* An ELF symbol. raw points into the Dwfl's string tables, name too or into
  * fpi_module.owned_names. */
@@ -84,6 +84,7 @@ struct fpi_symcache_slot {
 
 struct fpi_modules {
 	Dwfl *dwfl;
+	const struct fpi_arch_info *arch;  /* the executable's machine */
 	struct fpi_module **mods;  /* report order, exe first */
 	size_t nmods;
 	int *image_fds;            /* memfds holding fpi_mem_images, open while mods lives */

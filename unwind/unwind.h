@@ -14,14 +14,25 @@
  * the files it maps, and a read (struct fpi_mem). Targets fill these;
  * the unwinder never sees a target. */
 
-/* amd64 registers in DWARF numbering (0 rax, 1 rdx, 2 rcx, 3 rbx, 4 rsi,
- * 5 rdi, 6 rbp, 7 rsp, 8..15 r8..r15, 16 rip), plus fs_base for Go's TLS g. */
+/* Registers live in slots. The pc, sp and frame-pointer slots are the same
+ * on every architecture (FPI_REG_PC, _SP, _FP), so code above the
+ * architecture tables (arch.h) reads them without asking which machine it
+ * is. On amd64 every slot is its register's DWARF number (0 rax, 1 rdx,
+ * 2 rcx, 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8..15 r8..r15, 16 rip); arm64
+ * keeps x29 (FP), sp and pc in those three, x0-x28 and x30 (LR) in slots
+ * of their own. fs_base: amd64's TLS base, for Go's TLS g. */
 enum {
 	FPI_REG_RAX = 0, FPI_REG_RDX, FPI_REG_RCX, FPI_REG_RBX, FPI_REG_RSI,
 	FPI_REG_RDI, FPI_REG_RBP, FPI_REG_RSP, FPI_REG_R8, FPI_REG_R9,
 	FPI_REG_R10, FPI_REG_R11, FPI_REG_R12, FPI_REG_R13, FPI_REG_R14,
-	FPI_REG_R15, FPI_REG_RIP, FPI_NREGS
+	FPI_REG_R15, FPI_REG_RIP,
+	FPI_REG_A64_X0,                          /* xN at FPI_REG_A64_X0 + N, N < 29 */
+	FPI_REG_A64_LR = FPI_REG_A64_X0 + 29,    /* x30 */
+	FPI_NREGS
 };
+#define FPI_REG_PC FPI_REG_RIP
+#define FPI_REG_SP FPI_REG_RSP
+#define FPI_REG_FP FPI_REG_RBP
 
 struct fpi_regs {
 	uint64_t r[FPI_NREGS];

@@ -54,6 +54,31 @@ uintptr_t c_fake_frames_addr(void)
  * the caller's RBP is saved, so debuggers and CFI unwinders can still
  * unwind through it. The stack is 16-byte aligned at the call. */
 void c_call_with_rbp(void (*fn)(long), long arg, uintptr_t rbp);
+#if defined(__aarch64__)
+/* arm64: the frame pointer is x29; the frame record {x29, x30} is pushed
+ * as the AAPCS64 prologue does */
+__asm__(
+	".text\n"
+	".p2align 4\n"
+	".type c_call_with_rbp, %function\n"
+	"c_call_with_rbp:\n"
+	".cfi_startproc\n"
+	"	stp x29, x30, [sp, #-16]!\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset x29, -16\n"
+	".cfi_offset x30, -8\n"
+	"	mov x29, x2\n"
+	"	mov x3, x0\n"
+	"	mov x0, x1\n"
+	"	blr x3\n"
+	"	ldp x29, x30, [sp], #16\n"
+	".cfi_def_cfa_offset 0\n"
+	".cfi_restore x29\n"
+	".cfi_restore x30\n"
+	"	ret\n"
+	".cfi_endproc\n"
+	".size c_call_with_rbp, .-c_call_with_rbp\n");
+#else
 __asm__(
 	".text\n"
 	".p2align 4\n"
@@ -73,6 +98,7 @@ __asm__(
 	"	ret\n"
 	".cfi_endproc\n"
 	".size c_call_with_rbp, .-c_call_with_rbp\n");
+#endif
 
 static void *callback_thread(void *arg)
 {
