@@ -47,7 +47,7 @@ const char *go_waitreason(const struct go_layout *l, uint32_t reason)
 
 /* ---- .go.buildinfo: present even without DWARF or symbols ---- */
 
-static Elf_Scn *find_section(Elf *elf, const char *want)
+Elf_Scn *go_elf_section(Elf *elf, const char *want)
 {
 	size_t shstrndx;
 	Elf_Scn *scn = NULL;
@@ -70,7 +70,7 @@ static Elf_Scn *find_section(Elf *elf, const char *want)
 static char *buildinfo_version(Elf *elf)
 {
 	static const char magic[] = "\xff Go buildinf:";
-	Elf_Scn *scn = find_section(elf, ".go.buildinfo");
+	Elf_Scn *scn = go_elf_section(elf, ".go.buildinfo");
 	Elf_Data *d;
 	const unsigned char *p;
 	uint64_t len = 0;
@@ -115,7 +115,7 @@ char *go_buildinfo_version(const char *exe)
 static char *buildinfo_experiment(Elf *elf)
 {
 	static const char key[] = "\nbuild\tGOEXPERIMENT=";
-	Elf_Scn *scn = find_section(elf, ".go.buildinfo");
+	Elf_Scn *scn = go_elf_section(elf, ".go.buildinfo");
 	Elf_Data *d;
 	const char *p, *end, *hit, *nl;
 
@@ -295,8 +295,8 @@ struct fpi_error *go_layout_load(const char *exe, const struct go_layout_options
 			goto out;
 		}
 	}
-	go = find_section(elf, ".gopclntab") || find_section(elf, ".data.rel.ro.gopclntab") ||
-	     find_section(elf, ".go.buildinfo");
+	go = go_elf_section(elf, ".gopclntab") || go_elf_section(elf, ".data.rel.ro.gopclntab") ||
+	     go_elf_section(elf, ".go.buildinfo");
 
 	/* 1. the executable's own DWARF, or what it said last time */
 	if (!(l = attempt(elf, exe))) {

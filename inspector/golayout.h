@@ -154,6 +154,8 @@ struct fpi_error *go_layout_from_dwarf(struct go_layout *l, Elf *elf, const char
 char *go_layout_find_debug_file(Elf *exe, const char *exe_path, bool *same_build);
 bool go_layout_same_build(Elf *a, Elf *b);
 bool go_elf_note(Elf *elf, uint32_t type, const char *owner, const void **desc, size_t *len);
+typedef struct Elf_Scn Elf_Scn;
+Elf_Scn *go_elf_section(Elf *elf, const char *name);
 /* The build's identity for the cache: the GNU build ID in hex, else Go's
  * ("go-" and its build ID); NULL without either. */
 char *go_layout_build_id(Elf *elf);

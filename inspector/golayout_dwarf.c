@@ -445,43 +445,33 @@ char *go_layout_find_debug_file(Elf *exe, const char *exe_path, bool *same_build
 	/* .gnu_debuglink: a file name, NUL, padding to 4, the file's CRC32;
 	 * next to the exe, in .debug/ there, under the debug root */
 	{
-		size_t shstrndx;
-		Elf_Scn *scn = NULL;
+		Elf_Scn *scn = go_elf_section(exe, ".gnu_debuglink");
+		Elf_Data *d;
+		char dir[4096], *slash;
+		size_t nlen;
+		uint32_t crc;
 
-		if (elf_getshdrstrndx(exe, &shstrndx) != 0)
+		if (!scn || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
 			return NULL;
-		while ((scn = elf_nextscn(exe, scn))) {
-			GElf_Shdr sh;
-			const char *name;
-			Elf_Data *d;
-			char dir[4096], *slash;
-			size_t nlen;
-			uint32_t crc;
+		nlen = strnlen(d->d_buf, d->d_size);
+		if (nlen == 0 || nlen >= d->d_size || strchr(d->d_buf, '/') || ((nlen + 4) & ~3u) + 4 > d->d_size)
+			return NULL;
+		memcpy(&crc, (char *)d->d_buf + ((nlen + 4) & ~3u), 4);
+		snprintf(dir, sizeof(dir), "%s", exe_path);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		else
+			strcpy(dir, ".");
+		for (int k = 0; k < 3; k++) {
+			char *p;
 
-			if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(exe, shstrndx, sh.sh_name)) ||
-			    strcmp(name, ".gnu_debuglink") != 0 || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
-				continue;
-			nlen = strnlen(d->d_buf, d->d_size);
-			if (nlen == 0 || nlen >= d->d_size || strchr(d->d_buf, '/') || ((nlen + 4) & ~3u) + 4 > d->d_size)
-				return NULL;
-			memcpy(&crc, (char *)d->d_buf + ((nlen + 4) & ~3u), 4);
-			snprintf(dir, sizeof(dir), "%s", exe_path);
-			slash = strrchr(dir, '/');
-			if (slash)
-				*slash = '\0';
-			else
-				strcpy(dir, ".");
-			for (int k = 0; k < 3; k++) {
-				char *p;
-
-				snprintf(path, sizeof(path), "%s%s%s/%s", k == 2 ? debug_root() : "", dir,
-					 k == 1 ? "/.debug" : "", (char *)d->d_buf);
-				if ((p = existing(path))) {
-					*same_build = crc_matches(p, crc);
-					return p;
-				}
+			snprintf(path, sizeof(path), "%s%s%s/%s", k == 2 ? debug_root() : "", dir,
+				 k == 1 ? "/.debug" : "", (char *)d->d_buf);
+			if ((p = existing(path))) {
+				*same_build = crc_matches(p, crc);
+				return p;
 			}
-			return NULL;
 		}
 	}
 	return NULL;

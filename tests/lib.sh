@@ -100,23 +100,33 @@ go_bug_72870() {
 	grep -q 'isExtraInC = true' "$_cg" && ! grep -q 'isextra && gp.m.ncgo == 0' "$_cg"
 }
 
-# build_target NAME GO [LDFLAGS]: build tests/targets/NAME with toolchain
-# GO (and -ldflags=LDFLAGS: "-s -w" makes NAME.s-w), cached under
-# tests/build/<goversion>/. Prints the binary's path.
-build_target() {
-	_name=$1 _go=$2 _ldf=${3:-}
-	_ver=$(go_version_of "$_go")
-	_out="$top_builddir/tests/build/$_ver/$_name"
-	[ -n "$_ldf" ] && _out="$_out.$(echo "$_ldf" | tr -d ' =' | sed 's/^-//; s/-/-/g')"
+# build_with NAME GO SUFFIX [FLAGS...]: tests/targets/NAME built with GO and
+# FLAGS into tests/build/<version>/NAME-SUFFIX (NAME for an empty SUFFIX),
+# cached while newer than its sources. Prints the binary's path.
+build_with() {
+	_name=$1 _go=$2 _suf=$3; shift 3
+	_out="$top_builddir/tests/build/$(go_version_of "$_go")/$_name${_suf:+-$_suf}"
 	_src="$top_srcdir/tests/targets/$_name"
 	mkdir -p "$(dirname "$_out")"
 	if [ ! -x "$_out" ] || [ -n "$(find "$_src" -newer "$_out" -type f 2>/dev/null | head -1)" ]; then
-		(cd "$_src" && GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=1 "$_go" build -ldflags="$_ldf" -o "$_out" .) >&2 || {
-			echo "FAIL: building $_name with $_ver" >&2
+		# built aside and renamed: a test never runs half a binary
+		(cd "$_src" && GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=1 "$_go" build "$@" -o "$_out.tmp$$" . &&
+			mv "$_out.tmp$$" "$_out") >&2 || {
+			echo "FAIL: building $_name${_suf:+ ($_suf)} with $_go" >&2
 			exit 99
 		}
 	fi
 	echo "$_out"
+}
+
+# build_target NAME GO [LDFLAGS]: build_with, -ldflags=LDFLAGS ("-s -w"
+# makes NAME-s-w)
+build_target() {
+	if [ -n "${3:-}" ]; then
+		build_with "$1" "$2" "$(echo "$3" | tr -d ' =' | sed 's/^-//')" -ldflags="$3"
+	else
+		build_with "$1" "$2" ""
+	fi
 }
 
 # start_target BIN [ARGS...]: run BIN with stdin on a fifo we hold open and

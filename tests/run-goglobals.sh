@@ -37,22 +37,6 @@ need_go; need_ptrace; need_python
 U="$top_builddir/tests/unit_goglobals"
 [ -x "$U" ] || skip_or_fail "tests/unit_goglobals not built (make check builds it)"
 
-# build_with NAME GO SUFFIX [FLAGS...]: tests/targets/NAME built with GO and
-# FLAGS into tests/build/<version>/NAME-SUFFIX, cached like build_target.
-build_with() {
-	_name=$1 _go=$2 _suf=$3; shift 3
-	_out="$top_builddir/tests/build/$(go_version_of "$_go")/$_name-$_suf"
-	_src="$top_srcdir/tests/targets/$_name"
-	mkdir -p "$(dirname "$_out")"
-	if [ ! -x "$_out" ] || [ -n "$(find "$_src" -newer "$_out" -type f 2>/dev/null | head -1)" ]; then
-		(cd "$_src" && GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=1 "$_go" build "$@" -o "$_out" .) >&2 || {
-			echo "FAIL: building $_name ($_suf) with $_go" >&2
-			exit 99
-		}
-	fi
-	echo "$_out"
-}
-
 # copy_of SRC SUFFIX CMD...: SRC transformed by CMD (given SRC and the
 # output path), cached while newer than SRC
 copy_of() {

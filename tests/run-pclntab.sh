@@ -17,22 +17,6 @@ need_go
 U="$top_builddir/tests/unit_pclntab"
 [ -x "$U" ] || skip_or_fail "tests/unit_pclntab not built (make check builds it)"
 
-# build_with NAME GO SUFFIX [FLAGS...]: tests/targets/NAME built with GO and
-# FLAGS into tests/build/<version>/NAME-SUFFIX, cached like build_target.
-build_with() {
-	_name=$1 _go=$2 _suf=$3; shift 3
-	_out="$top_builddir/tests/build/$(go_version_of "$_go")/$_name-$_suf"
-	_src="$top_srcdir/tests/targets/$_name"
-	mkdir -p "$(dirname "$_out")"
-	if [ ! -x "$_out" ] || [ -n "$(find "$_src" -newer "$_out" -type f 2>/dev/null | head -1)" ]; then
-		(cd "$_src" && GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=1 "$_go" build "$@" -o "$_out" .) >&2 || {
-			echo "FAIL: building $_name ($_suf) with $_go" >&2
-			exit 99
-		}
-	fi
-	echo "$_out"
-}
-
 # unit MODE ARGS...: run unit_pclntab, show its summary, count its result
 unit() {
 	"$U" "$@" >"$TDIR/unit.out" 2>&1
