@@ -1194,6 +1194,14 @@ struct fpi_error *go_globals_find_ex(struct go_layout *l, const char *exe, struc
 			err = fpi_error_wrap(err, "%s: finding runtime globals without a symbol table", exe);
 			goto out;
 		}
+		/* the anchors' instruction patterns are amd64's: an arm64 binary
+		 * without a symbol table needs its DWARF (--debug-file) */
+		if (strcmp(l->goarch, "amd64") != 0) {
+			err = fpi_error_create(FPI_ERR_NODWARF,
+				"%s: a %s binary without a symbol table: its runtime globals are found from machine code "
+				"on amd64 only; give its DWARF with --debug-file FILE", exe, l->goarch);
+			goto out;
+		}
 		if (cs_open(CS_ARCH_X86, CS_MODE_64, &c.cs) != CS_ERR_OK) {
 			err = fpi_error_create(FPI_ERR_OTHER, "capstone: cannot open an x86-64 disassembler");
 			goto out;
