@@ -129,6 +129,19 @@ build_target() {
 	fi
 }
 
+# set_go_version BIN OLD NEW OUT: BIN with the Go version in .go.buildinfo
+# changed from OLD to NEW (the same length): a release fpinspect has no
+# layout for, without building one
+set_go_version() {
+	python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+i = b.index(b"\xff Go buildinf:")
+j = b.index(sys.argv[2].encode(), i)
+b[j:j + len(sys.argv[3])] = sys.argv[3].encode()
+open(sys.argv[4], "wb").write(b)' "$1" "$2" "$3" "$4" && chmod +x "$4"
+}
+
 # start_target BIN [ARGS...]: run BIN with stdin on a fifo we hold open and
 # stdout in $TDIR; wait for READY. Sets TPID, TOUT, TIN (fd 8 writes stdin).
 start_target() {

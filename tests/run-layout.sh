@@ -265,26 +265,17 @@ check_eq "layout -o into a missing directory: exit 2" "$?" 2
 "$FPI" layout --help >"$TDIR/e"
 check "layout --help" grep -q "usage: fpinspect layout --from BINARY" "$TDIR/e"
 # a patch release with no layout of its own, and a release with none at
-# all: the -w binary with another version in .go.buildinfo (same length)
-setver() {
-	python3 -c '
-import sys
-b = bytearray(open(sys.argv[1], "rb").read())
-i = b.index(b"\xff Go buildinf:")
-j = b.index(sys.argv[2].encode(), i)
-b[j:j + len(sys.argv[3])] = sys.argv[3].encode()
-open(sys.argv[4], "wb").write(b)' "$1" "$2" "$3" "$4" && chmod +x "$4"
-}
+# all: the -w binary with another version in .go.buildinfo
 PATCH=$(echo "$VER1" | sed 's/\.\([0-9]\)$/.9/; t; s/\.[0-9][0-9]$/.99/')
 [ "$PATCH" = "$VER1" ] && PATCH=$(echo "$VER1" | sed 's/\.[0-9]$/.8/')
-setver "$(build_target states "$GO1" -w)" "$VER1" "$PATCH" "$TDIR/patch"
+set_go_version "$(build_target states "$GO1" -w)" "$VER1" "$PATCH" "$TDIR/patch"
 start_target env GOTRACEBACK=all "$TDIR/patch" -n 14 -depth 3 -running 0
 read_stripped "$PATCH" "nearest patch release's layout"
 check "$PATCH: the nearest patch release's layout, validated ($(grep '^layout:' "$TDIR/sum.txt"))" \
 	grep -q "^layout: *layout file $LAYOUTS/$VER1-amd64.layout (made for $VER1: validated against this process)" "$TDIR/sum.txt"
 stop_target
 NONE=$(echo "$VER1" | sed 's/^go1\.[0-9][0-9]/go1.99/')
-setver "$(build_target states "$GO1" -w)" "$VER1" "$NONE" "$TDIR/none"
+set_go_version "$(build_target states "$GO1" -w)" "$VER1" "$NONE" "$TDIR/none"
 start_target "$TDIR/none" -n 3 -running 0
 "$FPI" attach "$TPID" summary >/dev/null 2>"$TDIR/e"
 check_eq "no layout for the release: exit 2" "$?" 2
