@@ -8,7 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 need_go; need_ptrace
 BIN=$(build_target states "$(command -v go)")
-start_target "$BIN"
+# no spinning goroutine: nothing may change between the three attaches
+start_target "$BIN" -running 0
 "$FPI" attach "$TPID" dump >"$TDIR/all" 2>"$TDIR/e1"
 check_eq "dump: exit status" "$?" 0
 "$FPI" attach "$TPID" dump --group >"$TDIR/grp" 2>"$TDIR/e2"
