@@ -347,6 +347,7 @@ void fpi_modules_destroy(struct fpi_modules *mods)
 			free(mods->mods[i]->cus[j].funcs);
 		free(mods->mods[i]->cus);
 		free(mods->mods[i]->cu_ranges);
+		fpi_cfi_frame_destroy(mods->mods[i]->frame_cfi);
 		free(mods->mods[i]);
 	}
 	free(mods->mods);
