@@ -264,6 +264,30 @@ overflow:
 #undef PUSH
 }
 
+/* .debug_frame of the module's own file, read alone (cfi_frame.c): what
+ * libdwfl would find as well, as it takes a module's DWARF from its main
+ * file whenever that has any, and at the main file's bias. Otherwise (no
+ * .debug_frame there: a separate debug file, say; or anything failing)
+ * libdwfl's way, which opens the whole DWARF. */
+static void load_debug_cfi(struct fpi_module *m)
+{
+	struct fpi_error *err;
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(m->dwfl_mod, &bias);
+
+	if (elf) {
+		err = fpi_cfi_frame_open(elf, &m->frame_cfi);
+		if (!err) {
+			m->debug_cfi = fpi_cfi_frame_cfi(m->frame_cfi);
+			m->debug_cfi_bias = bias;
+			return;
+		}
+		/* not reported: the way below is the one always taken before */
+		fpi_error_destroy(err);
+	}
+	m->debug_cfi = dwfl_module_dwarf_cfi(m->dwfl_mod, &m->debug_cfi_bias);
+}
+
 /* The FDE for lookup_pc: .eh_frame first (C code), then .debug_frame (Go
  * has only that, C has it when built with -g). */
 static Dwarf_Frame *find_frame(struct fpi_module *m, uint64_t lookup_pc, bool *debug_frame,
@@ -287,7 +311,7 @@ static Dwarf_Frame *find_frame(struct fpi_module *m, uint64_t lookup_pc, bool *d
 		snprintf(eh_err, sizeof(eh_err), ".eh_frame: %s", dwarf_errmsg(-1));
 	}
 	if (!m->debug_cfi_loaded) {
-		m->debug_cfi = dwfl_module_dwarf_cfi(m->dwfl_mod, &m->debug_cfi_bias);
+		load_debug_cfi(m);
 		m->debug_cfi_loaded = true;
 	}
 	cfi = m->debug_cfi;

@@ -8,6 +8,7 @@
 #include <elfutils/libdwfl.h>
 
 #include "arch.h"
+#include "error.h"
 
 /* An ELF symbol. raw points into the Dwfl's string tables, name too or into
  * fpi_module.owned_names. */
@@ -64,6 +65,8 @@ struct fpi_module {
 	bool eh_cfi_loaded, debug_cfi_loaded;
 	Dwarf_CFI *eh_cfi, *debug_cfi;
 	Dwarf_Addr eh_cfi_bias, debug_cfi_bias;
+	/* Where debug_cfi comes from when not from libdwfl (cfi_frame.c). */
+	struct fpi_cfi_frame *frame_cfi;
 
 	/* DWARF, loaded on first use. libdwfl finds a CU through
 	 * .debug_aranges, which Go does not emit, so CUs are indexed here from
@@ -92,13 +95,18 @@ struct fpi_modules {
 
 	/* Name lookups (fpi_modules_lookup): every function and object
 	 * symbol of every module under its name and, if different, its raw
-	 * name; sorted by key, built on first use. */
+	 * name; open addressing keyed by name, one entry per key (the one a
+	 * lookup returns), built on first use. A hash, not a sorted array:
+	 * the walkers look up a few dozen names, and sorting a big Go
+	 * binary's 10^5 symbols by name was a third of a check's time. */
 	bool names_loaded;
 	struct fpi_name {
-		const char *key;
+		const char *key;  /* NULL: empty slot */
 		const struct fpi_sym *sym;
+		size_t hash;      /* of key: probing compares it, not the
+				   * strings, which are scattered in memory */
 	} *by_name;
-	size_t nby_name;
+	size_t by_name_cap;  /* a power of two, or 0 */
 
 	/* fpi_symbolize's cache: open addressing keyed by pc. */
 	struct fpi_symcache_slot *cache;
@@ -123,6 +131,14 @@ Dwarf *fpi_module_dwarf(struct fpi_module *m, Dwarf_Addr *bias);
 struct fpi_cu *fpi_module_cu_at(struct fpi_module *m, uint64_t addr);
 /* The DW_TAG_subprogram covering unbiased addr in cu, or NULL. */
 Dwarf_Die *fpi_cu_func_at(struct fpi_cu *cu, uint64_t addr);
+
+/* cfi_frame.c: the .debug_frame CFI of the ELF file elf alone, in
+ * unbiased addresses of elf, without opening (and decompressing) the rest
+ * of its DWARF. FPI_ERR_NOTFOUND: elf has no .debug_frame. */
+struct fpi_cfi_frame;
+struct fpi_error *fpi_cfi_frame_open(Elf *elf, struct fpi_cfi_frame **ret);
+Dwarf_CFI *fpi_cfi_frame_cfi(const struct fpi_cfi_frame *f);
+void fpi_cfi_frame_destroy(struct fpi_cfi_frame *f);
 
 /* symbolize.c: free the pc cache. */
 void fpi_symcache_destroy(struct fpi_modules *mods);
