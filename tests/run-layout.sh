@@ -86,7 +86,11 @@ for GO in $(go_toolchains); do
 
 	# 2. without DWARF, without a symbol table; the cgo program too, and
 	# the DWARF build run through strip(1)
-	for LDF in "-w" "-s -w" "cgo -s -w" "strip"; do
+	# (the cgo program and strip(1) with the go in PATH and the oldest, 1.19)
+	KINDS='"-w" "-s -w"'
+	case $VER in "$VER1" | go1.19*) KINDS="$KINDS \"cgo -s -w\" strip" ;; esac
+	eval "set -- $KINDS"
+	for LDF in "$@"; do
 		case $LDF in
 		cgo*) BIN=$(build_target cgo "$GO" "-s -w"); ARGS="-mode basic"
 			BUG_72870=n; go_bug_72870 "$GO" && BUG_72870=y ;;

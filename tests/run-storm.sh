@@ -5,11 +5,11 @@
 # toolchain: tests/targets/busy (the vDSO in a loop, a running recursion
 # 2,400 frames deep, allocation and GC with assembly-heavy runtime paths,
 # goroutines started and ending all the time, signals and SIGPROF all the
-# time) checked 100 times; the same with GOMAXPROCS=1 (goroutines created
+# time) checked 60 times; the same with GOMAXPROCS=1 (goroutines created
 # and not yet run); stopped with SIGSTOP and checked while stopped (threads
 # caught at the signal handler), then SIGCONT; tests/targets/busycgo (Go ->
 # C -> Go -> C on Go threads, C-made threads calling Go in a loop, a cgo
-# traceback function under SIGPROF) checked 50 times. The programs check
+# traceback function under SIGPROF) checked 30 times. The programs check
 # their own results: they must be unchanged (no BAD, still counting).
 . "$(dirname "$0")/lib.sh"
 need_go; need_ptrace; need_python
@@ -38,6 +38,10 @@ PY
 # raises it, to look at what a storm finds without failing). Each attach
 # with one prints its findings and both walks of what they name.
 ALLOW=${FPI_STORM_ALLOW:-0}
+# Attaches per storm: busy, busy with one P, busycgo (FPI_STORM_N="100 30
+# 50" for a longer one); five toolchains make about 450 attaches in all
+set -- ${FPI_STORM_N:-60 20 30}
+N_BUSY=$1 N_ONEP=$2 N_CGO=$3
 
 storm() {
 	# storm DESC COUNT [KEY...]: COUNT checks of $TPID, no error or warning
@@ -68,7 +72,7 @@ for GO in $(go_toolchains); do
 
 	BIN=$(build_target busy "$GO")
 	start_target "$BIN"
-	storm "$VER busy" 100
+	storm "$VER busy" "$N_BUSY"
 	s1=$LAST_STATUS
 	check "$VER busy still answers" ping_target
 	check_eq "$VER busy untraced" "$(awk '/^TracerPid/{print $2}' /proc/$TPID/status)" 0
@@ -124,7 +128,7 @@ PY
 
 	# one P: new goroutines wait unrun (g.sched.pc at their entry)
 	start_target env GOMAXPROCS=1 "$BIN" -work churn,gc,vdso
-	storm "$VER busy GOMAXPROCS=1" 30 churn vdso
+	storm "$VER busy GOMAXPROCS=1" "$N_ONEP" churn vdso
 	# every goroutine frame named, by both unwinders: a goroutine not run
 	# yet starts at its function's entry, which pc-1 would miss
 	for k in 1 2 3; do
@@ -138,7 +142,7 @@ print(bad[:5] or "ok")')" ok
 
 	BIN=$(build_target busycgo "$GO")
 	start_target "$BIN"
-	storm "$VER busycgo" 50
+	storm "$VER busycgo" "$N_CGO"
 	check "$VER busycgo still answers" ping_target
 	stop_target
 done
