@@ -242,9 +242,9 @@ static bool out_reserve(struct dump_out *o, size_t n)
 	return true;
 }
 
-static void out_put(struct dump_out *o, const char *s, size_t n)
+static inline void out_put(struct dump_out *o, const char *s, size_t n)
 {
-	if (out_reserve(o, n)) {
+	if (o->len + n <= o->cap || out_reserve(o, n)) {
 		memcpy(o->buf + o->len, s, n);
 		o->len += n;
 	}
