@@ -525,15 +525,6 @@ static void print_header(struct fpi_session *s, struct dump_out *o, const struct
 	out_str(o, "]:\n");
 }
 
-void tb_print_header(struct fpi_session *s, FILE *out, const struct go_g *g, bool system)
-{
-	struct dump_out o;
-
-	dump_out_init(&o, out);
-	print_header(s, &o, g, system);
-	dump_out_deinit(&o);
-}
-
 struct fpi_error *tb_each_goroutine(struct fpi_session *s, bool all, bool runtime_frames, tb_visit_fn fn,
 				    void *arg)
 {
