@@ -69,8 +69,11 @@ static struct fpi_error *stacks_add(struct prof_stacks *ps, const struct tb_stac
 	struct prof_stack *e;
 	size_t j;
 
+	/* a word at a time: byte-wise FNV over 1.2 million pcs (100k
+	 * goroutines x 10 frames, plus inlined ones) was 6% of a profile */
 	for (size_t i = 0; i < st->n; i++)
-		h = hash_bytes(h, &st->frames[i].pc, sizeof(st->frames[i].pc));
+		h = (h ^ st->frames[i].pc) * 0x100000001b3ULL;
+	h ^= h >> 29;
 	if ((ps->n + 1) * 2 > ps->cap) {
 		struct fpi_error *err = stacks_grow(ps);
 

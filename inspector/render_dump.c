@@ -187,31 +187,251 @@ void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct
 	ret->n = ret->total = n;
 }
 
-static void print_frames(struct fpi_session *s, FILE *out, const struct tb_stack *st, size_t from, size_t to,
-			 bool system)
+/* ---- output ----
+ * A dump of 100k goroutines is about 1.2 million frame lines (130 MB) made
+ * of a few dozen distinct ones: formatting each with stdio's printf was
+ * most of the time of the whole dump. The text goes through a buffer that
+ * is handed to stdio in large pieces (still streamed: it never holds more
+ * than one goroutine past DUMP_FLUSH), and a frame's line, which depends
+ * only on its function, file:line and offset, is formatted once. */
+
+#define DUMP_FLUSH (64 * 1024)
+
+struct frame_text {
+	const char *function, *file;  /* the symbolizer's: stable for the session */
+	int line;
+	uint64_t off;                 /* pc - entry where printed, else 0 */
+	char *text;                   /* "f(...)\n\tfile:line +0xoff", no newline */
+	size_t len;
+};
+
+struct dump_out {
+	FILE *out;
+	char *buf;
+	size_t len, cap;
+	struct frame_text *cache;
+	size_t cache_cap, cache_count;
+	bool enomem;                  /* a write was lost: reported at the end */
+};
+
+static void out_flush(struct dump_out *o)
+{
+	if (o->len)
+		fwrite(o->buf, 1, o->len, o->out);
+	o->len = 0;
+}
+
+static bool out_reserve(struct dump_out *o, size_t n)
+{
+	char *b;
+	size_t cap;
+
+	if (o->len + n <= o->cap)
+		return true;
+	out_flush(o);
+	if (n <= o->cap)
+		return true;
+	/* one piece larger than the buffer (a very long name) */
+	cap = n > DUMP_FLUSH * 2 ? n : DUMP_FLUSH * 2;
+	b = realloc(o->buf, cap);
+	if (!b) {
+		o->enomem = true;
+		return false;
+	}
+	o->buf = b, o->cap = cap;
+	return true;
+}
+
+static inline void out_put(struct dump_out *o, const char *s, size_t n)
+{
+	if (o->len + n <= o->cap || out_reserve(o, n)) {
+		memcpy(o->buf + o->len, s, n);
+		o->len += n;
+	}
+}
+
+static void out_str(struct dump_out *o, const char *s)
+{
+	out_put(o, s, strlen(s));
+}
+
+static void out_char(struct dump_out *o, char c)
+{
+	out_put(o, &c, 1);
+}
+
+static void out_udec(struct dump_out *o, uint64_t v)
+{
+	char t[24];
+	size_t i = sizeof(t);
+
+	do
+		t[--i] = '0' + v % 10;
+	while (v /= 10);
+	out_put(o, t + i, sizeof(t) - i);
+}
+
+static void out_dec(struct dump_out *o, int64_t v)
+{
+	if (v < 0) {
+		out_char(o, '-');
+		out_udec(o, -(uint64_t)v);
+	} else {
+		out_udec(o, v);
+	}
+}
+
+/* "0x" and lowercase hex digits, as PRIx64 */
+static void out_hex(struct dump_out *o, uint64_t v)
+{
+	char t[18];
+	size_t i = sizeof(t);
+
+	do
+		t[--i] = "0123456789abcdef"[v & 15];
+	while (v >>= 4);
+	t[--i] = 'x';
+	t[--i] = '0';
+	out_put(o, t + i, sizeof(t) - i);
+}
+
+static void dump_out_init(struct dump_out *o, FILE *out)
+{
+	memset(o, 0, sizeof(*o));
+	o->out = out;
+	o->buf = malloc(DUMP_FLUSH * 2);
+	o->cap = o->buf ? DUMP_FLUSH * 2 : 0;
+	o->enomem = !o->buf;
+}
+
+/* Flushes; false when some text was lost for want of memory. */
+static bool dump_out_deinit(struct dump_out *o)
+{
+	out_flush(o);
+	for (size_t i = 0; i < o->cache_cap; i++)
+		free(o->cache[i].text);
+	free(o->cache);
+	free(o->buf);
+	return !o->enomem;
+}
+
+static size_t frame_text_slot(const struct frame_text *k, size_t cap)
+{
+	uint64_t h = (uintptr_t)k->function * 0x9e3779b97f4a7c15ULL;
+
+	h ^= (uintptr_t)k->file + 0x632be59bd9b4e019ULL + (h << 6) + (h >> 2);
+	h ^= (uint64_t)(uint32_t)k->line * 0xff51afd7ed558ccdULL;
+	h ^= k->off * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	return h & (cap - 1);
+}
+
+static bool frame_text_same(const struct frame_text *a, const struct frame_text *b)
+{
+	return a->function == b->function && a->file == b->file && a->line == b->line && a->off == b->off;
+}
+
+static bool frame_text_grow(struct dump_out *o)
+{
+	size_t cap = o->cache_cap ? o->cache_cap * 2 : 256;
+	struct frame_text *v = calloc(cap, sizeof(*v));
+
+	if (!v)
+		return false;
+	for (size_t i = 0; i < o->cache_cap; i++) {
+		size_t j;
+
+		if (!o->cache[i].text)
+			continue;
+		for (j = frame_text_slot(&o->cache[i], cap); v[j].text; j = (j + 1) & (cap - 1))
+			;
+		v[j] = o->cache[i];
+	}
+	free(o->cache);
+	o->cache = v;
+	o->cache_cap = cap;
+	return true;
+}
+
+static void format_frame_text(const struct frame_text *k, char *buf, size_t len, int *ret)
 {
 	char nb[512];
 
+	if (k->off)
+		*ret = snprintf(buf, len, "%s(...)\n\t%s:%d +0x%" PRIx64, tb_func_name(k->function, nb, sizeof(nb)),
+				k->file ? k->file : "?", k->line, k->off);
+	else
+		*ret = snprintf(buf, len, "%s(...)\n\t%s:%d", tb_func_name(k->function, nb, sizeof(nb)),
+				k->file ? k->file : "?", k->line);
+}
+
+/* A frame's line without its newline: from the cache, else formatted (and
+ * kept when there is memory for it). */
+static void out_frame_text(struct dump_out *o, const struct frame_text *k)
+{
+	char small[256], *text;
+	int n;
+	size_t i = 0;
+
+	if (o->cache_cap) {
+		for (i = frame_text_slot(k, o->cache_cap); o->cache[i].text; i = (i + 1) & (o->cache_cap - 1))
+			if (frame_text_same(&o->cache[i], k)) {
+				out_put(o, o->cache[i].text, o->cache[i].len);
+				return;
+			}
+	}
+	format_frame_text(k, small, sizeof(small), &n);
+	if (n < 0)
+		return;
+	text = malloc((size_t)n + 1);
+	if (!text) {
+		o->enomem = true;
+		return;
+	}
+	if ((size_t)n < sizeof(small))
+		memcpy(text, small, (size_t)n + 1);
+	else
+		format_frame_text(k, text, (size_t)n + 1, &n);
+	out_put(o, text, (size_t)n);
+	if ((o->cache_count + 1) * 2 > o->cache_cap) {
+		if (!frame_text_grow(o)) {
+			free(text);  /* printed; only not kept */
+			return;
+		}
+		for (i = frame_text_slot(k, o->cache_cap); o->cache[i].text; i = (i + 1) & (o->cache_cap - 1))
+			;
+	}
+	o->cache[i] = *k;
+	o->cache[i].text = text;
+	o->cache[i].len = (size_t)n;
+	o->cache_count++;
+}
+
+static void print_frames(struct dump_out *o, const struct tb_stack *st, size_t from, size_t to, bool system)
+{
 	for (size_t i = from; i < to; i++) {
 		const struct tb_frame *f = &st->frames[i];
+		struct frame_text k = { f->function, f->file, f->line, 0, NULL, 0 };
 
-		fprintf(out, "%s(...)\n\t%s:%d", tb_func_name(f->function, nb, sizeof(nb)), f->file ? f->file : "?",
-			f->line);
-		if (!f->inlined) {
-			if (f->entry && f->pc > f->entry)
-				fprintf(out, " +0x%" PRIx64, f->pc - f->entry);
-			if (system)
-				fprintf(out, " fp=0x%" PRIx64 " sp=0x%" PRIx64 " pc=0x%" PRIx64, f->fp, f->sp, f->pc);
+		if (!f->inlined && f->entry && f->pc > f->entry)
+			k.off = f->pc - f->entry;
+		out_frame_text(o, &k);
+		if (!f->inlined && system) {
+			out_str(o, " fp=");
+			out_hex(o, f->fp);
+			out_str(o, " sp=");
+			out_hex(o, f->sp);
+			out_str(o, " pc=");
+			out_hex(o, f->pc);
 		}
-		fputc('\n', out);
+		out_char(o, '\n');
 	}
-	(void)s;
 }
 
 /* traceback1's limits: Go 1.21 and later print the innermost 50 and the
  * outermost 50 logical frames around "...N frames elided..."; before, the
  * first 100 and "...additional frames elided...". */
-static void print_stack(struct fpi_session *s, FILE *out, const struct tb_stack *st, bool system)
+static void print_stack(struct fpi_session *s, struct dump_out *o, const struct tb_stack *st, bool system)
 {
 	int minor = s->layout->version_minor;
 
@@ -222,19 +442,21 @@ static void print_stack(struct fpi_session *s, FILE *out, const struct tb_stack 
 
 		while (k < st->n && st->frames[k].phys < 100)
 			k++;
-		print_frames(s, out, st, 0, k, system);
+		print_frames(o, st, 0, k, system);
 		if (k == 100)
-			fputs("...additional frames elided...\n", out);
+			out_str(o, "...additional frames elided...\n");
 	} else if (st->n > 100) {
-		print_frames(s, out, st, 0, 50, system);
-		fprintf(out, "...%zu frames elided...\n", st->n - 100);
-		print_frames(s, out, st, st->n - 50, st->n, system);
+		print_frames(o, st, 0, 50, system);
+		out_str(o, "...");
+		out_udec(o, st->n - 100);
+		out_str(o, " frames elided...\n");
+		print_frames(o, st, st->n - 50, st->n, system);
 	} else {
-		print_frames(s, out, st, 0, st->n, system);
+		print_frames(o, st, 0, st->n, system);
 	}
 }
 
-static void print_created_by(struct fpi_session *s, FILE *out, const struct go_g *g, bool system)
+static void print_created_by(struct fpi_session *s, struct dump_out *o, const struct go_g *g, bool system)
 {
 	struct fpi_modules *mods;
 	const struct fpi_symbol *sym;
@@ -252,37 +474,55 @@ static void print_created_by(struct fpi_session *s, FILE *out, const struct go_g
 	if (!sym || !sym->function || (!system && !tb_show_frame(sym->function, sym->file, false, NULL)))
 		return;
 	/* the function, not the inlined one at the go statement: funcname(f) */
-	fprintf(out, "created by %s", tb_func_name(sym->ninlined > 1 ? sym->inlined[sym->ninlined - 1].function
-								      : sym->function, nb, sizeof(nb)));
-	if (g->parentgoid > 0)
-		fprintf(out, " in goroutine %" PRId64, g->parentgoid);
-	fprintf(out, "\n\t%s:%d", sym->file ? sym->file : "?", sym->line);
-	if (sym->func_start && g->gopc > sym->func_start)
-		fprintf(out, " +0x%" PRIx64, g->gopc - sym->func_start);
-	fputc('\n', out);
+	out_str(o, "created by ");
+	out_str(o, tb_func_name(sym->ninlined > 1 ? sym->inlined[sym->ninlined - 1].function : sym->function, nb,
+				sizeof(nb)));
+	if (g->parentgoid > 0) {
+		out_str(o, " in goroutine ");
+		out_dec(o, g->parentgoid);
+	}
+	out_str(o, "\n\t");
+	out_str(o, sym->file ? sym->file : "?");
+	out_char(o, ':');
+	out_dec(o, sym->line);
+	if (sym->func_start && g->gopc > sym->func_start) {
+		out_str(o, " +");
+		out_hex(o, g->gopc - sym->func_start);
+	}
+	out_char(o, '\n');
 }
 
-void tb_print_header(struct fpi_session *s, FILE *out, const struct go_g *g, bool system)
+static void print_header(struct fpi_session *s, struct dump_out *o, const struct go_g *g, bool system)
 {
 	char st[160];
 	int64_t min = tb_wait_minutes(s, g);
 
 	tb_status(s, g, st, sizeof(st));
-	fprintf(out, "goroutine %" PRIu64, g->goid);
+	out_str(o, "goroutine ");
+	out_udec(o, g->goid);
 	/* Go 1.23 and later name the g and its M at GOTRACEBACK=system */
 	if (system && s->layout->version_minor >= 23) {
-		fprintf(out, " gp=0x%" PRIx64, g->addr);
-		if (g->m)
-			fprintf(out, " m=%" PRId64 " mp=0x%" PRIx64, g->mid, g->m);
-		else
-			fputs(" m=nil", out);
+		out_str(o, " gp=");
+		out_hex(o, g->addr);
+		if (g->m) {
+			out_str(o, " m=");
+			out_dec(o, g->mid);
+			out_str(o, " mp=");
+			out_hex(o, g->m);
+		} else {
+			out_str(o, " m=nil");
+		}
 	}
-	fprintf(out, " [%s", st);
-	if (min >= 1)
-		fprintf(out, ", %" PRId64 " minutes", min);
+	out_str(o, " [");
+	out_str(o, st);
+	if (min >= 1) {
+		out_str(o, ", ");
+		out_dec(o, min);
+		out_str(o, " minutes");
+	}
 	if (g->lockedm)
-		fputs(", locked to thread", out);
-	fputs("]:\n", out);
+		out_str(o, ", locked to thread");
+	out_str(o, "]:\n");
 }
 
 struct fpi_error *tb_each_goroutine(struct fpi_session *s, bool all, bool runtime_frames, tb_visit_fn fn,
@@ -323,26 +563,29 @@ struct dump_state {
 	size_t shown;
 	struct tb_select sel;
 	struct tb_groups *groups;  /* --group: folded here, printed at the end */
+	struct dump_out o;
 };
 
 static struct fpi_error *dump_one(void *arg, const struct go_g *g, const struct tb_stack *st)
 {
 	struct dump_state *d = arg;
 	struct fpi_session *s = d->c->s;
-	FILE *out = d->c->out;
+	struct dump_out *o = &d->o;
 
 	if (!tb_selected(s, &d->sel, g, st))
 		return NULL;
 	if (d->groups)
 		return tb_groups_add(d->groups, s, g, st);
 	if (d->shown++)
-		fputc('\n', out);
-	tb_print_header(s, out, g, d->system);
+		out_char(o, '\n');
+	print_header(s, o, g, d->system);
 	if (st->unwalked)
-		fputs("\tgoroutine running on other thread; stack unavailable\n", out);
+		out_str(o, "\tgoroutine running on other thread; stack unavailable\n");
 	else
-		print_stack(s, out, st, d->system);
-	print_created_by(s, out, g, d->system);
+		print_stack(s, o, st, d->system);
+	print_created_by(s, o, g, d->system);
+	if (o->len >= DUMP_FLUSH)
+		out_flush(o);
 	return NULL;
 }
 
@@ -351,6 +594,7 @@ static struct fpi_error *dump_one(void *arg, const struct go_g *g, const struct 
 static struct fpi_error *print_groups(struct dump_state *d)
 {
 	struct fpi_session *s = d->c->s;
+	struct dump_out *o = &d->o;
 	struct walk_ctx *cx;
 	struct walk *w = NULL;
 	struct tb_stack *st = NULL;
@@ -363,14 +607,16 @@ static struct fpi_error *print_groups(struct dump_state *d)
 		const struct go_g *g;
 
 		if (i)
-			fputc('\n', d->c->out);
+			out_char(o, '\n');
+		/* the group's header goes straight to the stream */
+		out_flush(o);
 		g = tb_group_print_header(d->groups, i, d->c->out);
 		tb_goroutine_stack(s, cx, g, d->system, w, st);
 		if (st->unwalked)
-			fputs("\tgoroutine running on other thread; stack unavailable\n", d->c->out);
+			out_str(o, "\tgoroutine running on other thread; stack unavailable\n");
 		else
-			print_stack(s, d->c->out, st, d->system);
-		print_created_by(s, d->c->out, g, d->system);
+			print_stack(s, o, st, d->system);
+		print_created_by(s, o, g, d->system);
 	}
 	free(w);
 	free(st);
@@ -379,9 +625,10 @@ static struct fpi_error *print_groups(struct dump_state *d)
 
 struct fpi_error *cmd_dump(struct fpi_cmd_ctx *c, int *status)
 {
-	struct dump_state d = { c, false, 0, { 0 }, NULL };
+	struct dump_state d = { c, false, 0, { 0 }, NULL, { 0 } };
 	struct fpi_error *err;
 
+	dump_out_init(&d.o, c->out);
 	for (int i = 1; i < c->argc; i++)
 		if (!strcmp(c->argv[i], "--system"))
 			d.system = true;
@@ -392,6 +639,8 @@ struct fpi_error *cmd_dump(struct fpi_cmd_ctx *c, int *status)
 		err = tb_each_goroutine(c->s, d.system, d.system, dump_one, &d);
 	if (!err && d.groups)
 		err = print_groups(&d);
+	if (!dump_out_deinit(&d.o) && !err)
+		err = &fpi_enomem;
 	tb_groups_destroy(d.groups);
 	tb_select_deinit(&d.sel);
 	if (!err)

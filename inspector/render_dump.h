@@ -45,6 +45,5 @@ struct fpi_error *tb_each_goroutine(struct fpi_session *s, bool all, bool runtim
 /* The function name as printFuncName prints it (generic type arguments
  * as [...], runtime.gopanic as panic) into buf. */
 const char *tb_func_name(const char *fn, char *buf, size_t len);
-void tb_print_header(struct fpi_session *s, FILE *out, const struct go_g *g, bool system);
 
 #endif

@@ -136,7 +136,16 @@ static bool copy_read(struct fpi_session *s, uint64_t addr, void *buf, size_t le
 	/* a walk reads one stack, piece after piece: most reads are in the
 	 * piece of the one before */
 	if (last && addr - last->addr < last->len && len <= last->len - (addr - last->addr)) {
-		memcpy(buf, last->data + (addr - last->addr), len);
+		const unsigned char *p = last->data + (addr - last->addr);
+
+		/* a word or a frame record, millions of times in a dump of
+		 * 100k goroutines: copies of a known size, not memcpy calls */
+		if (len == 8)
+			memcpy(buf, p, 8);
+		else if (len == 16)
+			memcpy(buf, p, 16);
+		else
+			memcpy(buf, p, len);
 		return true;
 	}
 	i = fpi_count_le(s->copy, s->ncopy, sizeof(*s->copy), offsetof(struct fpi_bulk, addr), addr);
