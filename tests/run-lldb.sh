@@ -8,8 +8,8 @@
 #    the process goes on with no thread left stopped; LLDB's selected thread
 #    and frame are kept;
 #  - over gdb-remote (an lldb-server attached to the same process, the
-#    plugin on its remote path): the same answers as the CLI after LLDB
-#    detached;
+#    plugin on its remote path; go in PATH and 1.19): the same answers as
+#    the CLI after LLDB detached;
 #  - a gcore core (lldb -c CORE EXE): every command equals `fpinspect core`
 #    on the same core, and fp bt gN the live CLI's frames;
 #  - a kernel core when core_pattern allows one here (the gcore stands in
@@ -139,27 +139,33 @@ for GO in $(go_toolchains); do
 		# one here. A failing command would end LLDB's batch, and LLDB
 		# kills a process it reached over gdb-remote when it quits: the
 		# error cases run inside fperr, so that `detach` still comes.
-		rm -f "$TDIR"/p.* "$TDIR/port"
-		mkfifo "$TDIR/port"
-		"$LLDB_SERVER" gdbserver localhost:0 --named-pipe "$TDIR/port" --attach "$TPID" \
-			>"$TDIR/server.log" 2>&1 &
-		SRV=$!
-		PORT=$(timeout 60 cat "$TDIR/port" | tr -d '\0')
-		lldb_cmds $GS
-		FPI_LLDB_LOCAL=0; export FPI_LLDB_LOCAL
-		eval "runlldb remote '$BIN' -o 'gdb-remote localhost:$PORT' $CMDS -o 'fp goroutines' \
-			-o \"script print('remote path: %s' % (not fpinspect_lldb._is_local_live(lldb.target, lldb.process)))\" \
-			$ERRCMDS -o 'detach'"
-		unset FPI_LLDB_LOCAL
-		wait "$SRV"
-		sleep 0.2
-		check "$VER $T gdb-remote: connected to our lldb-server" grep -q "Connection established" "$TDIR/server.log"
-		check "$VER $T gdb-remote: the plugin took the remote path" grep -q "^remote path: True" "$TDIR/remote.out"
-		check "$VER $T gdb-remote: detached" grep -q "Process $TPID detached" "$TDIR/remote.out"
-		same_errors "$VER $T gdb-remote" "$TDIR/remote.out" attach "$TPID"
-		check_eq "$VER $T gdb-remote: no thread left stopped" "$(stopped_threads "$TPID")" 0
-		check "$VER $T gdb-remote: target still answers" ping_target
-		same_live "$VER $T gdb-remote" "$GS"
+		# The remote path is the plugin's, whatever the Go version: with
+		# the go in PATH and the oldest runtime, 1.19.
+		case $VER in "$(go_version_of "$(command -v go)")" | go1.19*) ;; *) SKIP_REMOTE=y ;; esac
+		if [ "${SKIP_REMOTE:-}" != y ]; then
+			rm -f "$TDIR"/p.* "$TDIR/port"
+			mkfifo "$TDIR/port"
+			"$LLDB_SERVER" gdbserver localhost:0 --named-pipe "$TDIR/port" --attach "$TPID" \
+				>"$TDIR/server.log" 2>&1 &
+			SRV=$!
+			PORT=$(timeout 60 cat "$TDIR/port" | tr -d '\0')
+			lldb_cmds $GS
+			FPI_LLDB_LOCAL=0; export FPI_LLDB_LOCAL
+			eval "runlldb remote '$BIN' -o 'gdb-remote localhost:$PORT' $CMDS -o 'fp goroutines' \
+				-o \"script print('remote path: %s' % (not fpinspect_lldb._is_local_live(lldb.target, lldb.process)))\" \
+				$ERRCMDS -o 'detach'"
+			unset FPI_LLDB_LOCAL
+			wait "$SRV"
+			sleep 0.2
+			check "$VER $T gdb-remote: connected to our lldb-server" grep -q "Connection established" "$TDIR/server.log"
+			check "$VER $T gdb-remote: the plugin took the remote path" grep -q "^remote path: True" "$TDIR/remote.out"
+			check "$VER $T gdb-remote: detached" grep -q "Process $TPID detached" "$TDIR/remote.out"
+			same_errors "$VER $T gdb-remote" "$TDIR/remote.out" attach "$TPID"
+			check_eq "$VER $T gdb-remote: no thread left stopped" "$(stopped_threads "$TPID")" 0
+			check "$VER $T gdb-remote: target still answers" ping_target
+			same_live "$VER $T gdb-remote" "$GS"
+		fi
+		SKIP_REMOTE=
 
 		# (2) a gcore core of the same process
 		timeout 600 gdb -nx -batch -p "$TPID" -ex "gcore $TDIR/gcore" >"$TDIR/gcore.log" 2>&1
