@@ -145,7 +145,7 @@ static int from_registers(struct walker *it)
 		stack_of_sp(it->cx, it->m, next.r[FPI_REG_SP], &it->lo, &it->hi, &it->st);
 		return 0;
 	}
-	if (bp == rec && rec < it->sig_sp && next.r[FPI_REG_PC] && cfa > sp) {
+	if (rec && bp == rec && rec < it->sig_sp && next.r[FPI_REG_PC] && cfa > sp) {
 		/* The record lies below the SP a signal interrupted (arm64: a
 		 * function that called a frameless leaf keeps its caller's FP
 		 * at SP-8, which only the leaf's absent frame would cover), so
@@ -171,7 +171,10 @@ static int from_registers(struct walker *it)
 		walk_new_segment(it, w->n - 1);
 		return 2;
 	}
-	if (bp != rec && next.r[FPI_REG_PC] && cfa >= sp) {
+	/* rec 0: no record fits in this frame (a fresh goroutine at its
+	 * entry: CFA = SP + 8, and g.sched.bp is 0 too, which must not pass
+	 * for "FP at the record") */
+	if ((!rec || bp != rec) && next.r[FPI_REG_PC] && cfa >= sp) {
 		it->regs = next;
 		it->regs.r[FPI_REG_FP] = bp;
 		it->sp_known = true;

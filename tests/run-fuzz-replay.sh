@@ -19,7 +19,8 @@ replay() {
 		_n=$((_n + 1))
 		name=$2/$(basename "$seed")
 		timeout 60 "$_r" "$seed" >"$TDIR/out" 2>"$TDIR/err"
-		check_eq "$name: exit status (stderr: $(head -c 600 "$TDIR/err"))" "$?" 0
+		_rc=$?
+		check_eq "$name: exit status (stderr: $(head -c 600 "$TDIR/err"))" "$_rc" 0
 		check "$name: no sanitizer report" sh -c "! grep -q 'Sanitizer\|runtime error' '$TDIR/err'"
 		check "$name: read whole" grep -q "^$seed: $(wc -c <"$seed") bytes: done" "$TDIR/out"
 	done

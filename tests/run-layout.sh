@@ -35,7 +35,8 @@ unset FPINSPECT_DEBUG_FILE_DIRECTORY
 read_stripped() {
 	_v=$1 _l=$2; shift 2
 	"$FPI" attach "$TPID" "$@" summary >"$TDIR/sum.txt" 2>"$TDIR/sum.err"
-	check_eq "$_v $_l: summary exit (stderr: $(head -c 300 "$TDIR/sum.err"))" "$?" 0
+	_rc=$?
+	check_eq "$_v $_l: summary exit (stderr: $(head -c 300 "$TDIR/sum.err"))" "$_rc" 0
 	"$FPI" attach "$TPID" "$@" check >"$TDIR/check.txt" 2>&1
 	_rc=$?
 	# golang/go#72870 on a runtime that has it: its finding, and only that
@@ -116,7 +117,8 @@ for GO in $(go_toolchains); do
 			# a core of it: the same goroutines as the live process
 			gcore -o "$TDIR/core" "$TPID" >/dev/null 2>&1
 			"$FPI" core "$TDIR/core.$TPID" "$BIN" dump >"$TDIR/coredump.txt" 2>"$TDIR/core.err"
-			check_eq "$VER -s -w core: dump exit ($(head -c 200 "$TDIR/core.err"))" "$?" 0
+			_rc=$?
+			check_eq "$VER -s -w core: dump exit ($(head -c 200 "$TDIR/core.err"))" "$_rc" 0
 			check "$VER -s -w core: dump equals the live dump" cmp -s "$TDIR/coredump.txt" "$TDIR/dump.txt"
 			# the executable damaged: pclntab's magic, 256 KiB of it garbled, the file cut short
 			python3 - "$BIN" "$TDIR" <<'PY'
@@ -133,7 +135,8 @@ for name, d in (("magic", b[:off] + bytes(8) + b[off + 8:]),
 PY
 			for _d in magic garbled truncated; do
 				"$FPI" core "$TDIR/core.$TPID" "$TDIR/dmg.$_d" summary >/dev/null 2>"$TDIR/e.$_d"
-				check_eq "pclntab $_d: exit 2 ($(cat "$TDIR/e.$_d"))" "$?" 2
+				_rc=$?
+				check_eq "pclntab $_d: exit 2 ($(cat "$TDIR/e.$_d"))" "$_rc" 2
 			done
 			check "pclntab magic: names it" grep -q "\.gopclntab: pclntab: bad magic 0" "$TDIR/e.magic"
 			check "pclntab garbled: names what is missing" grep -q "not found .* in \.gopclntab\|pclntab" "$TDIR/e.garbled"
@@ -233,7 +236,8 @@ check "--debug-file: summary names it ($(grep '^layout:' "$TDIR/sum.txt"))" \
 	grep -q "^layout: *DWARF of the debug file $FULL.debug\$" "$TDIR/sum.txt"
 # another build's DWARF: its types serve, its addresses are not this build's
 "$FPI" attach "$TPID" --debug-file "$(build_target states "$GO1")" summary >"$TDIR/sum.txt" 2>&1
-check_eq "another build's debug file: exit ($(tail -1 "$TDIR/sum.txt"))" "$?" 0
+_rc=$?
+check_eq "another build's debug file: exit ($(tail -1 "$TDIR/sum.txt"))" "$_rc" 0
 check "another build's debug file: globals looked for ($(grep '^layout:' "$TDIR/sum.txt"))" \
 	grep -q "^layout: *DWARF of the debug file .*; runtime globals from the machine code" "$TDIR/sum.txt"
 "$FPI" attach "$TPID" --debug-file "$TDIR/nonexistent" summary >/dev/null 2>"$TDIR/e"

@@ -40,11 +40,13 @@ for GO in $(go_toolchains); do
 	for bin in "$B" "$S" "$X"; do
 		unit --oracle "$bin" "$TDIR/gosym.txt"
 		"$bin" >"$TDIR/callers.txt"
-		check_eq "$VER $(basename "$bin") runs" "$?" 0
+		_rc=$?
+		check_eq "$VER $(basename "$bin") runs" "$_rc" 0
 		unit --callers "$bin" "$TDIR/callers.txt"
 	done
 	"$P" >"$TDIR/callers.txt"
-	check_eq "$VER $(basename "$P") runs" "$?" 0
+	_rc=$?
+	check_eq "$VER $(basename "$P") runs" "$_rc" 0
 	unit --callers "$P" "$TDIR/callers.txt"
 	unit --cfa "$B" 3
 	# a cgo program: external linking puts C's code before runtime.text
