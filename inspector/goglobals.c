@@ -195,9 +195,6 @@ static struct fpi_error *load_bias(struct ctx *c)
 
 	if (!gelf_getehdr(c->elf, &eh))
 		return fpi_error_create(FPI_ERR_FORMAT, "%s: no ELF header: %s", c->exe, elf_errmsg(-1));
-	if (eh.e_machine != EM_X86_64)
-		return fpi_error_create(FPI_ERR_FORMAT,
-			"%s: not an x86-64 executable: finding runtime globals in machine code is implemented for amd64 only", c->exe);
 	c->bias = 0;
 	if (eh.e_type == ET_EXEC)
 		return NULL;
@@ -1170,6 +1167,13 @@ struct fpi_error *go_globals_find_ex(struct go_layout *l, const char *exe, struc
 		goto out;
 	}
 	err = read_segments(&c);
+	if (!err) {
+		GElf_Ehdr eh;
+
+		if (gelf_getehdr(c.elf, &eh) && eh.e_machine != EM_X86_64)
+			err = fpi_error_create(FPI_ERR_FORMAT,
+				"%s: not an x86-64 executable: finding runtime globals in machine code is implemented for amd64 only", exe);
+	}
 	if (!err)
 		err = load_bias(&c);
 	if (err)
@@ -1251,5 +1255,28 @@ struct fpi_error *go_globals_find(struct go_layout *l, const char *exe, struct f
 
 	if (!err && how)
 		*how = rep.how;
+	return err;
+}
+
+struct fpi_error *go_exe_load_bias(const char *exe, struct fpi_target *t, uint64_t *ret)
+{
+	struct ctx c = { 0 };
+	struct fpi_error *err;
+	int fd = open(exe, O_RDONLY | O_CLOEXEC);
+
+	*ret = 0;
+	if (fd < 0)
+		return fpi_error_create(FPI_ERR_NOTGO, "cannot open executable %s: %m", exe);
+	c.t = t;
+	c.exe = exe;
+	c.elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!c.elf || elf_kind(c.elf) != ELF_K_ELF)
+		err = fpi_error_create(FPI_ERR_NOTGO, "%s is not an ELF executable", exe);
+	else if (!(err = read_segments(&c)))
+		err = load_bias(&c);
+	if (!err)
+		*ret = c.bias;
+	elf_end(c.elf);
+	close(fd);
 	return err;
 }

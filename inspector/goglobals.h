@@ -90,4 +90,9 @@ struct go_globals_report {
 struct fpi_error *go_globals_find_ex(struct go_layout *l, const char *exe, struct fpi_target *t,
 				     unsigned flags, struct go_globals_report *ret);
 
+/* Where the kernel put exe in t: 0 for a fixed-address executable (Go's
+ * default), the bias of a PIE's lowest mapping otherwise. The addresses
+ * DWARF and .symtab give are link-time ones. */
+struct fpi_error *go_exe_load_bias(const char *exe, struct fpi_target *t, uint64_t *ret);
+
 #endif

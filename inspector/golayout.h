@@ -49,6 +49,7 @@ struct go_layout {
 	 * of the same build): else they are looked for (goglobals.h) */
 	bool have_globals;
 	const char *globals_source; /* static: "DWARF", "symbol table", "machine code" */
+	bool globals_linktime;      /* DWARF's or the cache's: a PIE's need the load bias */
 
 	uint32_t g_size, m_size;
 	struct go_field g_stack_lo, g_stack_hi, g_m, g_sched_sp, g_sched_pc, g_sched_bp, g_sched_lr,

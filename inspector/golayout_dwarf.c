@@ -314,6 +314,7 @@ struct fpi_error *go_layout_from_dwarf(struct go_layout *l, Elf *elf, const char
 		waitreasons_from_file(l, elf, s.waitreasons_addr);
 	}
 	l->have_globals = globals;
+	l->globals_linktime = globals;
 	dwarf_end(dw);
 	return NULL;
 }

@@ -328,6 +328,7 @@ bool go_layout_cache_read(struct go_layout *l, const char *build_id)
 	if (ok) {
 		l->source = GO_LAYOUT_DWARF;
 		l->have_globals = true;
+		l->globals_linktime = true;
 	}
 	return ok;
 }

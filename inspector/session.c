@@ -208,6 +208,19 @@ static struct fpi_error *layout_globals(struct fpi_session *s)
 	struct go_layout *l = s->layout;
 	struct fpi_error *err;
 
+	if (l->have_globals && l->globals_linktime) {
+		/* DWARF's (or the cache's) addresses: a PIE's are biased */
+		uint64_t bias = 0, *g[] = { &l->allgs, &l->allglen, &l->allm, &l->sched, &l->maxstacksize_addr,
+					   &l->buildversion, &l->waitreasons };
+
+		err = go_exe_load_bias(s->target->exe_path, s->target, &bias);
+		if (err)
+			return err;
+		for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++)
+			if (*g[i])
+				*g[i] += bias;
+		l->globals_linktime = false;
+	}
 	if (l->have_globals)
 		return NULL;
 	err = go_globals_find(l, s->target->exe_path, s->target, &l->globals_source);

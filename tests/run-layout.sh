@@ -13,6 +13,7 @@
 #    headers, functions, file:line, +0xoff, created by); a core of one too;
 # 3. another patch release's layout: used once the process validates against
 #    it, and said so; refused when it does not fit, or is another minor's;
+#    a PIE with DWARF, placed by its load bias;
 # 4. separate debug files: .gnu_debuglink, the build-ID path, --debug-file,
 #    and another build's debug file (types only: globals from the binary);
 # 5. bad input: exit 2 and a message saying what to do.
@@ -53,7 +54,9 @@ read_stripped() {
 	check_eq "$_v $_l: dump has runtime.NumGoroutine() goroutines" "$(grep -c '^goroutine ' "$TDIR/dump.txt")" \
 		"$(grep '^M numgoroutine ' "$TOUT" | cut -d' ' -f3)"
 	check "$_v $_l: runtime.Stack(all)" ask_target stacks "STACKS END" >/dev/null
-	sed -n '/^STACKS BEGIN$/,/^STACKS END$/p' "$TOUT" | sed '1d;$d' >"$TDIR/stack.txt"
+	# the last answer only (a target may be asked twice)
+	awk '/^STACKS BEGIN$/ { n = 0; on = 1; next } /^STACKS END$/ { on = 0 } on { b[n++] = $0 }
+		END { for (i = 0; i < n; i++) print b[i] }' "$TOUT" >"$TDIR/stack.txt"
 	python3 "$CMP" --skip-first "$TDIR/stack.txt" "$TDIR/dump.txt" >"$TDIR/cmp.out"
 	_rc=$?
 	sed "s/^/$_v $_l: /" "$TDIR/cmp.out" | tail -20
@@ -184,6 +187,16 @@ sed 's/^buildid .*/buildid 0123456789abcdef0123456789abcdef01234567/' "$_e" >"$_
 "$FPI" attach "$TPID" summary | grep -v "^stopped for" >"$TDIR/s3.txt"
 check "cache: an entry of another build is not used" cmp -s "$TDIR/s1.txt" "$TDIR/s3.txt"
 check "cache: and is written anew" sh -c "! grep -q '^buildid 0123456789abcdef' '$_e'"
+stop_target
+rm -rf "$XDG_CACHE_HOME/fpinspect/build-id"
+
+# a PIE with DWARF: DWARF's addresses are link-time ones, biased to where
+# the kernel put it (from the DWARF load, then from the cache)
+PIE=$(build_with states "$GO1" pie -buildmode=pie)
+start_target env GOTRACEBACK=all "$PIE" -n 14 -depth 3 -running 0
+read_stripped "$VER1" "PIE"
+check "PIE: DWARF of the executable" grep -q "^layout: *DWARF of the executable\$" "$TDIR/sum.txt"
+read_stripped "$VER1" "PIE, cached"
 stop_target
 rm -rf "$XDG_CACHE_HOME/fpinspect/build-id"
 
