@@ -156,7 +156,7 @@ start_target() {
 	_i=0
 	while ! grep -q '^READY' "$TOUT" 2>/dev/null; do
 		_i=$((_i + 1))
-		if [ $_i -gt 600 ] || ! kill -0 "$TPID" 2>/dev/null; then
+		if [ $_i -gt 1200 ] || ! kill -0 "$TPID" 2>/dev/null; then
 			echo "FAIL: target $* did not get ready"; cat "$TOUT" "$TOUT.err" | tail -20
 			exit 99
 		fi

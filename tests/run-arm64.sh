@@ -57,7 +57,7 @@ qemu_core() {
 	_i=0
 	while ! grep -q '^READY' "$_d/out" 2>/dev/null; do
 		_i=$((_i + 1))
-		if [ $_i -gt 600 ] || ! kill -0 "$_qp" 2>/dev/null; then
+		if [ $_i -gt 1200 ] || ! kill -0 "$_qp" 2>/dev/null; then
 			echo "FAIL: $* under qemu-aarch64 did not get ready"; tail -5 "$_d/out" "$_d/err"
 			exit 99
 		fi

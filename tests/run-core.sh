@@ -131,7 +131,7 @@ for GO in $(go_toolchains); do
 		KPID=$!
 		exec 7>"$TDIR/kin"
 		i=0
-		while ! grep -q READY "$TDIR/kcore.out" 2>/dev/null; do i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.1; done
+		while ! grep -q READY "$TDIR/kcore.out" 2>/dev/null; do i=$((i + 1)); [ $i -gt 1200 ] && break; sleep 0.1; done
 		check "$VER kernel core: the program got ready first" grep -q READY "$TDIR/kcore.out" ||
 			{ echo "its output:"; cat "$TDIR/kcore.out"; }
 		kill -ABRT "$KPID"

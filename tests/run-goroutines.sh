@@ -28,7 +28,7 @@ start_one() {
 	_i=0
 	while ! grep -q '^READY' "$TDIR/out$NT" 2>/dev/null; do
 		_i=$((_i + 1))
-		[ $_i -gt 600 ] && { echo "FAIL: target $* did not get ready"; tail "$TDIR/err$NT"; exit 99; }
+		[ $_i -gt 1200 ] && { echo "FAIL: target $* did not get ready"; tail "$TDIR/err$NT"; exit 99; }
 		sleep 0.1
 	done
 }
