@@ -11,6 +11,7 @@
 # C -> Go -> C on Go threads, C-made threads calling Go in a loop, a cgo
 # traceback function under SIGPROF) checked 30 times. The programs check
 # their own results: they must be unchanged (no BAD, still counting).
+# Then both built with -ldflags="-s -w" (go in PATH), stormed likewise.
 . "$(dirname "$0")/lib.sh"
 need_go; need_ptrace; need_python
 
@@ -144,6 +145,17 @@ print(bad[:5] or "ok")')" ok
 	start_target "$BIN"
 	storm "$VER busycgo" "$N_CGO"
 	check "$VER busycgo still answers" ping_target
+	stop_target
+done
+
+# production builds (-ldflags="-s -w": a layout file, globals from the
+# machine code, no CFI: fp checked against the go walk), go in PATH
+GO=$(command -v go)
+VER=$(go_version_of "$GO")
+for T in busy busycgo; do
+	start_target "$(build_target $T "$GO" "-s -w")"
+	storm "$VER $T -s -w" "$N_ONEP"
+	check "$VER $T -s -w still answers" ping_target
 	stop_target
 done
 finish
