@@ -24,11 +24,10 @@
 
 static int mkdir_p(const char *dir);
 
-static const char *type_name_size(const struct go_layout *l, const char *type, uint32_t *size)
+/* schedt, labelmap, hmap: their sizes are not kept; a field within 1 MiB */
+static uint32_t type_size(const struct go_layout *l, const char *type)
 {
-	/* schedt, labelmap, hmap: their sizes are not kept; a field within 1 MiB */
-	*size = !strcmp(type, "g") ? l->g_size : !strcmp(type, "m") ? l->m_size : 1u << 20;
-	return type;
+	return !strcmp(type, "g") ? l->g_size : !strcmp(type, "m") ? l->m_size : 1u << 20;
 }
 
 /* The globals a cache entry keeps: they are this build's only. */
@@ -193,9 +192,8 @@ static struct fpi_error *parse(struct go_layout *l, const char *path, struct fil
 			else if (!strcmp(a, "m"))
 				l->m_size = u;
 		} else if (sscanf(line, "field %63s %63s %u %u%n", a, b, &u, &v, &k) == 4 && !line[k]) {
-			uint32_t tsize;
+			uint32_t tsize = type_size(l, a);
 
-			type_name_size(l, a, &tsize);
 			if ((v != 1 && v != 2 && v != 4 && v != 8) || u > tsize || v > tsize - u) {
 				err = bad(path, lineno, "field outside its struct (sizes come first)");
 				break;

@@ -250,6 +250,21 @@ goids() {
 	grep '^M maingoid ' "$TOUT" | cut -d' ' -f3
 }
 
+# start_plugin_target T BIN: the plugin tests' targets (T states or cgo)
+# started parked; ARGS their arguments, GS one goid of each kind
+start_plugin_target() {
+	if [ "$1" = states ]; then
+		ARGS="-n 50 -running 0 -syscall 1"
+		start_target "$2" $ARGS
+		GS=$(goids chanrecv chansend select sleep mutex cond wg syscall)
+	else
+		ARGS=""
+		start_target "$2"
+		GS=$(goids callback cgocall nested)
+	fi
+	GS=$(echo $GS)
+}
+
 # same_live DESC GOIDS: the plugin's JSON of the live $TPID ($TDIR/p.*.json:
 # summary, threads, goroutines, check, btGOID) against the CLI's, now
 same_live() {

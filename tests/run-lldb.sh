@@ -94,16 +94,7 @@ for GO in $(go_toolchains); do
 		echo "== $VER $T"
 		BIN=$(build_target "$T" "$GO")
 		rm -f "$TDIR"/p.* "$TDIR"/c.*
-		if [ "$T" = states ]; then
-			ARGS="-n 50 -running 0 -syscall 1"
-			start_target "$BIN" $ARGS
-			GS=$(goids chanrecv chansend select sleep mutex cond wg syscall)
-		else
-			ARGS=""
-			start_target "$BIN"
-			GS=$(goids callback cgocall nested)
-		fi
-		GS=$(echo $GS)
+		start_plugin_target "$T" "$BIN"
 
 		# (1) live: lldb -p, then the CLI on the same process
 		lldb_cmds $GS
