@@ -281,6 +281,28 @@ static bool needs_stack_tops(int argc, char **argv)
 	return argc >= 1 && !strcmp(argv[0], "goroutines") && !goroutines_walks_all(argc, argv);
 }
 
+/* What of a goroutine's stack the command reads: its used stack, or with
+ * top_window only that much from its saved BP up (a frame-pointer walk
+ * reads frame records only). The prefetch plans from the preview's gs and
+ * the stop reads from the snapshot's with this one rule, so a parked
+ * goroutine's range is the same in both. */
+static bool g_copy_range(const struct go_layout *l, const struct go_g *g, uint64_t top_window, uint64_t *lo,
+			 uint64_t *hi)
+{
+	uint64_t bp;
+
+	if (!go_g_stack_used(l, g, lo, hi))
+		return false;
+	if (!top_window || go_g_status_is(l, g, "running"))
+		return true;
+	bp = go_g_status_is(l, g, "syscall") && g->syscallsp ? g->syscallbp : g->sched_bp;
+	if (bp > *lo && bp < *hi)
+		*lo = bp;
+	if (*hi - *lo > top_window)
+		*hi = *lo + top_window;
+	return true;
+}
+
 /* A range to copy, cut to the mapping it starts in: a stack is one piece
  * of one mapping, and bounds running past it (garbage) must not make the
  * copy larger than the memory there is. */
@@ -318,14 +340,19 @@ static void plan_prefetch(struct fpi_session *s)
 		for (size_t i = 0; i < pre->ngs; i++) {
 			uint64_t lo, hi;
 
-			if (go_g_stack_used(s->layout, &pre->gs[i], &lo, &hi))
+			if (g_copy_range(s->layout, &pre->gs[i], s->top_window, &lo, &hi))
 				want(s->target, v, &n, lo, hi);
 		}
 		fpi_error_destroy(fpi_bulk_plan(v, n, 512, true, &s->prefetch));
 	}
 	fpi_error_destroy(err);
-	if (getenv("FPI_TIMING"))
-		fprintf(stderr, "timing: prefetch plan %.1f ms (%zu ranges)\n", (now() - t0) * 1e3, n);
+	if (getenv("FPI_TIMING")) {
+		size_t bytes = 0;
+
+		for (size_t i = 0; i < n; i++)
+			bytes += v[i].len;
+		fprintf(stderr, "timing: prefetch plan %.1f ms (%zu ranges, %zu bytes)\n", (now() - t0) * 1e3, n, bytes);
+	}
 	free(v);
 	if (s->prefetch)
 		s->preview = pre;
@@ -343,7 +370,7 @@ static bool prefetched(const struct fpi_session *s, size_t *pos, uint64_t gaddr,
 	while (*pos < pre->ngs && pre->gs[*pos].addr < gaddr)
 		++*pos;
 	return *pos < pre->ngs && pre->gs[*pos].addr == gaddr &&
-	       go_g_stack_used(s->layout, &pre->gs[*pos], &plo, &phi) && plo <= lo && hi == phi;
+	       g_copy_range(s->layout, &pre->gs[*pos], s->top_window, &plo, &phi) && plo <= lo && hi <= phi;
 }
 
 /* libdw fetches debuginfo over the network on first use of a module when
@@ -384,7 +411,8 @@ struct fpi_error *session_open_live(int pid, int argc, char **argv, const struct
 		return err;
 	}
 	s->load_seconds = now() - t0;
-	if (session_needs_stacks(argc, argv))
+	s->top_window = needs_stack_tops(argc, argv) ? STACK_TOP_WINDOW : 0;
+	if (s->top_window || session_needs_stacks(argc, argv))
 		plan_prefetch(s);
 	*ret = s;
 	return NULL;
@@ -813,20 +841,10 @@ static struct fpi_error *copy_stacks(struct fpi_session *s, uint64_t top_window)
 		uint64_t lo, hi;
 
 		/* a running goroutine's SP is its thread's: that range comes below */
-		if (!go_g_stack_used(s->layout, g, &lo, &hi))
+		if (!g_copy_range(s->layout, g, top_window, &lo, &hi))
 			continue;
 		if (all_read ? prefetched(s, &pos, g->addr, lo, hi) : fpi_bulk_find(s->prefetch, lo, hi - lo) != NULL)
 			continue;
-		if (top_window && !go_g_status_is(s->layout, g, "running")) {
-			/* a frame-pointer walk reads frame records only: from
-			 * the saved BP up, where that is on the stack */
-			uint64_t bp = go_g_status_is(s->layout, g, "syscall") && g->syscallsp ? g->syscallbp : g->sched_bp;
-
-			if (bp > lo && bp < hi)
-				lo = bp;
-			if (hi - lo > top_window)
-				hi = lo + top_window;
-		}
 		want(s->target, v, &n, lo, hi);
 	}
 	for (size_t i = 0; i < sn->nthreads; i++) {

@@ -38,6 +38,7 @@ struct fpi_session {
 	 * from the stop on by a background thread */
 	struct fpi_bulk_set *prefetch;
 	struct go_snapshot *preview; /* the gs it was planned from */
+	uint64_t top_window;	     /* the prefetch's: only stack tops (goroutines) */
 	double load_seconds;       /* DWARF load, before stopping anything */
 	const struct go_g **order; /* live gs by goid (views.c), on first use */
 	size_t norder;

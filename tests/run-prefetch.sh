@@ -8,7 +8,7 @@
 need_go; need_ptrace
 
 # the prompt's output without its banner and echoed prompts
-strip_prompt() { sed -e '1{/^Attached to process/d}' -e 's/^(fpinspect) //' "$1" | sed -e '1{/^bt all$/d;/^check$/d}' -e '${/^$/d}'; }
+strip_prompt() { sed -e '1{/^Attached to process/d}' -e 's/^(fpinspect) //' "$1" | sed -e '1{/^bt all$/d;/^check$/d;/^goroutines$/d}' -e '${/^$/d}'; }
 
 for GO in $(go_toolchains); do
 	VER=$(go_version_of "$GO")
@@ -39,11 +39,18 @@ for GO in $(go_toolchains); do
 	check "$VER check from the prefetch == check at the prompt" cmp -s "$TDIR/c.txt" "$TDIR/d.stripped"
 	check "$VER check: 0 errors, 0 warnings" grep -q '^check: .* 0 errors, 0 warnings' "$TDIR/c.txt"
 
-	# summary needs no stacks, goroutines only their tops (read at the
-	# release): nothing planned
-	FPI_TIMING=1 "$FPI" attach "$TPID" goroutines >/dev/null 2>"$TDIR/e.err"
-	check "$VER goroutines plans no copy" sh -c "! grep -q 'prefetch plan' '$TDIR/e.err'"
-	check "$VER goroutines copies the stack tops, none prefetched" grep -q 'copy: 0 runs prefetched' "$TDIR/e.err"
+	# goroutines reads only the stack tops (384 bytes from the saved BP):
+	# those are planned before the stop too, and give the prompt's rows
+	FPI_TIMING=1 "$FPI" attach "$TPID" goroutines >"$TDIR/e.txt" 2>"$TDIR/e.err"
+	check_eq "$VER goroutines exit" "$?" 0
+	pre=$(sed -n 's/^timing:   copy: \([0-9]*\) runs prefetched, \([0-9]*\) ranges read now$/\1 \2/p' "$TDIR/e.err")
+	check "$VER goroutines: the stack tops came from the prefetch ($pre)" test "${pre%% *}" -ge 6000
+	plan=$(sed -n 's/^timing: prefetch plan .* (\([0-9]*\) ranges, \([0-9]*\) bytes)$/\1 \2/p' "$TDIR/e.err")
+	check "$VER goroutines: tops only, 384 bytes or less each ($plan)" \
+		test "${plan##* }" -gt 0 -a "${plan##* }" -le $((${plan%% *} * 384))
+	printf 'goroutines\n' | "$FPI" attach "$TPID" >"$TDIR/f.txt" 2>&1
+	strip_prompt "$TDIR/f.txt" >"$TDIR/f.stripped"
+	check "$VER goroutines from the prefetch == goroutines at the prompt" cmp -s "$TDIR/e.txt" "$TDIR/f.stripped"
 
 	check "$VER target still answers" ping_target
 	check_eq "$VER target untraced" "$(awk '/^TracerPid/{print $2}' /proc/$TPID/status)" 0
