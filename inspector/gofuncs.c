@@ -35,11 +35,12 @@ static uint64_t lookup(struct fpi_modules *mods, const char *name, uint64_t *siz
 
 #define FUNCFLAG_ASM 4
 
-/* A binary without .symtab (-ldflags=-s, strip) still has pclntab, which
- * names every function: one pass over it for the names the symbol table
- * did not give. An assembly function's ABIInternal wrapper has the same
- * name there; the assembly one (FuncFlag ASM) is the one that switches. */
-static void from_pclntab(struct walk_ctx *cx, uint64_t *start, uint64_t *end)
+/* pclntab, the runtime's own table, is in every Go binary, stripped or
+ * not, and names every function: one pass over it. It comes before
+ * .symtab, whose names (150k in Caddy) would all be hashed for these
+ * fourteen. An assembly function's ABIInternal wrapper has the same name
+ * there; the assembly one (FuncFlag ASM) is the one that switches. */
+static bool from_pclntab(struct walk_ctx *cx, uint64_t *start, uint64_t *end)
 {
 	struct fpi_pclntab_info info;
 	uint64_t bias;
@@ -47,7 +48,7 @@ static void from_pclntab(struct walk_ctx *cx, uint64_t *start, uint64_t *end)
 	int have[RT_NFUNCS] = { 0 };
 
 	if (!t)
-		return;
+		return false;
 	fpi_pclntab_get_info(t, &info);
 	for (uint64_t k = 0; k < info.nfunc; k++) {
 		struct fpi_pclntab_func f;
@@ -58,7 +59,7 @@ static void from_pclntab(struct walk_ctx *cx, uint64_t *start, uint64_t *end)
 			/* the current name before the old one, assembly before its wrapper */
 			int rank = (!strcmp(f.name, rt_names[i]) ? 4 : rt_old_names[i] && !strcmp(f.name, rt_old_names[i]) ? 2 : 0);
 
-			if (!rank || (start[i] && !have[i]))
+			if (!rank)
 				continue;
 			rank += (f.flag & FUNCFLAG_ASM) ? 1 : 0;
 			if (rank <= have[i])
@@ -68,25 +69,31 @@ static void from_pclntab(struct walk_ctx *cx, uint64_t *start, uint64_t *end)
 			have[i] = rank;
 		}
 	}
+	/* runtime.goexit is in every Go binary: without it the table is not one */
+	return start[RT_GOEXIT] != 0;
 }
 
-void gofuncs_find(struct walk_ctx *cx)
+/* Without a readable pclntab: the symbol table */
+static void from_symtab(struct walk_ctx *cx, uint64_t *start, uint64_t *end)
 {
-	uint64_t start[RT_NFUNCS] = { 0 }, end[RT_NFUNCS] = { 0 };
-	bool missing = false;
-
-	for (int i = 0; cx->mods && i < RT_NFUNCS; i++) {
+	for (int i = 0; i < RT_NFUNCS; i++) {
 		uint64_t size = 0, a = lookup(cx->mods, rt_names[i], &size);
 
 		if (!a && rt_old_names[i])
 			a = lookup(cx->mods, rt_old_names[i], &size);
 		start[i] = a;
 		end[i] = a + (size ? size : 1);
-		missing |= !a;
 	}
-	/* runtime.goexit is in every binary: without it there is no .symtab */
-	if (cx->mods && missing && !start[RT_GOEXIT])
-		from_pclntab(cx, start, end);
+}
+
+void gofuncs_find(struct walk_ctx *cx)
+{
+	uint64_t start[RT_NFUNCS] = { 0 }, end[RT_NFUNCS] = { 0 };
+
+	if (cx->mods && !from_pclntab(cx, start, end)) {
+		memset(start, 0, sizeof(start));
+		from_symtab(cx, start, end);
+	}
 	for (int i = 0; i < RT_NFUNCS; i++) {
 		uint64_t a = start[i];
 

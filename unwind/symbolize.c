@@ -135,6 +135,24 @@ static Dwarf_Line *first_row_after(struct fpi_cu *cu, Dwarf_Die *func, Dwarf_Add
 	return NULL;
 }
 
+/* Is pc, which pclntab puts in f, f's code? A C function that a linker
+ * put between two Go functions lies in f's [entry, next entry) too, past
+ * f's own bytes: what f's pcsp table covers is f's (every Go function has
+ * one), and only past that does the ELF symbol table say whose it is (so
+ * a binary's .symtab, 150k names in Caddy, is sorted only when a pc lands
+ * there). */
+static bool go_code_of(struct fpi_module *m, const struct fpi_pclntab *t, const struct fpi_pclntab_func *f,
+		       uint64_t pc, uint64_t bias)
+{
+	const struct fpi_sym *esym;
+	int32_t delta;
+
+	if (fpi_pclntab_spdelta(t, f, pc - bias, &delta))
+		return true;
+	esym = fpi_module_sym_at(m, pc);
+	return !esym || esym->addr == f->entry + bias;
+}
+
 /* Go code from the executable's pclntab, the table the runtime's own
  * traceback prints from: its function names, file:line and inline tree are
  * what a SIGQUIT traceback shows, with or without DWARF. NULL: not Go code
@@ -145,17 +163,13 @@ static struct fpi_symbol *pcln_symbolize(struct fpi_modules *mods, struct fpi_mo
 	struct fpi_pclntab_frame fr[MAX_INLINE];
 	struct fpi_pclntab_func f;
 	const struct fpi_pclntab *t;
-	const struct fpi_sym *esym;
 	struct fpi_symbol *sym;
 	uint64_t bias;
 	size_t n;
 
 	if (!m->is_exe || !(t = fpi_modules_pclntab(mods, &bias, NULL)) || !fpi_pclntab_find(t, pc - bias, &f))
 		return NULL;
-	/* a C function the external linker put between Go's: its own ELF
-	 * symbol, not the Go function before it */
-	esym = fpi_module_sym_at(m, pc);
-	if (esym && esym->addr != f.entry + bias)
+	if (!go_code_of(m, t, &f, pc, bias))
 		return NULL;
 	n = fpi_pclntab_frames(t, &f, pc - bias, fr, MAX_INLINE);
 	if (n == 0 || n > MAX_INLINE || !fr[0].file || !strcmp(fr[0].file, "?") || fr[0].line <= 0)
@@ -181,7 +195,6 @@ int fpi_modules_go_code(struct fpi_modules *mods, uint64_t pc, uint64_t *entry)
 	struct fpi_module *m = fpi_module_at(mods, pc);
 	const struct fpi_pclntab *t;
 	struct fpi_pclntab_func f;
-	const struct fpi_sym *esym;
 	uint64_t bias;
 
 	if (!m || !m->is_exe)
@@ -190,9 +203,7 @@ int fpi_modules_go_code(struct fpi_modules *mods, uint64_t pc, uint64_t *entry)
 		return -1;
 	if (!fpi_pclntab_find(t, pc - bias, &f))
 		return 0;
-	/* as pcln_symbolize: a C function among Go's has its own symbol */
-	esym = fpi_module_sym_at(m, pc);
-	if (esym && esym->addr != f.entry + bias)
+	if (!go_code_of(m, t, &f, pc, bias))
 		return 0;
 	if (entry)
 		*entry = f.entry + bias;
