@@ -72,6 +72,7 @@ struct ctx {
 	struct fpi_pclntab *pcln;
 	csh cs;
 	bool cs_open;
+	bool arm64; /* the machine code is arm64's, else amd64's */
 	/* a failure of the target itself (not an unreadable address) */
 	struct fpi_error *fatal;
 	struct go_globals_report *rep;
@@ -271,13 +272,240 @@ static void code_free(struct code *cd)
  * width and direction. Undecodable bytes are skipped one at a time (Go pads
  * between functions with INT3, which decodes; garbage in a damaged file
  * must not stop the walk, and the walk is bounded by the function). */
+/* amd64: every RIP-relative operand is a ref; LEA takes the address. */
+static void refs_x86(struct code *cd, const cs_insn *insn, bool first)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	if (first && insn->id == X86_INS_CMP && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+	    x->operands[1].type == X86_OP_IMM) {
+		cd->first_cmp = true;
+		/* the immediate is sign-extended from the register's width */
+		cd->first_cmp_imm = x->operands[0].size < 8
+			? (uint64_t)x->operands[1].imm & ((1ull << (8 * x->operands[0].size)) - 1)
+			: (uint64_t)x->operands[1].imm;
+	}
+	for (uint8_t i = 0; i < x->op_count && cd->n < MAX_REFS; i++) {
+		const cs_x86_op *op = &x->operands[i];
+		struct ref *r;
+
+		if (op->type != X86_OP_MEM || op->mem.base != X86_REG_RIP || op->mem.index != X86_REG_INVALID)
+			continue;
+		r = &cd->refs[cd->n++];
+		r->addr = insn->address + insn->size + (uint64_t)op->mem.disp;
+		if (insn->id == X86_INS_LEA) {
+			r->size = 0;
+			continue;
+		}
+		r->size = op->size;
+		r->read = op->access & CS_AC_READ;
+		r->write = op->access & CS_AC_WRITE;
+		/* capstone 4 leaves access unset for some instructions: a
+		 * MOV's first operand is its destination */
+		if (!op->access && insn->id == X86_INS_MOV) {
+			r->write = i == 0;
+			r->read = i != 0;
+		}
+		if (insn->id == X86_INS_MOV && i == 0 && x->op_count == 2 && x->operands[1].type == X86_OP_IMM) {
+			r->imm_store = true;
+			r->imm = x->operands[1].imm;
+			r->write = true;
+		}
+	}
+}
+
+/* arm64 has no pc-relative loads of data: Go's linker writes ADRP (the
+ * page) then ADD (the address: amd64's LEA) or a load or store at the low
+ * 12 bits, through any register (R27, REGTMP, most often), and builds a
+ * constant to store with MOVZ/MOVK first. So the registers' values are
+ * followed from ADRP and MOV immediates through ADD to the access. */
+struct a64_regs {
+	uint64_t v[31];
+	uint32_t known; /* bit n: v[n] is known */
+};
+
+static int a64_regno(arm64_reg r)
+{
+	if (r >= ARM64_REG_X0 && r <= ARM64_REG_X28)
+		return r - ARM64_REG_X0;
+	if (r >= ARM64_REG_W0 && r <= ARM64_REG_W30)
+		return r - ARM64_REG_W0;
+	if (r == ARM64_REG_X29)
+		return 29;
+	if (r == ARM64_REG_X30)
+		return 30;
+	return -1; /* SP, the zero registers */
+}
+
+static bool a64_get(const struct a64_regs *st, arm64_reg r, uint64_t *v)
+{
+	int n = a64_regno(r);
+
+	if (r == ARM64_REG_XZR || r == ARM64_REG_WZR) {
+		*v = 0;
+		return true;
+	}
+	if (n < 0 || !(st->known & (1u << n)))
+		return false;
+	*v = st->v[n];
+	return true;
+}
+
+static void a64_set(struct a64_regs *st, arm64_reg r, bool known, uint64_t v)
+{
+	int n = a64_regno(r);
+
+	if (n < 0)
+		return;
+	if (r >= ARM64_REG_W0 && r <= ARM64_REG_W30)
+		v &= 0xffffffffu; /* a W write zeroes the upper half */
+	st->v[n] = v;
+	st->known = known ? st->known | (1u << n) : st->known & ~(1u << n);
+}
+
+/* the bytes a load or store moves: from its mnemonic, else its register */
+static uint8_t a64_width(unsigned id, arm64_reg r)
+{
+	switch (id) {
+	case ARM64_INS_LDRB: case ARM64_INS_STRB: case ARM64_INS_LDRSB: case ARM64_INS_LDARB: case ARM64_INS_STLRB:
+	case ARM64_INS_LDURB: case ARM64_INS_STURB: case ARM64_INS_LDURSB:
+		return 1;
+	case ARM64_INS_LDRH: case ARM64_INS_STRH: case ARM64_INS_LDRSH: case ARM64_INS_LDARH: case ARM64_INS_STLRH:
+	case ARM64_INS_LDURH: case ARM64_INS_STURH: case ARM64_INS_LDURSH:
+		return 2;
+	case ARM64_INS_LDRSW: case ARM64_INS_LDURSW:
+		return 4;
+	}
+	return (r >= ARM64_REG_W0 && r <= ARM64_REG_W30) || r == ARM64_REG_WZR ? 4 : 8;
+}
+
+static bool a64_is_store(unsigned id)
+{
+	switch (id) {
+	case ARM64_INS_STR: case ARM64_INS_STRB: case ARM64_INS_STRH: case ARM64_INS_STUR: case ARM64_INS_STURB:
+	case ARM64_INS_STURH: case ARM64_INS_STLR: case ARM64_INS_STLRB: case ARM64_INS_STLRH: case ARM64_INS_STP:
+	case ARM64_INS_STXR: case ARM64_INS_STLXR:
+		return true;
+	}
+	return false;
+}
+
+static void a64_ref(struct code *cd, uint64_t addr, uint8_t size, bool write, bool imm_known, uint64_t imm)
+{
+	struct ref *r;
+
+	if (cd->n >= MAX_REFS)
+		return;
+	r = &cd->refs[cd->n++];
+	*r = (struct ref){ .addr = addr, .size = size, .read = !write && size, .write = write };
+	if (write && imm_known) {
+		r->imm_store = true;
+		r->imm = (int64_t)imm;
+	}
+}
+
+static void refs_arm64(struct code *cd, const cs_insn *insn, int index, struct a64_regs *st)
+{
+	const cs_arm64 *a = &insn->detail->arm64;
+	const cs_arm64_op *op = a->operands;
+	uint64_t v, w = 0;
+
+	/* a leaf's bounds check comes after the argument's zero extension
+	 * (waitReason.String: UBFX then CMP) */
+	if (index < 2 && !cd->first_cmp && insn->id == ARM64_INS_CMP && a->op_count == 2 &&
+	    op[0].type == ARM64_OP_REG && op[1].type == ARM64_OP_IMM) {
+		cd->first_cmp = true;
+		cd->first_cmp_imm = (uint64_t)op[1].imm << (op[1].shift.type == ARM64_SFT_LSL ? op[1].shift.value : 0);
+	}
+	switch (insn->id) {
+	case ARM64_INS_ADRP:
+		if (a->op_count == 2 && op[0].type == ARM64_OP_REG && op[1].type == ARM64_OP_IMM)
+			a64_set(st, op[0].reg, true, (uint64_t)op[1].imm);
+		return;
+	case ARM64_INS_ADD:
+		if (a->op_count == 3 && op[0].type == ARM64_OP_REG && op[1].type == ARM64_OP_REG &&
+		    op[2].type == ARM64_OP_IMM && a64_get(st, op[1].reg, &v)) {
+			uint64_t imm = (uint64_t)op[2].imm << (op[2].shift.type == ARM64_SFT_LSL ? op[2].shift.value : 0);
+
+			a64_set(st, op[0].reg, true, v + imm);
+			a64_ref(cd, v + imm, 0, false, false, 0);
+			return;
+		}
+		break;
+	case ARM64_INS_MOV:
+	case ARM64_INS_MOVZ:
+		if (a->op_count == 2 && op[0].type == ARM64_OP_REG && op[1].type == ARM64_OP_IMM) {
+			a64_set(st, op[0].reg, true,
+				(uint64_t)op[1].imm << (op[1].shift.type == ARM64_SFT_LSL ? op[1].shift.value : 0));
+			return;
+		}
+		if (a->op_count == 2 && op[0].type == ARM64_OP_REG && op[1].type == ARM64_OP_REG) {
+			bool k = a64_get(st, op[1].reg, &v);
+
+			a64_set(st, op[0].reg, k, k ? v : 0);
+			return;
+		}
+		break;
+	case ARM64_INS_MOVK:
+		if (a->op_count == 2 && op[0].type == ARM64_OP_REG && op[1].type == ARM64_OP_IMM) {
+			unsigned sh = op[1].shift.type == ARM64_SFT_LSL ? op[1].shift.value : 0;
+
+			if (sh < 64 && a64_get(st, op[0].reg, &v))
+				a64_set(st, op[0].reg, true, (v & ~(0xffffull << sh)) | (((uint64_t)op[1].imm & 0xffff) << sh));
+			else
+				a64_set(st, op[0].reg, false, 0);
+			return;
+		}
+		break;
+	case ARM64_INS_BL:
+	case ARM64_INS_BLR:
+		/* Go's ABI keeps no general register across a call */
+		st->known = 0;
+		return;
+	}
+	/* a load or store through a register whose value is known */
+	for (uint8_t i = 1; i < a->op_count; i++) {
+		bool store = a64_is_store(insn->id), pair = insn->id == ARM64_INS_LDP || insn->id == ARM64_INS_STP;
+		/* a store-exclusive's first register is its status, the value second */
+		int t = insn->id == ARM64_INS_STXR || insn->id == ARM64_INS_STLXR ? 1 : 0;
+		uint8_t size;
+		bool known;
+
+		if (op[i].type != ARM64_OP_MEM || op[i].mem.index != ARM64_REG_INVALID || i <= t ||
+		    op[t].type != ARM64_OP_REG || !a64_get(st, op[i].mem.base, &v))
+			continue;
+		size = a64_width(insn->id, op[t].reg);
+		v += (uint64_t)(int64_t)op[i].mem.disp;
+		known = store && a64_get(st, op[t].reg, &w);
+		a64_ref(cd, v, size, store, known, w);
+		/* a pair moves two: a slice header's pointer and length */
+		if (pair && i == 2 && op[1].type == ARM64_OP_REG) {
+			known = store && a64_get(st, op[1].reg, &w);
+			a64_ref(cd, v + size, size, store, known, w);
+		}
+		if (a->writeback)
+			a64_set(st, op[i].mem.base, false, 0);
+		if (!store || t)
+			a64_set(st, op[0].reg, false, 0);
+		if (!store && pair && op[1].type == ARM64_OP_REG)
+			a64_set(st, op[1].reg, false, 0);
+		return;
+	}
+	/* anything else that writes its first operand: unknown after it */
+	if (a->op_count > 0 && op[0].type == ARM64_OP_REG && !a64_is_store(insn->id) && insn->id != ARM64_INS_CMP &&
+	    insn->id != ARM64_INS_CMN && insn->id != ARM64_INS_TST && insn->id != ARM64_INS_CBZ &&
+	    insn->id != ARM64_INS_CBNZ && insn->id != ARM64_INS_TBZ && insn->id != ARM64_INS_TBNZ)
+		a64_set(st, op[0].reg, false, 0);
+}
+
 static struct fpi_error *decode(struct ctx *c, const char *anchor, uint64_t entry, uint64_t end, struct code *cd)
 {
 	const unsigned char *bytes, *p;
 	size_t left;
 	uint64_t pc;
 	cs_insn *insn;
-	bool first = true;
+	struct a64_regs st = { { 0 }, 0 };
+	int index = 0;
 
 	memset(cd, 0, sizeof(*cd));
 	cd->anchor = anchor;
@@ -301,53 +529,26 @@ static struct fpi_error *decode(struct ctx *c, const char *anchor, uint64_t entr
 	left = end - entry;
 	pc = entry;
 	while (left > 0 && cd->n < MAX_REFS) {
-		const cs_x86 *x;
-
 		if (!cs_disasm_iter(c->cs, &p, &left, &pc, insn)) {
-			p++;
-			left--;
-			pc++;
-			first = false;
+			/* what capstone 4 does not know (arm64's LSE atomics)
+			 * or garbage: one instruction's width on */
+			size_t skip = c->arm64 ? 4 : 1;
+
+			if (left < skip)
+				break;
+			p += skip;
+			left -= skip;
+			pc += skip;
+			if (c->arm64)
+				st.known = 0;
+			index++;
 			continue;
 		}
-		x = &insn->detail->x86;
-		if (first && insn->id == X86_INS_CMP && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
-		    x->operands[1].type == X86_OP_IMM) {
-			cd->first_cmp = true;
-			/* the immediate is sign-extended from the register's width */
-			cd->first_cmp_imm = x->operands[0].size < 8
-				? (uint64_t)x->operands[1].imm & ((1ull << (8 * x->operands[0].size)) - 1)
-				: (uint64_t)x->operands[1].imm;
-		}
-		first = false;
-		for (uint8_t i = 0; i < x->op_count && cd->n < MAX_REFS; i++) {
-			const cs_x86_op *op = &x->operands[i];
-			struct ref *r;
-
-			if (op->type != X86_OP_MEM || op->mem.base != X86_REG_RIP || op->mem.index != X86_REG_INVALID)
-				continue;
-			r = &cd->refs[cd->n++];
-			r->addr = insn->address + insn->size + (uint64_t)op->mem.disp;
-			if (insn->id == X86_INS_LEA) {
-				r->size = 0;
-				continue;
-			}
-			r->size = op->size;
-			r->read = op->access & CS_AC_READ;
-			r->write = op->access & CS_AC_WRITE;
-			/* capstone 4 leaves access unset for some instructions: a
-			 * MOV's first operand is its destination */
-			if (!op->access && insn->id == X86_INS_MOV) {
-				r->write = i == 0;
-				r->read = i != 0;
-			}
-			if (insn->id == X86_INS_MOV && i == 0 && x->op_count == 2 &&
-			    x->operands[1].type == X86_OP_IMM) {
-				r->imm_store = true;
-				r->imm = x->operands[1].imm;
-				r->write = true;
-			}
-		}
+		if (c->arm64)
+			refs_arm64(cd, insn, index, &st);
+		else
+			refs_x86(cd, insn, index == 0);
+		index++;
 	}
 	cs_free(insn, 1);
 	return NULL;
@@ -1170,9 +1371,11 @@ struct fpi_error *go_globals_find_ex(struct go_layout *l, const char *exe, struc
 	if (!err) {
 		GElf_Ehdr eh;
 
-		if (gelf_getehdr(c.elf, &eh) && eh.e_machine != EM_X86_64)
+		if (!gelf_getehdr(c.elf, &eh) || (eh.e_machine != EM_X86_64 && eh.e_machine != EM_AARCH64))
 			err = fpi_error_create(FPI_ERR_FORMAT,
-				"%s: not an x86-64 executable: finding runtime globals in machine code is implemented for amd64 only", exe);
+				"%s: neither an x86-64 nor an arm64 executable: its runtime globals cannot be found", exe);
+		else
+			c.arm64 = eh.e_machine == EM_AARCH64;
 	}
 	if (!err)
 		err = load_bias(&c);
@@ -1198,16 +1401,8 @@ struct fpi_error *go_globals_find_ex(struct go_layout *l, const char *exe, struc
 			err = fpi_error_wrap(err, "%s: finding runtime globals without a symbol table", exe);
 			goto out;
 		}
-		/* the anchors' instruction patterns are amd64's: an arm64 binary
-		 * without a symbol table needs its DWARF (--debug-file) */
-		if (strcmp(l->goarch, "amd64") != 0) {
-			err = fpi_error_create(FPI_ERR_NODWARF,
-				"%s: a %s binary without a symbol table: its runtime globals are found from machine code "
-				"on amd64 only; give its DWARF with --debug-file FILE", exe, l->goarch);
-			goto out;
-		}
-		if (cs_open(CS_ARCH_X86, CS_MODE_64, &c.cs) != CS_ERR_OK) {
-			err = fpi_error_create(FPI_ERR_OTHER, "capstone: cannot open an x86-64 disassembler");
+		if (cs_open(c.arm64 ? CS_ARCH_ARM64 : CS_ARCH_X86, c.arm64 ? CS_MODE_ARM : CS_MODE_64, &c.cs) != CS_ERR_OK) {
+			err = fpi_error_create(FPI_ERR_OTHER, "capstone: cannot open an %s disassembler", c.arm64 ? "arm64" : "x86-64");
 			goto out;
 		}
 		c.cs_open = true;

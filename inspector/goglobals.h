@@ -15,7 +15,8 @@
  * error too. A symbol table that lacks allgs, allglen or allm is passed
  * over for the machine code.
  *
- * amd64 only (the disassembler is capstone's x86-64). Executables linked at
+ * amd64 and arm64, with capstone: on amd64 the RIP-relative operands, on
+ * arm64 the ADRP + ADD/load/store pairs the linker writes. Executables linked at
  * a fixed address (Go's default, ET_EXEC) are read as they are; a PIE
  * (ET_DYN) is shifted by its load bias, taken from the target's mapping of
  * the file; without one it is refused. */

@@ -18,18 +18,19 @@ need_go; need_python
 command -v qemu-aarch64 >/dev/null 2>&1 || skip_or_fail "qemu-aarch64 not installed (setup.sh installs qemu-user)"
 command -v gdb-multiarch >/dev/null 2>&1 || skip_or_fail "gdb-multiarch not installed (setup.sh installs it)"
 
-# build_arm64 NAME GO [cgo]: tests/targets/NAME for arm64 (cgo through
-# the cross compiler), cached under tests/build/<goversion>-arm64/NAME.
+# build_arm64 NAME GO [cgo|nocgo] [LDFLAGS]: tests/targets/NAME for arm64
+# (cgo through the cross compiler), cached under
+# tests/build/<goversion>-arm64/NAME (NAME-s-w for LDFLAGS "-s -w").
 # Prints the binary's path.
 build_arm64() {
-	_name=$1 _go=$2 _cgo=0
+	_name=$1 _go=$2 _cgo=0 _ldf=${4:-}
 	[ "${3:-}" = cgo ] && _cgo=1
-	_out="$top_builddir/tests/build/$(go_version_of "$_go")-arm64/$_name"
+	_out="$top_builddir/tests/build/$(go_version_of "$_go")-arm64/$_name$(echo "$_ldf" | tr -d ' ')"
 	_src="$top_srcdir/tests/targets/$_name"
 	mkdir -p "$(dirname "$_out")"
 	if [ ! -x "$_out" ] || [ -n "$(find "$_src" -newer "$_out" -type f 2>/dev/null | head -1)" ]; then
 		(cd "$_src" && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOARCH=arm64 CGO_ENABLED=$_cgo \
-			CC=aarch64-linux-gnu-gcc "$_go" build -o "$_out" .) >&2 || {
+			CC=aarch64-linux-gnu-gcc "$_go" build -ldflags="$_ldf" -o "$_out" .) >&2 || {
 			echo "FAIL: building $_name for arm64 with $(go_version_of "$_go")" >&2
 			exit 99
 		}
@@ -223,6 +224,44 @@ PY
 	check_eq "$VER: check on the cycle exits 1" "$?" 1
 	check "$VER: check names goroutine $G" grep -q "^error   fp-cycle  *g$G frame 0: .*saved FP (x29) at $BP is $BP" "$TDIR/cycle.check"
 	rm -rf "$TDIR/q.$VER" "$TDIR/cycle.core"
+
+	# The same program built as releases ship it (-ldflags="-s -w": no
+	# DWARF, no symbol table): the runtime's layout from the shipped arm64
+	# layout file, its globals from the machine code (ADRP and the ADD,
+	# load or store after it), stacks from pclntab; against Go's own
+	# traceback as it died.
+	echo "== $VER arm64 states -s -w (SIGABRT)"
+	SW=$(build_arm64 states "$GO" nocgo "-s -w")
+	check "$VER -s -w: the build has no symbol table" sh -c "! aarch64-linux-gnu-readelf -SW '$SW' | grep -q ' .symtab '"
+	qemu_core "$TDIR/s.$VER" abort "$SW" -n 21 -depth 2 -running 0
+	export XDG_CACHE_HOME="$TDIR/xdg.$VER"
+	"$FPI" core "$CORE" "$SW" --json summary >"$TDIR/sw.json" 2>"$TDIR/sw.err"
+	check_eq "$VER -s -w: summary exit ($(head -c 300 "$TDIR/sw.err"))" "$?" 0
+	check_eq "$VER -s -w: layout and globals" \
+		"$(jq_py "$TDIR/sw.json" 'print(d["layout"]["source"] + ", " + d["layout"]["made_for"] + ", " + d["layout"]["globals"])')" \
+		"layout file, $VER, machine code"
+	"$FPI" core "$CORE" "$SW" --json goroutines >"$TDIR/swgs.json"
+	check_eq "$VER -s -w: the goroutines Go printed as it died" \
+		"$(jq_py "$TDIR/swgs.json" 'print("\n".join(str(g["goid"]) for g in sorted(d["goroutines"], key=lambda g: g["goid"])))')" \
+		"$(goids_of_traceback "$ERR")"
+	check_eq "$VER -s -w: wait reasons named" \
+		"$(jq_py "$TDIR/swgs.json" 'print(sum(1 for g in d["goroutines"] if g["status"] == "waiting" and not g["wait_reason"]))')" 0
+	"$FPI" core "$CORE" "$SW" dump --system >"$TDIR/swdump.txt"
+	check_eq "$VER -s -w: dump --system exit" "$?" 0
+	python3 "$top_srcdir/tests/dumpcmp.py" --system --running-suffix "$ERR" "$TDIR/swdump.txt" >"$TDIR/swcmp.out"
+	_rc=$?
+	sed "s/^/$VER -s -w: /" "$TDIR/swcmp.out" | tail -30
+	check_eq "$VER -s -w: every goroutine's stack equals Go's traceback" "$_rc" 0
+	"$FPI" core "$CORE" "$SW" bt all --unwinder all >"$TDIR/swbt.txt"
+	check_eq "$VER -s -w: bt all --unwinder all exit" "$?" 0
+	check "$VER -s -w: fp and go agree" grep -q "fp and go agree" "$TDIR/swbt.txt"
+	if [ "$(go_minor "$VER")" -ge 21 ]; then
+		"$FPI" core "$CORE" "$SW" check >"$TDIR/swcheck.txt"
+		check_eq "$VER -s -w: check exit" "$?" 0
+		check "$VER -s -w: check finds nothing" grep -q ": 0 errors, 0 warnings" "$TDIR/swcheck.txt"
+	fi
+	unset XDG_CACHE_HOME
+	rm -rf "$TDIR/s.$VER" "$TDIR/xdg.$VER"
 
 	# A nil dereference in a frameless leaf (main.faultLeaf): Go prints
 	# the faulting goroutine with sigpanic and the leaf below it
