@@ -37,7 +37,7 @@ static uint64_t lookup(struct fpi_modules *mods, const char *name, uint64_t *siz
 
 /* pclntab, the runtime's own table, is in every Go binary, stripped or
  * not, and names every function: one pass over it. It comes before
- * .symtab, whose names (150k in Caddy) would all be hashed for these
+ * .symtab, whose names (89k in Caddy) would all be hashed for these
  * fourteen. An assembly function's ABIInternal wrapper has the same name
  * there; the assembly one (FuncFlag ASM) is the one that switches. */
 static bool from_pclntab(struct walk_ctx *cx, uint64_t *start, uint64_t *end)

@@ -73,6 +73,7 @@ struct ctx {
 	csh cs;
 	bool cs_open;
 	bool arm64; /* the machine code is arm64's, else amd64's */
+	unsigned flags;
 	/* a failure of the target itself (not an unreadable address) */
 	struct fpi_error *fatal;
 	struct go_globals_report *rep;
@@ -990,11 +991,16 @@ static void no_anchor(struct ctx *c, enum go_global_id id, const char *const *na
 
 /* allgadd (every version 1.19-1.27, too big to inline: lock, append,
  * atomics) reads and writes allgs' three words and stores allglen. Its
- * callers are listed should a toolchain inline it. */
-static const char *const allgs_anchors[] = { "runtime.allgadd", "runtime.newproc1", "runtime.oneNewExtraM" };
+ * callers are listed should a toolchain inline it; then forEachG (range
+ * allgs) and forEachGRace (allglen, allgptr), which use them themselves. */
+static const char *const allgs_anchors[] = { "runtime.allgadd", "runtime.newproc1", "runtime.oneNewExtraM",
+					     "runtime.forEachG" };
+static const char *const allglen_anchors[] = { "runtime.allgadd", "runtime.newproc1", "runtime.oneNewExtraM",
+					       "runtime.forEachGRace" };
 /* mcommoninit: mp.alllink = allm; atomicstorep(&allm, mp) (all versions);
- * allocm is its caller. */
-static const char *const allm_anchors[] = { "runtime.mcommoninit", "runtime.allocm" };
+ * allocm is its caller; mexit and schedtrace walk allm themselves. */
+static const char *const allm_anchors[] = { "runtime.mcommoninit", "runtime.allocm", "runtime.mexit",
+					    "runtime.schedtrace" };
 /* mReserveID: id := sched.mnext; sched.mnext++ (1.16+), a read-modify-write
  * of the one word; inlined, it lands in mcommoninit. */
 static const char *const mnext_anchors[] = { "runtime.mReserveID", "runtime.mcommoninit" };
@@ -1024,7 +1030,7 @@ static struct fpi_error *search(struct ctx *c, enum go_global_id id, const char 
 	if (n > 8)
 		n = 8;
 	find_funcs(c, names, n, entry, end);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = (c->flags & GO_GLOBALS_FALLBACK_ANCHORS) && n > 1 ? 1 : 0; i < n; i++) {
 		struct code cd;
 		struct pick p = { 0 };
 		struct fpi_error *err;
@@ -1079,15 +1085,15 @@ static void try_allm(struct ctx *c, const struct code *cd, struct pick *p, void 
 	}
 }
 
-/* allgs, and allglen from the same code once allgs is known */
+/* allgs; its length, read there, goes to *arg for allglen's check */
 static void try_allgs(struct ctx *c, const struct code *cd, struct pick *p, void *arg)
 {
-	struct pick *pl = arg, pl0 = { 0 };
-	uint64_t cands[256], len = 0, allgs;
+	uint64_t *len_ret = arg, cands[256], len = 0;
 	size_t n = distinct_addrs(c, cd, word_or_lea, cands, NELEM(cands));
 
-	/* append(allgs, gp) reads len and cap through their own addresses:
-	 * a slice header is a word with the next one used as a word too */
+	/* append(allgs, gp) and range allgs read len through its own
+	 * address: a slice header is a word with the next one used as a word
+	 * too */
 	for (size_t i = 0; i < n && !c->fatal; i++) {
 		char why[160];
 		uint64_t l = 0;
@@ -1100,26 +1106,38 @@ static void try_allgs(struct ctx *c, const struct code *cd, struct pick *p, void
 		if (ok)
 			len = l;
 	}
-	if (p->nvalid != 1)
-		return;
-	allgs = p->valid[0];
-	/* equal to len first; one short only when no word is equal */
-	memset(pl, 0, sizeof(*pl));
-	for (uint64_t off = 0; off <= 1 && !pl->nvalid; off++) {
-		memset(pl, 0, sizeof(*pl));
+	if (p->nvalid == 1)
+		*len_ret = len;
+}
+
+struct allglen_arg {
+	uint64_t allgs, len;
+};
+
+/* allglen: the word equal to len(allgs) first; one short only when no word
+ * is equal (a thread stopped inside allgadd) */
+static void try_allglen(struct ctx *c, const struct code *cd, struct pick *p, void *arg)
+{
+	const struct allglen_arg *a = arg;
+	uint64_t cands[256];
+	size_t n = distinct_addrs(c, cd, word_or_lea, cands, NELEM(cands));
+	struct pick p0 = { 0 };
+
+	for (uint64_t off = 0; off <= 1 && !p->nvalid; off++) {
+		memset(p, 0, sizeof(*p));
 		for (size_t i = 0; i < n && !c->fatal; i++) {
 			char why[160];
 
 			/* allgs' own len word holds the same value */
-			if (cands[i] >= allgs && cands[i] < allgs + 24)
+			if (cands[i] >= a->allgs && cands[i] < a->allgs + 24)
 				continue;
-			pick_add(pl, cands[i], valid_allglen(c, cands[i], len, off, why, sizeof(why)), why);
+			pick_add(p, cands[i], valid_allglen(c, cands[i], a->len, off, why, sizeof(why)), why);
 		}
 		if (off == 0)
-			pl0 = *pl;
+			p0 = *p;
 	}
-	if (!pl->nvalid)
-		*pl = pl0;
+	if (!p->nvalid)
+		*p = p0;
 }
 
 static void try_sched(struct ctx *c, const struct code *cd, struct pick *p, void *arg)
@@ -1178,17 +1196,18 @@ static void try_waitreasons(struct ctx *c, const struct code *cd, struct pick *p
 static struct fpi_error *find_by_code(struct ctx *c)
 {
 	struct go_globals_report *rep = c->rep;
-	struct pick pl = { 0 };
+	struct allglen_arg al = { 0, 0 };
 	uint32_t nwr = 0;
 	struct fpi_error *err;
 
 	/* allm first: sched's check needs the number of Ms */
 	err = search(c, GO_GLOBAL_ALLM, allm_anchors, NELEM(allm_anchors), try_allm, NULL);
 	if (!err && !c->fatal)
-		err = search(c, GO_GLOBAL_ALLGS, allgs_anchors, NELEM(allgs_anchors), try_allgs, &pl);
+		err = search(c, GO_GLOBAL_ALLGS, allgs_anchors, NELEM(allgs_anchors), try_allgs, &al.len);
 	if (!err && !c->fatal) {
-		if (rep->g[GO_GLOBAL_ALLGS].addr)
-			pick_result(c, GO_GLOBAL_ALLGLEN, rep->g[GO_GLOBAL_ALLGS].anchor, &pl);
+		al.allgs = rep->g[GO_GLOBAL_ALLGS].addr;
+		if (al.allgs)
+			err = search(c, GO_GLOBAL_ALLGLEN, allglen_anchors, NELEM(allglen_anchors), try_allglen, &al);
 		else
 			snprintf(rep->g[GO_GLOBAL_ALLGLEN].why, sizeof(rep->g[0].why), "runtime.allgs not found");
 	}
@@ -1353,6 +1372,7 @@ struct fpi_error *go_globals_find_ex(struct go_layout *l, const char *exe, struc
 	c.t = t;
 	c.exe = exe;
 	c.rep = ret;
+	c.flags = flags;
 	fd = open(exe, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fpi_error_create(FPI_ERR_NOTGO, "cannot open executable %s: %m", exe);

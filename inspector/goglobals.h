@@ -86,6 +86,9 @@ struct go_globals_report {
 /* Skip .symtab even when there is one: the machine-code path on a binary
  * that has both, to compare the two. */
 #define GO_GLOBALS_NO_SYMTAB 1u
+/* Pass over each global's first anchor where it has another: the fallback
+ * anchors, which no release tested needs, tried on their own. */
+#define GO_GLOBALS_FALLBACK_ANCHORS 2u
 
 /* go_globals_find with flags and the per-global report (ret may be NULL). */
 struct fpi_error *go_globals_find_ex(struct go_layout *l, const char *exe, struct fpi_target *t,

@@ -180,6 +180,17 @@ for GO in /usr/lib/go-1.19/bin/go $(command -v go) $(FPI_GO_EXTRA="go1.27.3" go_
 	qemu_core "$TDIR/q.$VER" abort "$BIN" -n 21 -depth 2 -running 0
 	inspect_core "$BIN" "$CORE" "$ERR" "$VER abort"
 
+	# the runtime's globals from the arm64 machine code of a stripped copy
+	# (the same addresses), against DWARF's: from the first anchors, and
+	# from the fallback ones alone (sched has none that finds it)
+	aarch64-linux-gnu-strip -s -o "$TDIR/stripped" "$BIN"
+	for _fb in "" --fallback-anchors; do
+		"$top_builddir/tests/unit_goglobals" --core "$CORE" --expect-equal $_fb 0 "$BIN" "$TDIR/stripped" >"$TDIR/u.out" 2>&1
+		check_eq "$VER globals from arm64 machine code ${_fb:-(first anchors)}" "$?" 0 ||
+			grep -v '^dwarf' "$TDIR/u.out"
+		check_eq "$VER globals ${_fb:-(first anchors)}: from" "$(sed -n 's/^how //p' "$TDIR/u.out")" "machine code"
+	done
+
 	# the GDB plugin in gdb-multiarch on the same core: GDB's aarch64
 	# registers, the same answers as the CLI, command by command
 	timeout 600 gdb-multiarch -nx -batch -ex "file $BIN" -ex "core-file $CORE" -x "$top_srcdir/gdbplugin/fpplugin" \

@@ -136,6 +136,18 @@ for GO in $(go_toolchains); do
 	# a process stopped inside allgadd, or in allocm after mcommoninit
 	equal "strip -s, allglen one short" "$X" "machine code" --allglen-short
 	equal "strip -s, newest M without g0" "$X" "machine code" --m-unborn
+	# each global from a fallback anchor: what a release that inlined
+	# allgadd, mcommoninit or waitReason.String would leave (sched has
+	# none that says mnext apart from its neighbours: not found, not wrong)
+	unit "fallback anchors" "$X" --expect-equal --fallback-anchors
+	check_eq "$VER fallback anchors: unit_goglobals" "$RC" 0
+	check_eq "$VER fallback anchors: the anchors used" \
+		"$(awk '$1 == "found" { print $2, $4 }' "$TDIR/u.out" | tr '\n' ' ')" \
+		"runtime.allgs runtime.forEachG runtime.allglen runtime.forEachGRace runtime.allm runtime.mexit runtime.sched runtime.mcommoninit runtime.maxstacksize runtime.main runtime.waitReasonStrings runtime.goroutineheader "
+	for _n in allgs allglen allm waitReasonStrings; do
+		check "$VER fallback anchors: runtime.$_n found" test "$(found $_n)" != 0x0
+	done
+	check_eq "$VER fallback anchors: runtime.sched not found" "$(found sched)" 0x0
 	ALLGS=$(dwarf allgs) ALLM=$(dwarf allm) ALLGLEN=$(dwarf allglen) WR=$(dwarf waitReasonStrings)
 
 	refuses "garbage allgs header" "$X" runtime.allgs --garbage "$ALLGS:24"
@@ -157,8 +169,9 @@ for GO in $(go_toolchains); do
 	unit "cut-short executable" "$TDIR/cut"
 	check_eq "$VER cut-short executable: exit status (2: an error, not a signal)" "$RC" 2
 	check "$VER cut-short executable: an error" grep -q "^error: " "$TDIR/u.out"
-	# allgadd's code overwritten with 0xff bytes (undecodable): no anchor
-	# left for allgs; the other globals are still found
+	# allgadd's code overwritten with 0xff bytes (undecodable): allgs and
+	# allglen from the fallback anchors (forEachG, forEachGRace), the
+	# others as before
 	python3 - "$X" "$TDIR/badcode" "$("$GO" tool nm -size "$B" | awk '$4 == "runtime.allgadd" { print $1, $2 }')" <<'PY'
 import sys
 src, dst, (addr, size) = sys.argv[1], sys.argv[2], sys.argv[3].split()
@@ -168,7 +181,12 @@ b[off:off + int(size)] = b"\xff" * int(size)
 open(dst, "wb").write(b)
 PY
 	chmod +x "$TDIR/badcode"
-	refuses "allgadd's code garbage" "$TDIR/badcode" runtime.allgs
+	unit "allgadd's code garbage" "$TDIR/badcode"
+	check_eq "$VER allgadd's code garbage: unit_goglobals" "$RC" 0
+	check_eq "$VER allgadd's code garbage: allgs from forEachG" \
+		"$(awk '$1 == "found" && $2 == "runtime.allgs" { print $3, $4 }' "$TDIR/u.out")" "$ALLGS runtime.forEachG"
+	check_eq "$VER allgadd's code garbage: allglen from forEachGRace" \
+		"$(awk '$1 == "found" && $2 == "runtime.allglen" { print $3, $4 }' "$TDIR/u.out")" "$ALLGLEN runtime.forEachGRace"
 	check_eq "$VER allgadd's code garbage: allm still" "$(found allm)" "$ALLM"
 	unit "not a Go executable" /bin/sh
 	check_eq "$VER not a Go executable: exit status" "$RC" 2
