@@ -55,6 +55,7 @@ for GO in $(go_toolchains); do
 			"$FPI" attach "$TPID" --json $cmd >"$TDIR/live.$NAME.${cmd%% *}.json"
 		done
 		gcore -o "$TDIR/core" "$TPID" >/dev/null 2>&1
+		sparse "$TDIR/core.$TPID"
 		CORE="$TDIR/core.$TPID"
 		check "$VER $NAME: gcore made a core" test -s "$CORE"
 		echo "core: $(du -h "$CORE" | cut -f1) on disk, $(ls -l "$CORE" | awk '{print $5}') bytes"
@@ -85,6 +86,7 @@ for GO in $(go_toolchains); do
 			gdb -nx -batch -p "$TPID" -ex "set language c" -ex "set {long}$FP = $FP" >/dev/null 2>&1
 			rm -f "$CORE"
 			gcore -o "$TDIR/core" "$TPID" >/dev/null 2>&1
+			sparse "$TDIR/core.$TPID"
 			timeout 60 "$FPI" core "$CORE" --json check >"$TDIR/cyc.json"
 			check_eq "$VER core with a cycle: check exit" "$?" 1
 			check_eq "$VER core with a cycle: the finding" \

@@ -196,6 +196,7 @@ fi
 GS=$(A m_gsignal) GSV=$(A m_gsignal_val)
 poke "$TPID" "set {int}$SA = 0x7fff1234" "set {long}$GS = -1"
 gdb -nx -batch -p "$TPID" -ex "gcore $TDIR/core" >/dev/null 2>&1
+sparse "$TDIR/core"
 poke "$TPID" "set {int}$SA = $ORIG" "set {long}$GS = $GSV"
 alive "core written"
 stop_target

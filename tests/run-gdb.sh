@@ -99,6 +99,7 @@ for GO in $(go_toolchains); do
 		# on goroutine backtraces here; the plugin gives the live frames
 		rm -f "$TDIR"/p.*
 		timeout 600 gdb -nx -batch -p "$TPID" -ex "gcore $TDIR/gcore" >"$TDIR/gcore.log" 2>&1
+		sparse "$TDIR/gcore"
 		check "$VER $T gcore wrote a core" test -s "$TDIR/gcore"
 		sleep 0.2
 		check_eq "$VER $T no thread left stopped after gcore" "$(stopped_threads "$TPID")" 0
@@ -150,6 +151,7 @@ for GO in $(go_toolchains); do
 			what="gcore (for a kernel core)"
 			start_target "$BIN" $ARGS
 			timeout 600 gdb -nx -batch -p "$TPID" -ex "gcore $KDIR/core" >"$TDIR/gcore.log" 2>&1
+			sparse "$KDIR/core"
 			stop_target
 			CORE="$KDIR/core"
 		fi

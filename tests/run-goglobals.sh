@@ -194,6 +194,7 @@ PY
 	# a core of it (gcore): the same globals from post-mortem memory
 	if command -v gcore >/dev/null 2>&1; then
 		gcore -o "$TDIR/core" "$TPID" >/dev/null 2>&1
+		sparse "$TDIR/core.$TPID"
 		equal "gcore of strip -s" "$X" "machine code" --core "$TDIR/core.$TPID"
 		rm -f "$TDIR/core.$TPID"
 	fi

@@ -119,6 +119,7 @@ for GO in $(go_toolchains); do
 		if [ "$VER" = "$VER1" ] && [ "$LDF" = "-s -w" ]; then
 			# a core of it: the same goroutines as the live process
 			gcore -o "$TDIR/core" "$TPID" >/dev/null 2>&1
+			sparse "$TDIR/core.$TPID"
 			"$FPI" core "$TDIR/core.$TPID" "$BIN" dump >"$TDIR/coredump.txt" 2>"$TDIR/core.err"
 			_rc=$?
 			check_eq "$VER -s -w core: dump exit ($(head -c 200 "$TDIR/core.err"))" "$_rc" 0

@@ -160,6 +160,7 @@ for GO in $(go_toolchains); do
 
 		# (2) a gcore core of the same process
 		timeout 600 gdb -nx -batch -p "$TPID" -ex "gcore $TDIR/gcore" >"$TDIR/gcore.log" 2>&1
+		sparse "$TDIR/gcore"
 		check "$VER $T gcore wrote a core" test -s "$TDIR/gcore"
 		stop_target
 		rm -f "$TDIR"/p.*
