@@ -82,17 +82,32 @@ qemu_core() {
 goids_of_traceback() { sed -n 's/^goroutine \([1-9][0-9]*\) .*\[.*\]:$/\1/p' "$1" | sort -n | uniq; }
 mids_of_traceback() { sed -n 's/^PC=0x[0-9a-f]* m=\([0-9]*\) .*/\1/p' "$1" | sort -n | uniq; }
 
+# go_traceback_equal EXE CORE ERR LABEL: the goroutines Go printed as it
+# died are listed ($TDIR/gs.json), and each one's stack is Go's own
+# traceback, frame by frame (dump --system)
+go_traceback_equal() {
+	_exe=$1 _core=$2 _err=$3 _l=$4
+	"$FPI" core "$_core" "$_exe" --json goroutines >"$TDIR/gs.json"
+	check_eq "$_l: goroutines exit" "$?" 0
+	check_eq "$_l: the goroutines Go printed as it died" \
+		"$(jq_py "$TDIR/gs.json" 'print("\n".join(str(g["goid"]) for g in sorted(d["goroutines"], key=lambda g: g["goid"])))')" \
+		"$(goids_of_traceback "$_err")"
+	"$FPI" core "$_core" "$_exe" dump --system >"$TDIR/dump.txt"
+	check_eq "$_l: dump --system exit" "$?" 0
+	python3 "$top_srcdir/tests/dumpcmp.py" --system --running-suffix "$_err" "$TDIR/dump.txt" >"$TDIR/cmp.out"
+	_rc=$?
+	sed "s/^/$_l: /" "$TDIR/cmp.out" | tail -30
+	check_eq "$_l: every goroutine's stack equals Go's traceback" "$_rc" 0
+	check "$_l: frames compared" grep -q "dumpcmp: [1-9][0-9]* goroutines, [1-9][0-9]* frames" "$TDIR/cmp.out"
+}
+
 # the common checks of one core: EXE CORE ERR LABEL
 inspect_core() {
 	_exe=$1 _core=$2 _err=$3 _l=$4
 	"$FPI" core "$_core" "$_exe" --json summary >"$TDIR/summary.json"
 	check_eq "$_l: summary exit" "$?" 0
 	check_eq "$_l: arch" "$(jq_py "$TDIR/summary.json" 'print(d["arch"])')" arm64
-	"$FPI" core "$_core" "$_exe" --json goroutines >"$TDIR/gs.json"
-	check_eq "$_l: goroutines exit" "$?" 0
-	check_eq "$_l: the goroutines Go printed as it died" \
-		"$(jq_py "$TDIR/gs.json" 'print("\n".join(str(g["goid"]) for g in sorted(d["goroutines"], key=lambda g: g["goid"])))')" \
-		"$(goids_of_traceback "$_err")"
+	go_traceback_equal "$_exe" "$_core" "$_err" "$_l"
 	# every thread of the core is an M's, and every M the runtime traced
 	# as it died has its thread
 	"$FPI" core "$_core" "$_exe" --json threads >"$TDIR/threads.json"
@@ -102,14 +117,6 @@ inspect_core() {
 	for _m in $(mids_of_traceback "$_err"); do
 		check "$_l: M $_m (traced by Go) has a thread" sh -c "echo '$_mids' | grep -qx '$_m'"
 	done
-	# each goroutine's stack is Go's own traceback, frame by frame
-	"$FPI" core "$_core" "$_exe" dump --system >"$TDIR/dump.txt"
-	check_eq "$_l: dump --system exit" "$?" 0
-	python3 "$top_srcdir/tests/dumpcmp.py" --system --running-suffix "$_err" "$TDIR/dump.txt" >"$TDIR/cmp.out"
-	_rc=$?
-	sed "s/^/$_l: /" "$TDIR/cmp.out" | tail -30
-	check_eq "$_l: every goroutine's stack equals Go's traceback" "$_rc" 0
-	check "$_l: frames compared" grep -q "dumpcmp: [1-9][0-9]* goroutines, [1-9][0-9]* frames" "$TDIR/cmp.out"
 	# the three unwinders on every thread and goroutine
 	"$FPI" core "$_core" "$_exe" bt all --unwinder all >"$TDIR/bt.txt"
 	check_eq "$_l: bt all --unwinder all exit" "$?" 0
@@ -251,18 +258,9 @@ PY
 	check_eq "$VER -s -w: layout and globals" \
 		"$(jq_py "$TDIR/sw.json" 'print(d["layout"]["source"] + ", " + d["layout"]["made_for"] + ", " + d["layout"]["globals"])')" \
 		"layout file, $VER, machine code"
-	"$FPI" core "$CORE" "$SW" --json goroutines >"$TDIR/swgs.json"
-	check_eq "$VER -s -w: the goroutines Go printed as it died" \
-		"$(jq_py "$TDIR/swgs.json" 'print("\n".join(str(g["goid"]) for g in sorted(d["goroutines"], key=lambda g: g["goid"])))')" \
-		"$(goids_of_traceback "$ERR")"
+	go_traceback_equal "$SW" "$CORE" "$ERR" "$VER -s -w"
 	check_eq "$VER -s -w: wait reasons named" \
-		"$(jq_py "$TDIR/swgs.json" 'print(sum(1 for g in d["goroutines"] if g["status"] == "waiting" and not g["wait_reason"]))')" 0
-	"$FPI" core "$CORE" "$SW" dump --system >"$TDIR/swdump.txt"
-	check_eq "$VER -s -w: dump --system exit" "$?" 0
-	python3 "$top_srcdir/tests/dumpcmp.py" --system --running-suffix "$ERR" "$TDIR/swdump.txt" >"$TDIR/swcmp.out"
-	_rc=$?
-	sed "s/^/$VER -s -w: /" "$TDIR/swcmp.out" | tail -30
-	check_eq "$VER -s -w: every goroutine's stack equals Go's traceback" "$_rc" 0
+		"$(jq_py "$TDIR/gs.json" 'print(sum(1 for g in d["goroutines"] if g["status"] == "waiting" and not g["wait_reason"]))')" 0
 	"$FPI" core "$CORE" "$SW" bt all --unwinder all >"$TDIR/swbt.txt"
 	check_eq "$VER -s -w: bt all --unwinder all exit" "$?" 0
 	check "$VER -s -w: fp and go agree" grep -q "fp and go agree" "$TDIR/swbt.txt"
