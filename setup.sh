@@ -31,6 +31,7 @@ pkgs="$pkgs lldb-16 python3-lldb-16"
 # cross compiler (its libc under /usr/aarch64-linux-gnu for qemu's -L); the
 # GDB plugin on such a core needs a GDB that knows aarch64.
 pkgs="$pkgs qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gdb-multiarch"
+pkgs="$pkgs wrk"  # bench/caddy.sh --storm: load on a real server while it is checked
 # A Go toolchain for the demo and the tests, only when none is in PATH.
 command -v go >/dev/null 2>&1 || pkgs="$pkgs golang-go"
 

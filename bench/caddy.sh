@@ -12,8 +12,18 @@
 # Needs Go, network access to the module proxy (first run only; the
 # binaries stay in $OUT/caddy) and ptrace permission. Delve is installed
 # like bench.py does (GOBIN=$OUT/bin go install .../dlv@latest).
+#
+# bench/caddy.sh --storm [N]: instead, both Caddys under load (wrk, 50
+# connections each) while fpinspect checks each N times (default 100):
+# counts of checks with an error or a warning (there must be none), the
+# pauses, and what wrk saw (requests/s, socket errors).
 set -u
 CADDY_VERSION=v2.11.9
+STORM=""
+if [ "${1:-}" = --storm ]; then
+	STORM=${2:-100}
+	set --
+fi
 RUNS=${1:-7}
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${FPI_BUILDDIR:-$top}
@@ -60,6 +70,48 @@ sleep 3
 stats() {
 	sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.3f (%.3f-%.3f)", v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
+
+if [ -n "$STORM" ]; then
+	command -v wrk >/dev/null 2>&1 || { echo "bench/caddy.sh --storm needs wrk (setup.sh installs it)" >&2; exit 2; }
+	# the load runs past the checks: about 40 checks a second per process
+	secs=$((STORM / 10 + 20))
+	port=18400
+	WRKS=""
+	for v in dwarf sw; do
+		port=$((port + 1))
+		wrk -t1 -c50 -d${secs}s "http://127.0.0.1:$port/" >"$TMP/wrk.$v" 2>&1 &
+		WRKS="$WRKS $!"
+	done
+	sleep 2
+	echo "| binary | checks | with an error or a warning | pause ms, median (max) | wrk requests/s | wrk errors |"
+	echo "|---|---:|---:|---|---:|---|"
+	for v in dwarf sw; do
+		eval "pid=\$PID_$v"
+		bad=0
+		: >"$TMP/p"
+		for i in $(seq "$STORM"); do
+			fpi attach "$pid" --stats check >"$TMP/c" 2>&1
+			rc=$?
+			if [ $rc -ne 0 ] || ! grep -q ': 0 errors, 0 warnings' "$TMP/c"; then
+				bad=$((bad + 1))
+				grep -v '^info' "$TMP/c" | head -5 >&2
+			fi
+			sed -n 's/.*pause \([0-9.]*\) ms.*/\1/p' "$TMP/c" >>"$TMP/p"
+		done
+		eval "bad_$v=$bad"
+		cp "$TMP/p" "$TMP/p.$v"
+	done
+	# (the Caddys are children too: wait for wrk only)
+	for p in $WRKS; do wait "$p"; done
+	for v in dwarf sw; do
+		eval "bad=\$bad_$v"
+		pz=$(sort -n "$TMP/p.$v" | awk '{ v[NR] = $1 } END { printf "%.1f (%.1f)", v[int((NR + 1) / 2)], v[NR] }')
+		rps=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk.$v")
+		errs=$(sed -n 's/^ *Socket errors: *//p' "$TMP/wrk.$v")
+		echo "| caddy $v | $STORM | $bad | $pz | $rps | ${errs:-none} |"
+	done
+	exit 0
+fi
 now() { date +%s.%N; }
 
 echo "| binary | command | cache | end to end, s | before the stop, ms |"
