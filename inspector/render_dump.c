@@ -108,6 +108,7 @@ static size_t logical_frames(struct walk_ctx *cx, const struct go_g *g, const st
 				t->function = sym->inlined[k].function;
 				t->file = sym->inlined[k].file;
 				t->line = sym->inlined[k].line;
+				t->wrapper = sym->inlined[k].wrapper;
 				t->inlined = k + 1 < sym->ninlined;
 				t->pc = f->pc, t->entry = sym->func_start, t->sp = sp, t->fp = fp;
 				t->phys = phys;
@@ -118,6 +119,7 @@ static size_t logical_frames(struct walk_ctx *cx, const struct go_g *g, const st
 		out[n].function = sym ? sym->function : NULL;
 		out[n].file = sym ? sym->file : NULL;
 		out[n].line = sym ? sym->line : 0;
+		out[n].wrapper = sym && sym->wrapper;
 		out[n].inlined = false;
 		out[n].pc = f->pc, out[n].entry = sym ? sym->func_start : 0, out[n].sp = sp, out[n].fp = fp;
 		out[n].phys = phys++;
@@ -135,6 +137,7 @@ static size_t logical_frames(struct walk_ctx *cx, const struct go_g *g, const st
 				out[n].function = sym ? sym->function : "runtime.goexit";
 				out[n].file = sym ? sym->file : NULL;
 				out[n].line = sym ? sym->line : 0;
+				out[n].wrapper = false;
 				out[n].inlined = false;
 				out[n].pc = ret, out[n].entry = sym ? sym->func_start : 0, out[n].sp = fp;
 				out[n].fp = fp + (cx->arch->lr < 0 ? cx->arch->ptr_size : 0);
@@ -174,7 +177,7 @@ void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct
 		for (size_t i = 0; i < n; i++) {
 			const char *fn = all[i].function;
 
-			if (tb_show_frame(fn, all[i].file, k == 0, callee))
+			if (tb_show_frame(fn, all[i].wrapper, k == 0, callee))
 				all[k++] = all[i];
 			callee = fn;
 		}
@@ -471,7 +474,7 @@ static void print_created_by(struct fpi_session *s, struct dump_out *o, const st
 		return;
 	}
 	sym = fpi_symbolize(mods, g->gopc - 1);
-	if (!sym || !sym->function || (!system && !tb_show_frame(sym->function, sym->file, false, NULL)))
+	if (!sym || !sym->function || (!system && !tb_show_frame(sym->function, sym->wrapper, false, NULL)))
 		return;
 	/* the function, not the inlined one at the go statement: funcname(f) */
 	out_str(o, "created by ");

@@ -19,6 +19,7 @@ struct tb_frame {
 	const char *file;
 	int line;
 	bool inlined;            /* a logical frame inlined into the next one */
+	bool wrapper;            /* compiler-generated (funcID wrapper) */
 	uint64_t pc;             /* of the physical frame: a return address, or exact */
 	uint64_t entry;          /* its function's entry, 0 unknown */
 	uint64_t sp, fp;         /* Go's: fp is the caller's sp; 0 unknown */

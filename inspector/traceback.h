@@ -18,7 +18,7 @@
 /* showfuncinfo at GOTRACEBACK=all: name (and file, for wrappers) is a
  * frame the runtime prints; first: no frame printed before it; callee: the
  * logical frame below it (a wrapper shows above a panic). */
-bool tb_show_frame(const char *name, const char *file, bool first, const char *callee);
+bool tb_show_frame(const char *name, bool wrapper, bool first, const char *callee);
 /* A system goroutine (isSystemGoroutine): GOTRACEBACK=all hides it. */
 bool tb_is_system_goroutine(struct fpi_session *s, const struct go_g *g);
 /* The status in the header's brackets: the wait reason of a waiting

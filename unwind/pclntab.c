@@ -48,6 +48,8 @@ struct fpi_pclntab {
 	size_t gofunc_len;
 	uint64_t gofunc_addr, gofunc;
 
+	uint8_t wrapper_funcid; /* abi.FuncIDWrapper in this binary; 0 unknown */
+
 	/* fpi_pclntab_open_file's: released by destroy */
 	Elf *own_elf;
 	int own_fd;
@@ -79,6 +81,31 @@ static const char *region_str(const struct fpi_pclntab *t, const struct region *
 	if (r->nul_ended || memchr(s, 0, r->end - r->off - off))
 		return (const char *)s;
 	return NULL;
+}
+
+/* abi.FuncIDWrapper marks what the compiler generates (method wrappers,
+ * go-statement wrappers such as main.main.gowrap1, eq and hash functions),
+ * which tracebacks hide. Its number moves as releases add funcIDs before
+ * it (21 in 1.19 and 1.21, 22 in 1.23, 23 in 1.26 and 1.27), so it is taken
+ * from the binary: the most frequent funcID but normal's, every other one
+ * marking one runtime function (and its ABI wrapper) each. */
+static uint8_t find_wrapper_funcid(const struct fpi_pclntab *t)
+{
+	const uint8_t *ft = t->p + t->functab.off;
+	size_t room = t->functab.end - t->functab.off, at = t->magic == MAGIC_GO118 ? 36 : 40;
+	uint32_t count[256] = { 0 }, best = 1;
+
+	for (uint64_t i = 0; i < t->nfunc; i++) {
+		uint32_t foff = get_u32(ft + 8 * i + 4);
+
+		if (foff < room && room - foff >= t->func_size)
+			count[ft[foff + at]]++;
+	}
+	for (int id = 2; id < 256; id++)
+		if (count[id] > count[best])
+			best = id;
+	/* a handful is the special functions' */
+	return count[best] >= 8 ? (uint8_t)best : 0;
 }
 
 struct fpi_error *fpi_pclntab_open(const struct fpi_pclntab_source *src,
@@ -180,6 +207,7 @@ struct fpi_error *fpi_pclntab_open(const struct fpi_pclntab_source *src,
 			prev = e;
 		}
 	}
+	t->wrapper_funcid = find_wrapper_funcid(t);
 	if (src->gofunc && src->gofunc_data && src->gofunc >= src->gofunc_addr &&
 	    src->gofunc - src->gofunc_addr <= src->gofunc_len) {
 		t->gofunc_data = src->gofunc_data;
@@ -220,6 +248,7 @@ void fpi_pclntab_get_info(const struct fpi_pclntab *t, struct fpi_pclntab_info *
 	ret->etext = t->text + get_u32(ft + 8 * t->nfunc);
 	ret->has_inline = t->gofunc != 0;
 	ret->has_start_line = t->magic != MAGIC_GO118;
+	ret->wrapper_funcid = t->wrapper_funcid;
 }
 
 bool fpi_pclntab_func_at(const struct fpi_pclntab *t, uint64_t i, struct fpi_pclntab_func *ret)

@@ -70,6 +70,7 @@ struct fpi_pclntab_info {
 	uint64_t text, etext;  /* first function's base, last function's end */
 	bool has_inline;       /* go:func.* known: inline trees are read */
 	bool has_start_line;   /* _func.startLine (1.20+) */
+	uint8_t wrapper_funcid; /* abi.FuncIDWrapper as this binary numbers it; 0 unknown */
 };
 void fpi_pclntab_get_info(const struct fpi_pclntab *t, struct fpi_pclntab_info *ret);
 

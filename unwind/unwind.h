@@ -153,6 +153,8 @@ struct fpi_symbol {
 	const char *module;    /* basename of the ELF */
 	bool go;               /* in a Go compile unit (Go's assembly too, e.g.
 				  indexbytebody, which has no package prefix) */
+	bool wrapper;          /* the innermost frame is compiler-generated
+				  (funcID wrapper): tracebacks hide it */
 	/* Inlined frames at this pc, innermost first; the last entry is the
 	 * physical function (same as function/file/line above is the innermost). */
 	size_t ninlined;
@@ -160,6 +162,7 @@ struct fpi_symbol {
 		const char *function;
 		const char *file;
 		int line;
+		bool wrapper;
 	} *inlined;
 };
 

@@ -211,6 +211,14 @@ func spin(slot int) {
 }
 
 //go:noinline
+// syscaller is started by a go statement with arguments: the compiler
+// wraps it in a function (main.main.gowrap1 since Go 1.22, main.main.funcN
+// before) with funcID wrapper, which the runtime's tracebacks leave out.
+func syscaller(reports chan<- report, ready *sync.WaitGroup, depth int) {
+	reports <- report{goid(), "syscall"}
+	withDepth(depth, func() { ready.Done(); syscallRead() })
+}
+
 func syscallRead() {
 	buf := make([]byte, 1)
 	for {
@@ -309,10 +317,7 @@ func main() {
 	ready.Add(*nsys + *nrun)
 	for i := 0; i < *nsys; i++ {
 		nreports++
-		go func() {
-			reports <- report{goid(), "syscall"}
-			withDepth(*depth, func() { ready.Done(); syscallRead() })
-		}()
+		go syscaller(reports, &ready, *depth)
 	}
 	for i := 0; i < *nrun; i++ {
 		nreports++
