@@ -4,9 +4,9 @@
  * (profile.proto, encoded by protobuf-c, gzipped by zlib), Brendan Gregg's
  * folded stacks, or a flame graph drawn here as one self-contained SVG.
  * The stacks are the dump's (render_dump.c: logical frames, inlined ones
- * expanded), with the runtime's frames kept, as runtime/pprof keeps them,
- * and the goroutines the runtime's own goroutine profile counts (system
- * goroutines left out). */
+ * expanded) as runtime/pprof's goroutine profile has them: the runtime's
+ * frames kept, wrappers and runtime.goexit left out (TB_PROFILE), and the
+ * goroutines it counts (system goroutines left out). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -148,7 +148,7 @@ struct fpi_error *prof_stacks_collect(struct fpi_session *s, struct prof_stacks 
 	memset(ret, 0, sizeof(*ret));
 	/* runtime.GoroutineProfile counts what GOTRACEBACK=all shows, with
 	 * the runtime's frames kept, as runtime/pprof does */
-	err = tb_each_goroutine(s, false, true, collect_one, &pc);
+	err = tb_each_goroutine(s, false, TB_PROFILE, collect_one, &pc);
 	if (err)
 		prof_stacks_deinit(ret);
 	return err;

@@ -618,7 +618,7 @@ struct fpi_error *cmd_goroutines(struct fpi_cmd_ctx *c, int *status)
 	}
 	if (d.groups || d.sel.has_re) {
 		/* by the stack dump shows: runtime frames hidden */
-		err = tb_each_goroutine(s, true, false, goroutines_one, &d);
+		err = tb_each_goroutine(s, true, TB_TRACEBACK, goroutines_one, &d);
 	} else {
 		const struct go_g *const *order;
 		size_t n;

@@ -150,7 +150,7 @@ static size_t logical_frames(struct walk_ctx *cx, const struct go_g *g, const st
 	return n;
 }
 
-void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct go_g *g, bool system,
+void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct go_g *g, enum tb_frames which,
 			struct walk *w, struct tb_stack *ret)
 {
 	const char *why;
@@ -172,7 +172,7 @@ void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct
 	if (w->fp_broken && cx->pcln)
 		walk_goroutine(cx, g, UNWIND_GO, w);
 	n = logical_frames(cx, g, w, all, WALK_MAX_FRAMES * 2);
-	if (!system) {
+	if (which == TB_TRACEBACK) {
 		/* in place: a kept frame never moves past one not yet judged */
 		for (size_t i = 0; i < n; i++) {
 			const char *fn = all[i].function;
@@ -185,6 +185,15 @@ void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct
 		 * nothing at all, repeat forcing all frames printed." */
 		if (k == 0)
 			k = logical_frames(cx, g, w, all, WALK_MAX_FRAMES * 2);
+		n = k;
+	} else if (which == TB_PROFILE) {
+		for (size_t i = 0; i < n; i++) {
+			const char *fn = all[i].function;
+
+			if (!(all[i].wrapper && tb_wrapper_elided(callee)) && !(fn && !strcmp(fn, "runtime.goexit")))
+				all[k++] = all[i];
+			callee = fn;
+		}
 		n = k;
 	}
 	ret->n = ret->total = n;
@@ -528,7 +537,7 @@ static void print_header(struct fpi_session *s, struct dump_out *o, const struct
 	out_str(o, "]:\n");
 }
 
-struct fpi_error *tb_each_goroutine(struct fpi_session *s, bool all, bool runtime_frames, tb_visit_fn fn,
+struct fpi_error *tb_each_goroutine(struct fpi_session *s, bool all, enum tb_frames which, tb_visit_fn fn,
 				    void *arg)
 {
 	const struct go_g *const *order;
@@ -552,7 +561,7 @@ struct fpi_error *tb_each_goroutine(struct fpi_session *s, bool all, bool runtim
 
 		if (!all && tb_is_system_goroutine(s, g))
 			continue;
-		tb_goroutine_stack(s, cx, g, runtime_frames, w, st);
+		tb_goroutine_stack(s, cx, g, which, w, st);
 		err = fn(arg, g, st);
 	}
 	free(w);
@@ -614,7 +623,7 @@ static struct fpi_error *print_groups(struct dump_state *d)
 		/* the group's header goes straight to the stream */
 		out_flush(o);
 		g = tb_group_print_header(d->groups, i, d->c->out);
-		tb_goroutine_stack(s, cx, g, d->system, w, st);
+		tb_goroutine_stack(s, cx, g, d->system ? TB_SYSTEM : TB_TRACEBACK, w, st);
 		if (st->unwalked)
 			out_str(o, "\tgoroutine running on other thread; stack unavailable\n");
 		else
@@ -639,7 +648,7 @@ struct fpi_error *cmd_dump(struct fpi_cmd_ctx *c, int *status)
 	if (!err && d.sel.group)
 		err = tb_groups_create(&d.groups);
 	if (!err)
-		err = tb_each_goroutine(c->s, d.system, d.system, dump_one, &d);
+		err = tb_each_goroutine(c->s, d.system, d.system ? TB_SYSTEM : TB_TRACEBACK, dump_one, &d);
 	if (!err && d.groups)
 		err = print_groups(&d);
 	if (!dump_out_deinit(&d.o) && !err)

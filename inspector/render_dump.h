@@ -33,15 +33,22 @@ struct tb_stack {
 	struct tb_frame frames[WALK_MAX_FRAMES * 2];
 };
 
-/* The frames the runtime would print for g: system shows runtime frames.
- * Uses the walk w (scratch). */
-void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct go_g *g, bool system,
+/* Which of a goroutine's logical frames the runtime itself would give. */
+enum tb_frames {
+	TB_TRACEBACK, /* GOTRACEBACK=all's text: showfuncinfo hides the runtime's and wrappers */
+	TB_SYSTEM,    /* GOTRACEBACK=system's: every frame */
+	TB_PROFILE,   /* a goroutine profile's: tracebackPCs elides wrappers, runtime/pprof's
+			 builder drops runtime.goexit; the runtime's other frames stay */
+};
+
+/* The frames of g as `which` says. Uses the walk w (scratch). */
+void tb_goroutine_stack(struct fpi_session *s, struct walk_ctx *cx, const struct go_g *g, enum tb_frames which,
 			struct walk *w, struct tb_stack *ret);
 /* Every goroutine that is not dead, by goid, with its stack as
- * tb_goroutine_stack gives it (runtime_frames: as with system), to fn;
- * system goroutines only when all. Stops at fn's first error. */
+ * tb_goroutine_stack gives it, to fn; system goroutines only when all.
+ * Stops at fn's first error. */
 typedef struct fpi_error *(*tb_visit_fn)(void *arg, const struct go_g *g, const struct tb_stack *st);
-struct fpi_error *tb_each_goroutine(struct fpi_session *s, bool all, bool runtime_frames, tb_visit_fn fn,
+struct fpi_error *tb_each_goroutine(struct fpi_session *s, bool all, enum tb_frames which, tb_visit_fn fn,
 				    void *arg);
 /* The function name as printFuncName prints it (generic type arguments
  * as [...], runtime.gopanic as panic) into buf. */

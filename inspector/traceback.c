@@ -34,6 +34,12 @@ static bool exported_runtime(const char *name)
  * million at 100k x depth 10), so the common answers come first: a name
  * outside the runtime that is no wrapper needs one test, a runtime name is
  * matched on its first letter before any strcmp. */
+bool tb_wrapper_elided(const char *callee)
+{
+	return !(callee && (!strcmp(callee, "runtime.gopanic") || !strcmp(callee, "runtime.sigpanic") ||
+			    !strcmp(callee, "runtime.panicwrap")));
+}
+
 bool tb_show_frame(const char *name, bool wrapper, bool first, const char *callee)
 {
 	bool runtime;
@@ -44,8 +50,7 @@ bool tb_show_frame(const char *name, bool wrapper, bool first, const char *calle
 	runtime = name[0] == 'r' && !strncmp(name, "runtime.", 8);
 	if (!runtime && !wrapper)
 		return strchr(name, '.') != NULL;
-	if (wrapper && !(callee && (!strcmp(callee, "runtime.gopanic") || !strcmp(callee, "runtime.sigpanic") ||
-				    !strcmp(callee, "runtime.panicwrap"))))
+	if (wrapper && tb_wrapper_elided(callee))
 		return false;
 	if (!runtime)
 		return strchr(name, '.') != NULL;

@@ -19,6 +19,9 @@
  * frame the runtime prints; first: no frame printed before it; callee: the
  * logical frame below it (a wrapper shows above a panic). */
 bool tb_show_frame(const char *name, bool wrapper, bool first, const char *callee);
+/* elideWrapperCalling: a wrapper frame is left out unless it calls
+ * gopanic, sigpanic or panicwrap (callee: the frame below, NULL none) */
+bool tb_wrapper_elided(const char *callee);
 /* A system goroutine (isSystemGoroutine): GOTRACEBACK=all hides it. */
 bool tb_is_system_goroutine(struct fpi_session *s, const struct go_g *g);
 /* The status in the header's brackets: the wait reason of a waiting

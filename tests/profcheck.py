@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 # run-profile.sh's checks of one stop's profiles: the .folded counts, the
-# pprof profile as `go tool pprof -raw` reads it, bt all's frames and the
-# flame graph's rects must all tell the same stacks.
-#   profcheck.py DUMP BT FOLDED RAW SVG
+# pprof profile as `go tool pprof -raw` reads it and the flame graph's rects
+# must all tell the same stacks, and those must be the stacks of the
+# runtime's own goroutine profile of the same parked process (GORAW, its
+# -raw; but the goroutine that wrote it, which runs main.serve).
+#   profcheck.py DUMP GORAW FOLDED RAW SVG
 import collections, re, sys
 import xml.etree.ElementTree as ET
 
-dump, bt, folded, raw, svg = sys.argv[1:6]
+dump, goraw, folded, raw, svg = sys.argv[1:6]
 fail = 0
 def check(ok, what):
     global fail
@@ -27,51 +29,47 @@ check(sum(fold.values()) == len(goids), "folded total %d != %d goroutines in dum
 
 # pprof -raw: samples of location ids, then locations with their lines
 # (innermost first; continuation lines are the inlining callers)
-samples, locs, cur = [], {}, None
-sect = None
-for line in open(raw):
-    if line.startswith('Samples:'): sect = 's'; continue
-    if line.startswith('Locations'): sect = 'l'; continue
-    if line.startswith('Mappings'): sect = 'm'; continue
-    if sect == 's':
-        m = re.match(r'\s+(\d+): ([\d ]*)$', line)
-        if m:
-            samples.append((int(m.group(1)), [int(x) for x in m.group(2).split()]))
-    elif sect == 'l':
-        m = re.match(r'\s+(\d+): 0x[0-9a-f]+ M=\d+ (\S+) (\S+):(\d+):\d+ s=\d+', line)
-        if m:
-            cur = int(m.group(1))
-            locs[cur] = [(m.group(2), m.group(3), int(m.group(4)))]
-            continue
-        m = re.match(r'\s+(\S+) (\S+):(\d+):\d+ s=\d+', line)
-        if m and cur is not None:
-            locs[cur].append((m.group(1), m.group(2), int(m.group(3))))
-pp = collections.Counter()
+def read_raw(path):
+    samples, locs, cur = [], {}, None
+    sect = None
+    for line in open(path):
+        if line.startswith('Samples:'): sect = 's'; continue
+        if line.startswith('Locations'): sect = 'l'; continue
+        if line.startswith('Mappings'): sect = 'm'; continue
+        if sect == 's':
+            m = re.match(r'\s+(\d+): ([\d ]*)$', line)
+            if m:
+                samples.append((int(m.group(1)), [int(x) for x in m.group(2).split()]))
+        elif sect == 'l':
+            m = re.match(r'\s+(\d+): 0x[0-9a-f]+ M=\d+ (\S+) (\S+):(\d+):\d+ s=\d+', line)
+            if m:
+                cur = int(m.group(1))
+                locs[cur] = [(m.group(2), m.group(3), int(m.group(4)))]
+                continue
+            m = re.match(r'\s+(\S+) (\S+):(\d+):\d+ s=\d+', line)
+            if m and cur is not None:
+                locs[cur].append((m.group(1), m.group(2), int(m.group(3))))
+    stacks = collections.Counter()
+    for n, ids in samples:
+        stacks[tuple(f for i in ids for f in locs[i])] += n
+    return samples, stacks
+samples, pp = read_raw(raw)
 ppfold = collections.Counter()
-for n, ids in samples:
-    frames = tuple(f for i in ids for f in locs[i])
-    pp[frames] += n
+for frames, n in pp.items():
     ppfold[';'.join(f[0] for f in reversed(frames))] += n
 check(sum(pp.values()) == len(goids), "pprof total %d != %d goroutines" % (sum(pp.values()), len(goids)))
 check(ppfold == fold, "pprof stacks differ from folded: %s" % (set(ppfold.items()) ^ set(fold.items())))
 
-# bt all: "goroutine N [...]:" then "#K stack pc function [(inlined)] file:line"
-btst = collections.Counter()
-g, frames = None, []
-def flush():
-    if g in goids:
-        btst[tuple(frames)] += 1
-for line in open(bt):
-    m = re.match(r'goroutine (\d+) ', line)
-    if m:
-        flush()
-        g, frames = int(m.group(1)), []
-        continue
-    m = re.match(r'#\d+\s+goroutine\s+0x[0-9a-f]+ (\S+)(?: \(inlined\))? (\S+):(\d+)$', line.rstrip())
-    if m and g is not None:
-        frames.append((m.group(1), m.group(2), int(m.group(3))))
-flush()
-check(btst == pp, "bt's stacks differ from pprof's: %s" % list(set(btst.items()) ^ set(pp.items()))[:4])
+# the runtime's own profile: every stack (function, file, line) and its
+# count, but main.serve's goroutine: it wrote that profile, and was reading
+# its stdin when fpinspect looked
+def others(st):
+    return collections.Counter({k: v for k, v in st.items() if not any(f[0] == 'main.serve' for f in k)})
+_, gopp = read_raw(goraw)
+mine, theirs = others(pp), others(gopp)
+check(sum(theirs.values()) > 0, "the runtime's profile has stacks")
+check(mine == theirs, "stacks differ from the runtime's goroutine profile: %s" %
+      [("fpinspect" if k in mine else "runtime", k) for k in list(set(mine.items()) ^ set(theirs.items()))[:4]])
 
 # svg: every rect's width is its count's share; each node's path from the
 # root ("all") carries the goroutines of every folded stack through it
@@ -107,6 +105,6 @@ for stack, n in fold.items():
     for i in range(1, len(parts) + 1):
         want[';'.join(parts[:i])] += n
 check(dict(want) == svgprefix, "svg nodes differ from folded stacks: %s" % list(set(want.items()) ^ set(svgprefix.items()))[:4])
-print("profcheck: %d goroutines, %d folded stacks, %d pprof samples, %d svg frames%s" %
-      (len(goids), len(fold), len(samples), len(gs), "" if not fail else ", %d failures" % fail))
+print("profcheck: %d goroutines, %d folded stacks, %d pprof samples, %d svg frames, %d stacks as the runtime's%s" %
+      (len(goids), len(fold), len(samples), len(gs), len(theirs), "" if not fail else ", %d failures" % fail))
 sys.exit(1 if fail else 0)

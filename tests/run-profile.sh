@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # profile -o FILE: the .folded, .pb.gz and .svg of one parked process tell
 # the same stacks (tests/profcheck.py): folded counts, the pprof profile as
-# `go tool pprof -raw` reads it (and -top reads it), bt all's functions and
-# lines, the flame graph's rect widths and paths; the counts add up to the
-# goroutines dump shows. Then the SVG in headless Chromium, when installed.
+# `go tool pprof -raw` reads it (and -top reads it), the flame graph's rect
+# widths and paths; the counts add up to the goroutines dump shows; and the
+# stacks (functions, files, lines) are those of the runtime's own goroutine
+# profile of the process (runtime/pprof, asked for on its stdin), wrappers
+# and runtime.goexit left out as it leaves them. Then the SVG in headless
+# Chromium, when installed.
 . "$(dirname "$0")/lib.sh"
 need_go; need_ptrace; need_python
 
@@ -18,18 +21,21 @@ for GO in $(go_toolchains); do
 		check "$VER profile -o $f says what it wrote" grep -q "goroutines, [0-9]* distinct stacks written to $TDIR/$f" "$TDIR/prof.out"
 	done
 	"$FPI" attach "$TPID" dump >"$TDIR/dump.txt"
-	"$FPI" attach "$TPID" bt all >"$TDIR/bt.txt"
 	go tool pprof -raw "$TDIR/p.pb.gz" >"$TDIR/raw.txt" 2>&1
 	check_eq "$VER go tool pprof -raw reads it" "$?" 0
+	_pr=$(ask_target "pprof $TDIR/go.pb.gz" "pprof done")
+	check_eq "$VER the runtime wrote its own goroutine profile" "$_pr" "pprof done <nil>"
+	go tool pprof -raw "$TDIR/go.pb.gz" >"$TDIR/goraw.txt" 2>&1
+	check_eq "$VER go tool pprof -raw reads the runtime's" "$?" 0
 	go tool pprof -top "$TDIR/p.pb.gz" >"$TDIR/top.txt" 2>&1
 	check_eq "$VER go tool pprof -top reads it" "$?" 0
 	check "$VER pprof: a goroutine profile" grep -q "^Type: goroutine" "$TDIR/top.txt"
 	check "$VER pprof: runtime.gopark on top" grep -q "runtime.gopark" "$TDIR/top.txt"
-	python3 "$top_srcdir/tests/profcheck.py" "$TDIR/dump.txt" "$TDIR/bt.txt" "$TDIR/p.folded" "$TDIR/raw.txt" \
+	python3 "$top_srcdir/tests/profcheck.py" "$TDIR/dump.txt" "$TDIR/goraw.txt" "$TDIR/p.folded" "$TDIR/raw.txt" \
 		"$TDIR/p.svg" >"$TDIR/check.out"
 	_rc=$?
 	sed "s/^/$VER: /" "$TDIR/check.out"
-	check_eq "$VER folded, pprof, bt and svg agree" "$_rc" 0
+	check_eq "$VER folded, pprof and svg agree, and equal the runtime's profile" "$_rc" 0
 	"$FPI" attach "$TPID" profile >/dev/null 2>"$TDIR/err"
 	check_eq "$VER profile without -o: usage error" "$?" 2
 	"$FPI" attach "$TPID" profile -o x.txt >/dev/null 2>"$TDIR/err"

@@ -413,6 +413,16 @@ func serve() {
 			runtime.GC()
 			fmt.Println("gc done")
 		}
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "pprof" {
+			// the runtime's own goroutine profile (runtime/pprof's
+			// encoding), for the tests to hold fpinspect's against
+			out, err := os.Create(f[1])
+			if err == nil {
+				err = pprof.Lookup("goroutine").WriteTo(out, 0)
+				out.Close()
+			}
+			fmt.Println("pprof done", err)
+		}
 		if strings.TrimSpace(sc.Text()) == "stacks" {
 			// The runtime's own dump at the GOTRACEBACK level of the
 			// environment (SIGQUIT always prints at level system)
