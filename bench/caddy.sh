@@ -17,13 +17,19 @@
 # connections each) while fpinspect checks each N times (default 100):
 # counts of checks with an error or a warning (there must be none), the
 # pauses, and what wrk saw (requests/s, socket errors).
+#
+# bench/caddy.sh --oracle: instead, each idle Caddy's own dumps from its
+# admin endpoint (/debug/pprof/goroutine?debug=2, and the goroutine
+# profile) against fpinspect's dump and profile -o of the same process:
+# every goroutine both show must read the same (the request's own
+# goroutines are in Caddy's only).
 set -u
 CADDY_VERSION=v2.11.9
-STORM=""
-if [ "${1:-}" = --storm ]; then
-	STORM=${2:-100}
-	set --
-fi
+STORM="" ORACLE=""
+case "${1:-}" in
+--storm) STORM=${2:-100}; set -- ;;
+--oracle) ORACLE=1; set -- ;;
+esac
 RUNS=${1:-7}
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${FPI_BUILDDIR:-$top}
@@ -59,7 +65,8 @@ trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$TMP"' EXIT
 port=18400
 for v in dwarf sw; do
 	port=$((port + 1))
-	printf ':%s {\n\trespond "hello"\n}\n' $port >"$TMP/Caddyfile.$v"
+	# each its own admin endpoint (the default, localhost:2019, is one)
+	printf '{\n\tadmin localhost:%s\n}\n:%s {\n\trespond "hello"\n}\n' $((port + 1600)) $port >"$TMP/Caddyfile.$v"
 	"$OUT/caddy/$v/caddy" run --config "$TMP/Caddyfile.$v" --adapter caddyfile >"$TMP/caddy.$v.log" 2>&1 &
 	PIDS="$PIDS $!"
 	eval "PID_$v=$!"
@@ -70,6 +77,60 @@ sleep 3
 stats() {
 	sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.3f (%.3f-%.3f)", v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
+
+if [ -n "$ORACLE" ]; then
+	port=18400
+	rc=0
+	echo "| binary | dump: goroutines in both | of those, read differently | profile: stacks (with counts) equal |"
+	echo "|---|---|---:|---|"
+	for v in dwarf sw; do
+		port=$((port + 1))
+		eval "pid=\$PID_$v"
+		admin="http://localhost:$((port + 1600))/debug/pprof/goroutine"
+		curl -sf "$admin?debug=2" >"$TMP/go.txt" && curl -sf "$admin" >"$TMP/go.pb.gz" || {
+			echo "caddy $v: its admin endpoint did not answer" >&2; exit 2; }
+		fpi attach "$pid" dump >"$TMP/fpi.txt" && fpi attach "$pid" profile -o "$TMP/fpi.pb.gz" >/dev/null || exit 2
+		for f in go fpi; do go tool pprof -traces "$TMP/$f.pb.gz" >"$TMP/$f.traces" 2>/dev/null || exit 2; done
+		python3 - "$v" "$TMP" <<'PY' || rc=1
+import collections, re, sys
+v, d = sys.argv[1], sys.argv[2]
+def dump(f):
+    gs, cur = {}, None
+    for ln in open(f):
+        m = re.match(r'^goroutine (\d+) \[([^\]]*)\]:', ln)
+        if m:
+            # the minutes are the one thing taken at another moment
+            cur = m.group(1); gs[cur] = [re.sub(r', \d+ minutes', '', m.group(2))]
+        elif cur and ln.strip():
+            gs[cur].append(re.sub(r'\(.*\)$', '(...)', ln.rstrip()))
+    return gs
+def traces(f):
+    st, cur = collections.Counter(), []
+    for ln in open(f):
+        if ln.startswith('-----'):
+            if cur: st[tuple(cur)] += n
+            cur = []
+        elif re.match(r'^ +\d+ +\S', ln):
+            n, fn = ln.split(None, 1); n = int(n); cur = [fn.strip()]
+        elif cur and ln.startswith(' '):
+            cur.append(ln.strip())
+    if cur: st[tuple(cur)] += n
+    # the request's: the handler writing the profile, its connection's reader
+    return collections.Counter({k: c for k, c in st.items()
+                                if not any('pprof' in f or 'backgroundRead' in f for f in k)})
+a, b = dump(d + '/go.txt'), dump(d + '/fpi.txt')
+common = sorted(set(a) & set(b), key=int)
+bad = [g for g in common if a[g] != b[g]]
+for g in bad[:3]:
+    print('goroutine %s: caddy says' % g, a[g], 'fpinspect', b[g], file=sys.stderr)
+ta, tb = traces(d + '/go.traces'), traces(d + '/fpi.traces')
+print('| caddy %s | %d of %d goroutines in both | %d differ | %d of %d profile stacks equal |' %
+      (v, len(common), len(a), len(bad), sum((ta & tb).values()), sum(ta.values())))
+sys.exit(1 if bad or ta != tb else 0)
+PY
+	done
+	exit $rc
+fi
 
 if [ -n "$STORM" ]; then
 	command -v wrk >/dev/null 2>&1 || { echo "bench/caddy.sh --storm needs wrk (setup.sh installs it)" >&2; exit 2; }
