@@ -269,10 +269,6 @@ static void code_free(struct code *cd)
 	cd->n = 0;
 }
 
-/* Every RIP-relative memory operand of the function [entry, end) with its
- * width and direction. Undecodable bytes are skipped one at a time (Go pads
- * between functions with INT3, which decodes; garbage in a damaged file
- * must not stop the walk, and the walk is bounded by the function). */
 /* amd64: every RIP-relative operand is a ref; LEA takes the address. */
 static void refs_x86(struct code *cd, const cs_insn *insn, bool first)
 {
@@ -499,6 +495,11 @@ static void refs_arm64(struct code *cd, const cs_insn *insn, int index, struct a
 		a64_set(st, op[0].reg, false, 0);
 }
 
+/* Every data address the function [entry, end) uses, with its width and
+ * direction. Undecodable bytes are skipped (amd64: one at a time, as Go
+ * pads between functions with INT3, which decodes; arm64: an instruction's
+ * 4): garbage in a damaged file must not stop the walk, and the walk is
+ * bounded by the function. */
 static struct fpi_error *decode(struct ctx *c, const char *anchor, uint64_t entry, uint64_t end, struct code *cd)
 {
 	const unsigned char *bytes, *p;
