@@ -241,14 +241,87 @@ static void waitreasons_from_file(struct go_layout *l, Elf *elf, uint64_t addr)
 	l->nwaitreason_strs = l->nwaitreasons;
 }
 
+/* The DWARF of the runtime's types, read from the sections they are in.
+ * libdw inflates every compressed debug section as it opens them (Caddy:
+ * 45 MB, 200 ms), but types and variables are in .debug_info with what it
+ * refers to; line tables, location lists, ranges and CFI are the
+ * unwinder's (read by libdwfl on its own). dwarf_begin_elf takes a section
+ * group to read alone: one made in memory (never written), on a handle of
+ * its own of the same file, so the caller's Elf sees no extra section.
+ * Without one (no such section, or libelf refuses): every section. */
+struct types_dwarf {
+	Dwarf *dw;
+	Elf *own;
+	int fd;
+	Elf32_Word *group;
+};
+
+static void types_dwarf_open(Elf *elf, const char *path, struct types_dwarf *t)
+{
+	static const char *const want[] = {
+		".debug_info", ".debug_abbrev", ".debug_str", ".debug_str_offsets", ".debug_line_str",
+		".debug_addr", ".zdebug_info", ".zdebug_abbrev", ".zdebug_str",
+	};
+	size_t shstrndx, nscn = 0, n = 1;
+	Elf_Scn *scn = NULL, *grp;
+	Elf_Data *d;
+	GElf_Shdr sh;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->fd >= 0 && (t->own = elf_begin(t->fd, ELF_C_READ_MMAP, NULL)) && elf_kind(t->own) == ELF_K_ELF &&
+	    elf_getshdrnum(t->own, &nscn) == 0 && nscn < 65536 && (t->group = calloc(nscn + 1, sizeof(Elf32_Word))) &&
+	    elf_getshdrstrndx(t->own, &shstrndx) == 0) {
+		while ((scn = elf_nextscn(t->own, scn)) && n <= nscn) {
+			const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(t->own, shstrndx, sh.sh_name) : NULL;
+
+			for (size_t k = 0; name && k < sizeof(want) / sizeof(want[0]); k++)
+				if (!strcmp(name, want[k]))
+					t->group[n++] = (Elf32_Word)elf_ndxscn(scn);
+		}
+		if (n > 1 && (grp = elf_newscn(t->own)) && (d = elf_newdata(grp)) && gelf_getshdr(grp, &sh)) {
+			d->d_buf = t->group;
+			d->d_size = n * sizeof(Elf32_Word);
+			d->d_type = ELF_T_WORD;
+			d->d_version = EV_CURRENT;
+			sh.sh_type = SHT_GROUP;
+			if (gelf_update_shdr(grp, &sh))
+				t->dw = dwarf_begin_elf(t->own, DWARF_C_READ, grp);
+		}
+	}
+	if (!t->dw) {
+		if (t->own)
+			elf_end(t->own);
+		if (t->fd >= 0)
+			close(t->fd);
+		free(t->group);
+		memset(t, 0, sizeof(*t));
+		t->fd = -1;
+		t->dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	}
+}
+
+static void types_dwarf_close(struct types_dwarf *t)
+{
+	dwarf_end(t->dw);
+	if (t->own)
+		elf_end(t->own);
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->group);
+}
+
 struct fpi_error *go_layout_from_dwarf(struct go_layout *l, Elf *elf, const char *path, bool globals)
 {
 	struct layout_scan s = { 0 };
 	Dwarf_Off off = 0, next;
 	size_t hsize;
-	Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	struct types_dwarf td;
+	Dwarf *dw;
 	bool any_runtime = false;
 
+	types_dwarf_open(elf, path, &td);
+	dw = td.dw;
 	if (!dw)
 		return fpi_error_create(FPI_ERR_NODWARF, "%s has no DWARF", path);
 	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
@@ -266,13 +339,13 @@ struct fpi_error *go_layout_from_dwarf(struct go_layout *l, Elf *elf, const char
 		off = next;
 	}
 	if (!any_runtime) {
-		dwarf_end(dw);
+		types_dwarf_close(&td);
 		return fpi_error_create(FPI_ERR_NODWARF,
 					"%s has DWARF but no Go runtime compile unit: not a Go program fpinspect understands",
 					path);
 	}
 	if (!s.have_g || !s.have_m || (globals && (!l->allgs || !l->allm))) {
-		dwarf_end(dw);
+		types_dwarf_close(&td);
 		return fpi_error_create(FPI_ERR_NODWARF, "%s: the Go runtime's DWARF lacks %s: cannot read goroutines",
 					path, !s.have_g ? "type runtime.g" : !s.have_m ? "type runtime.m" :
 					!l->allgs ? "variable runtime.allgs" : "variable runtime.allm");
@@ -315,7 +388,7 @@ struct fpi_error *go_layout_from_dwarf(struct go_layout *l, Elf *elf, const char
 	}
 	l->have_globals = globals;
 	l->globals_linktime = globals;
-	dwarf_end(dw);
+	types_dwarf_close(&td);
 	return NULL;
 }
 
