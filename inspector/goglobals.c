@@ -619,6 +619,19 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Sorts v; a value v holds twice (goids, M ids: each the runtime's own
+ * once), or false when all differ. */
+static bool twice(uint64_t *v, size_t n, uint64_t *dup)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	for (size_t i = 1; i < n; i++)
+		if (v[i] == v[i - 1]) {
+			*dup = v[i];
+			return true;
+		}
+	return false;
+}
+
 static bool is_dead(const struct go_layout *l, uint32_t status)
 {
 	uint32_t base = status & ~l->gscan;
@@ -636,7 +649,7 @@ static bool is_dead(const struct go_layout *l, uint32_t status)
 static bool valid_allgs(struct ctx *c, uint64_t a, uint64_t *len_ret, char *why, size_t whylen)
 {
 	const struct go_layout *l = c->l;
-	uint64_t hdr[3], n, lo, hi;
+	uint64_t hdr[3], n, lo, hi, dup;
 	uint64_t *ptrs = NULL, *goids = NULL;
 	struct fpi_read *reads = NULL;
 	unsigned char *gbuf = NULL;
@@ -697,12 +710,9 @@ static bool valid_allgs(struct ctx *c, uint64_t a, uint64_t *len_ret, char *why,
 		if (goid)
 			goids[ngoids++] = goid;
 	}
-	qsort(goids, ngoids, sizeof(*goids), cmp_u64);
-	for (size_t i = 1; i < ngoids; i++) {
-		if (goids[i] == goids[i - 1]) {
-			snprintf(why, whylen, "%#" PRIx64 ": goid %" PRIu64 " twice", a, goids[i]);
-			goto out;
-		}
+	if (twice(goids, ngoids, &dup)) {
+		snprintf(why, whylen, "%#" PRIx64 ": goid %" PRIu64 " twice", a, dup);
+		goto out;
 	}
 	*len_ret = hdr[1];
 	ok = true;
@@ -727,7 +737,7 @@ out:
 static bool valid_allm(struct ctx *c, uint64_t a, uint64_t *count_ret, char *why, size_t whylen)
 {
 	const struct go_layout *l = c->l;
-	uint64_t mp, last = 0, lastid = 1, mark = 0, power = 1;
+	uint64_t mp, last = 0, lastid = 1, mark = 0, power = 1, dup;
 	unsigned unborn = 0;
 	bool last_unborn = false;
 	uint64_t *ids = NULL;
@@ -809,12 +819,9 @@ static bool valid_allm(struct ctx *c, uint64_t a, uint64_t *count_ret, char *why
 		snprintf(why, whylen, "%#" PRIx64 ": the last M (%#" PRIx64 ", id %" PRIu64 ") is not m0", a, last, lastid);
 		goto out;
 	}
-	qsort(ids, n, sizeof(*ids), cmp_u64);
-	for (size_t i = 1; i < n; i++) {
-		if (ids[i] == ids[i - 1]) {
-			snprintf(why, whylen, "%#" PRIx64 ": M id %" PRIu64 " twice", a, ids[i]);
-			goto out;
-		}
+	if (twice(ids, n, &dup)) {
+		snprintf(why, whylen, "%#" PRIx64 ": M id %" PRIu64 " twice", a, dup);
+		goto out;
 	}
 	*count_ret = n;
 	ok = true;
